@@ -1,0 +1,1 @@
+"""Vietnamese text → annotations. Plain data in, plain data out; no store, no network."""

@@ -1,0 +1,247 @@
+"""The `pulse` command line: each command is a thin shell over a function of the same name."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from service.config import Settings, load_settings
+
+app = typer.Typer(help="Pulse: Vietnamese public-opinion monitoring for trade unions.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+sources_app = typer.Typer(help="List, add or disable sources.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+app.add_typer(users_app, name="users")
+
+
+class State:
+    db: Optional[Path] = None
+    config: Optional[Path] = None
+
+
+def fail(message: str) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def plain_errors(func):
+    """Turn the mistakes a user can make into one sentence and a non-zero exit, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from service.pipeline import UserError
+        from service.registry import ModelsMissing
+
+        try:
+            return func(*args, **kwargs)
+        except (UserError, ModelsMissing, ValueError, FileNotFoundError) as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def settings() -> Settings:
+    try:
+        return load_settings(State.config, State.db)
+    except (OSError, ValueError) as exc:
+        fail(f"the configuration could not be read: {exc}")
+
+
+def open_store(must_exist: bool = True):
+    from service.store import Store
+
+    s = settings()
+    if must_exist and not Path(s.db_path).exists():
+        fail(f"no database at {s.db_path}; run `pulse init` first.")
+    store = Store(s.db_path)
+    if must_exist and not store.is_initialised:
+        fail(f"the database at {s.db_path} is not initialised or is outdated; run `pulse init`.")
+    return store
+
+
+@app.callback()
+def main(db: Optional[Path] = typer.Option(None, "--db", envvar="PULSE_DB", help="SQLite file (default ./data/pulse.db)."),
+         config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file.")):
+    State.db = db
+    State.config = config
+
+
+@app.command()
+@plain_errors
+def init():
+    """Create or upgrade the database; on a new one, create the first admin (password printed once)."""
+    from service.setup import init as init_store
+
+    store = open_store(must_exist=False)
+    outcome = init_store(store)
+    typer.echo(f"Database ready at {store.path} (schema version {outcome.schema_version}); "
+               f"{outcome.units} org units, {outcome.sources} sources.")
+    if outcome.admin_password:
+        typer.echo(f"First admin account: admin / {outcome.admin_password}  (shown once: write it down)")
+
+
+@app.command()
+@plain_errors
+def serve(host: Optional[str] = typer.Option(None, help="Address to listen on (default 127.0.0.1)."),
+          port: Optional[int] = typer.Option(None, help="Port (default 8000)."),
+          no_scheduler: bool = typer.Option(False, "--no-scheduler", help="Serve pages only, run no background jobs.")):
+    """Serve the web app and run the scheduler."""
+    import uvicorn
+
+    from service import scheduler
+    from service.app import create_app
+
+    s = settings()
+    open_store().close()
+    s.host, s.port = host or s.host, port or s.port
+    jobs = None if no_scheduler else scheduler.start(s)
+    typer.echo(f"Pulse is serving on http://{s.host}:{s.port}")
+    try:
+        uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="warning")
+    finally:
+        if jobs:
+            jobs.shutdown(wait=False)
+
+
+@app.command()
+@plain_errors
+def collect(source: Optional[str] = typer.Option(None, "--source", help="Collect only this source.")):
+    """Run the collectors now."""
+    from service.pipeline import collect as run_collect
+
+    store = open_store()
+    outcomes = run_collect(store, source=source)
+    for o in outcomes:
+        status = "not modified" if o.not_modified else f"{o.found} found, {o.new} new"
+        typer.echo(f"{o.source}: {status}" + (f", {len(o.errors)} error(s)" if o.errors else ""))
+        for err in o.errors:
+            typer.echo(f"  {err}", err=True)
+    if outcomes and all(o.errors for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command("import")
+@plain_errors
+def import_(file: Path = typer.Argument(..., help="CSV, XLSX or JSONL file."),
+            kind: str = typer.Option("observations", "--kind", help="observations or timeline."),
+            source: Optional[str] = typer.Option(None, "--source", help="Source name for the items.")):
+    """Import collaborators' observations or a timeline of items from a file."""
+    from service.pipeline import import_file
+
+    store = open_store()
+    outcome = import_file(store, file, kind=kind, source=source)
+    for err in outcome.errors:
+        typer.echo(f"  {err}", err=True)
+    typer.echo(f"{file}: {outcome.read} read, {outcome.new} new, {len(outcome.errors)} could not be used.")
+
+
+@app.command()
+@plain_errors
+def process():
+    """Annotate and stream everything not yet processed."""
+    from rich.progress import Progress
+
+    from service.pipeline import load_annotator, process as run_process
+
+    s = settings()
+    store = open_store()
+    annotator, versions = load_annotator(s.models_dir)
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("Annotating", total=None)
+        outcome = run_process(store, annotator, versions,
+                              progress=lambda done, total: bar.update(task, completed=done, total=total))
+    typer.echo(f"{outcome.annotated} items annotated with {outcome.model_version}.")
+
+
+@app.command("trends")
+@plain_errors
+def trends_(date: Optional[str] = typer.Option(None, "--date", help="One local day (YYYY-MM-DD)."),
+            since: Optional[str] = typer.Option(None, "--since", help="First local day."),
+            until: Optional[str] = typer.Option(None, "--until", help="Last local day."),
+            as_json: bool = typer.Option(False, "--json", help="Print the flags as a JSON list.")):
+    """Detect trends over a day or a range of days and print the flags."""
+    from service import trends
+    from service.timeutil import parse_day, today_local
+
+    if date and (since or until):
+        fail("give either --date or --since/--until, not both.")
+    first = parse_day(date or since) if (date or since) else today_local()
+    last = parse_day(date or until) if (date or until) else (first if (date or since) else today_local())
+    if last < first:
+        fail("--until is before --since.")
+    store = open_store()
+    flags = trends.detect(store, first, last, settings().trends)
+    if as_json:
+        typer.echo(json.dumps([f.to_json() for f in flags], ensure_ascii=False, indent=2))
+        return
+    if not flags:
+        typer.echo("No flags.")
+    for f in flags:
+        typer.echo(f"[{f.kind}] {f.topic} score {f.score:.2f}: {f.reason}")
+
+
+@sources_app.command("list")
+@plain_errors
+def sources_list():
+    """List sources with their last run."""
+    store = open_store()
+    for row in store.sources():
+        runs = store.runs(row["name"], limit=1)
+        last = runs[0] if runs else None
+        state = "enabled" if row["enabled"] else "disabled"
+        verified = "" if row["verified"] else " (URL unverified)"
+        run = (f"last run {last['started_at']}: {'ok' if last['ok'] else 'FAILED'}, {last['new']} new"
+               if last else "never run")
+        typer.echo(f"{row['name']:<28} {row['kind']:<5} {state:<8} {run}  {row['url']}{verified}")
+
+
+@sources_app.command("add")
+@plain_errors
+def sources_add(name: str, url: str, kind: str = typer.Option("rss", "--kind", help="rss or page."),
+                title: str = typer.Option("", "--title")):
+    """Add a source."""
+    if kind not in ("rss", "page"):
+        fail("--kind must be rss or page.")
+    store = open_store()
+    if store.source(name):
+        fail(f"a source named {name!r} already exists.")
+    store.upsert_source(name, kind, url, title=title)
+    typer.echo(f"Source {name} added.")
+
+
+@sources_app.command("disable")
+@plain_errors
+def sources_disable(name: str):
+    """Disable a source (its items stay)."""
+    store = open_store()
+    if not store.set_source_enabled(name, False):
+        fail(f"there is no source named {name!r}.")
+    typer.echo(f"Source {name} disabled.")
+
+
+@users_app.command("add")
+@plain_errors
+def users_add(name: str, role: str = typer.Option(..., "--role", help="admin, staff, analyst or collaborator."),
+              unit: Optional[str] = typer.Option(None, "--unit", help="Org unit code.")):
+    """Add a user; the password is printed once."""
+    from service.auth import hash_password, new_password
+
+    if role not in ("admin", "staff", "analyst", "collaborator"):
+        fail("--role must be admin, staff, analyst or collaborator.")
+    store = open_store()
+    if store.user(name):
+        fail(f"a user named {name!r} already exists.")
+    if unit and store.org_unit_id(unit) is None:
+        fail(f"there is no org unit with code {unit!r}.")
+    password = new_password()
+    store.add_user(name, hash_password(password), role, unit)
+    typer.echo(f"User {name} ({role}) added. Password: {password}  (shown once)")
+
+
+if __name__ == "__main__":
+    app()

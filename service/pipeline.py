@@ -1,0 +1,136 @@
+"""The work of Pulse: collect → store → annotate → stream. Each step is a function over the store.
+
+A national deployment can run these same functions from a task queue; nothing here holds state between calls.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from collectors import SourceConfig, collect_source
+from collectors.files import read_timeline
+from collectors.http import HttpClient
+from service import streams
+from service.registry import model_version_key
+from service.store import Store, utcnow
+
+Progress = Callable[[int, int], None]
+
+
+class UserError(Exception):
+    """A mistake a user can make (unknown source, missing file); its message is one plain sentence."""
+
+
+@dataclass
+class SourceOutcome:
+    source: str
+    found: int = 0
+    new: int = 0
+    not_modified: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportOutcome:
+    read: int = 0
+    new: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ProcessOutcome:
+    annotated: int = 0
+    model_version: str = ""
+
+
+def source_config(row: dict) -> SourceConfig:
+    config = row.get("config") or {}
+    return SourceConfig(name=row["name"], kind=row["kind"], url=row["url"], title=row.get("title", ""),
+                        full_text=bool(config.get("full_text")), selectors=config.get("selectors") or {},
+                        verified=bool(row.get("verified", 1)), enabled=bool(row.get("enabled", 1)))
+
+
+def collect(store: Store, source: str | None = None, client: HttpClient | None = None) -> list[SourceOutcome]:
+    """Run the collectors of every enabled source (or one named source); one failing source never stops the rest."""
+    if source is not None:
+        row = store.source(source)
+        if row is None:
+            known = ", ".join(r["name"] for r in store.sources()) or "none"
+            raise UserError(f"There is no source named {source!r} (known sources: {known}).")
+        rows = [row]
+    else:
+        rows = store.sources(enabled_only=True)
+    client = client or HttpClient()
+    outcomes = []
+    for row in rows:
+        started, t0 = utcnow(), time.monotonic()
+        try:
+            result = collect_source(source_config(row), client, etag=row.get("etag"),
+                                    last_modified=row.get("last_modified"))
+        except Exception as exc:  # a collector bug must not stop the other sources
+            from collectors.items import CollectResult
+
+            result = CollectResult(source=row["name"], errors=[f"{row['name']}: collector failed ({exc!r})."])
+        new_ids = store.add_items(result.items) if result.items else []
+        if result.etag or result.last_modified:
+            store.set_source_validators(row["name"], result.etag, result.last_modified)
+        store.record_run(row["name"], started, utcnow(), ok=result.ok, found=len(result.items), new=len(new_ids),
+                         not_modified=result.not_modified, errors=result.errors, duration=time.monotonic() - t0)
+        outcomes.append(SourceOutcome(row["name"], len(result.items), len(new_ids), result.not_modified,
+                                      result.errors))
+    return outcomes
+
+
+def import_file(store: Store, path: Path, kind: str = "timeline", source: str | None = None) -> ImportOutcome:
+    """Import a timeline JSONL or a collaborators' report file; unreadable lines are reported, the rest stored."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"The file {path} does not exist.")
+    if kind == "timeline":
+        result = read_timeline(path, default_source=source or path.stem)
+    elif kind == "observations":
+        from collectors import files
+
+        reader = getattr(files, "read_observations", None)
+        if reader is None:
+            raise UserError("Importing collaborators' observation files is not available in this version.")
+        result = reader(path, default_source=source or path.stem)
+    else:
+        raise UserError(f"Unknown import kind {kind!r}: use observations or timeline.")
+    new_ids = store.add_items(result.items)
+    return ImportOutcome(read=len(result.items), new=len(new_ids), errors=result.errors)
+
+
+def process(store: Store, annotator, versions: dict[str, str], batch_size: int = 256,
+            progress: Progress | None = None) -> ProcessOutcome:
+    """Annotate every item not yet annotated by the active models, then place it in its stream."""
+    model_version = model_version_key(versions)
+    total = store.count_items()
+    done = 0
+    for batch in store.unannotated_items(model_version, batch_size=batch_size):
+        texts = [f"{r['title']}. {r['text']}" if r["title"] else r["text"] for r in batch]
+        annotations = annotator.annotate(texts)
+        rows = []
+        for item, ann in zip(batch, annotations):
+            row = ann.to_dict()
+            row.update(item_id=item["id"], model_version=model_version)
+            rows.append(row)
+        store.add_annotations(rows)
+        streams.assign(store, [(item, ann) for item, ann in zip(batch, annotations)])
+        done += len(batch)
+        if progress:
+            progress(done, total)
+    return ProcessOutcome(annotated=done, model_version=model_version)
+
+
+def load_annotator(models_dir: Path):
+    """The active models, loaded once for a run."""
+    from nlp.annotate import Annotator
+
+    from service.registry import active_versions
+
+    versions = active_versions(models_dir)
+    paths = {task: Path(models_dir) / task / version / "model.skops" for task, version in versions.items()}
+    return Annotator(paths), versions

@@ -1,0 +1,39 @@
+"""Background jobs of `pulse serve`: collect → process → detect, every few minutes."""
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from service import pipeline, trends
+from service.config import Settings
+from service.store import Store
+from service.timeutil import today_local
+
+log = logging.getLogger("pulse.scheduler")
+
+
+def collection_cycle(settings: Settings) -> None:
+    """One cycle: collect every enabled source, annotate what is new, detect trends for today."""
+    store = Store(settings.db_path)
+    try:
+        outcomes = pipeline.collect(store)
+        for o in outcomes:
+            for err in o.errors:
+                log.warning(err)
+        annotator, versions = pipeline.load_annotator(settings.models_dir)
+        pipeline.process(store, annotator, versions)
+        day = today_local()
+        trends.detect(store, day, day, settings.trends)
+    except Exception:  # a failed cycle is logged; the next one runs as usual
+        log.exception("collection cycle failed")
+    finally:
+        store.close()
+
+
+def start(settings: Settings) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=settings.timezone)
+    scheduler.add_job(collection_cycle, "interval", minutes=settings.collect_every_minutes, args=[settings],
+                      id="collect", max_instances=1, coalesce=True)
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,40 @@
+"""Creating or upgrading an installation: schema, default org units, default sources, first admin."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from collectors.sources import DEFAULT_SOURCES
+from service.auth import hash_password, new_password
+from service.store import Store
+
+# Cao Bằng's union tree to start from; admins edit it in the web app.
+DEFAULT_UNITS = [
+    ("caobang", "Liên đoàn Lao động tỉnh Cao Bằng", None, "province"),
+    ("cb-giaoduc", "Công đoàn ngành Giáo dục tỉnh", "caobang", "sector"),
+    ("cb-yte", "Công đoàn ngành Y tế tỉnh", "caobang", "sector"),
+    ("cb-vienchuc", "Công đoàn Viên chức tỉnh", "caobang", "sector"),
+    ("cb-thanhpho", "Liên đoàn Lao động thành phố Cao Bằng", "caobang", "district"),
+]
+
+
+@dataclass
+class InitOutcome:
+    schema_version: int
+    admin_password: str | None
+    units: int
+    sources: int
+
+
+def init(store: Store, admin_username: str = "admin") -> InitOutcome:
+    """Create or upgrade the store; on a new store also create the first admin and return its password once."""
+    version = store.migrate()
+    for code, name, parent, level in DEFAULT_UNITS:
+        store.add_org_unit(code, name, parent, level)
+    for src in DEFAULT_SOURCES:
+        store.upsert_source(src.name, src.kind, src.url, title=src.title, verified=src.verified,
+                            config={"full_text": src.full_text, "selectors": src.selectors}, enabled=src.enabled)
+    password = None
+    if store.count_users() == 0:
+        password = new_password()
+        store.add_user(admin_username, hash_password(password), "admin", DEFAULT_UNITS[0][0])
+    return InitOutcome(version, password, len(store.org_units()), len(store.sources()))

@@ -1,0 +1,540 @@
+"""The store: schema, forward migrations and every SQL statement of Pulse.
+
+SQLite through sqlite-utils, WAL on. Times are UTC ISO 8601 strings. Nothing outside this module writes SQL, so a
+national deployment can move the store to PostgreSQL by replacing this one file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import sqlite_utils
+
+from collectors.items import RawItem
+from nlp.normalize import fold
+
+# Each migration is applied once, in order; never edit one that has shipped, add a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE org_units (
+        id INTEGER PRIMARY KEY,
+        code TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        parent_id INTEGER REFERENCES org_units(id),
+        level TEXT NOT NULL DEFAULT 'grassroots'
+    );
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'staff', 'analyst', 'collaborator')),
+        org_unit_id INTEGER REFERENCES org_units(id),
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        config TEXT NOT NULL DEFAULT '{}',
+        verified INTEGER NOT NULL DEFAULT 1,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        etag TEXT,
+        last_modified TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        found INTEGER NOT NULL DEFAULT 0,
+        new INTEGER NOT NULL DEFAULT 0,
+        not_modified INTEGER NOT NULL DEFAULT 0,
+        errors TEXT NOT NULL DEFAULT '[]',
+        duration REAL NOT NULL DEFAULT 0
+    );
+    CREATE INDEX runs_source ON runs(source, started_at);
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        url TEXT UNIQUE,
+        content_hash TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('article', 'comment', 'observation')),
+        title TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL DEFAULT '',
+        author TEXT,
+        org_unit TEXT,
+        channel TEXT,
+        published_at TEXT NOT NULL,
+        collected_at TEXT NOT NULL,
+        extra TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX items_published ON items(published_at);
+    CREATE VIRTUAL TABLE items_fts USING fts5(folded, tokenize = 'unicode61');
+    CREATE TABLE model_versions (
+        task TEXT NOT NULL,
+        version TEXT NOT NULL,
+        card TEXT NOT NULL DEFAULT '',
+        metrics TEXT NOT NULL DEFAULT '{}',
+        trained_by TEXT,
+        trained_at TEXT,
+        promoted_by TEXT,
+        promoted_at TEXT,
+        PRIMARY KEY (task, version)
+    );
+    CREATE TABLE annotations (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        model_version TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        topic_score REAL NOT NULL,
+        news_topic TEXT,
+        sentiment TEXT NOT NULL,
+        sentiment_score REAL NOT NULL,
+        toxicity REAL,
+        keyphrases TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        UNIQUE (item_id, model_version)
+    );
+    CREATE TABLE streams (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        topic TEXT NOT NULL,
+        day TEXT NOT NULL,
+        label TEXT NOT NULL DEFAULT '',
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        size INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'active'
+    );
+    CREATE INDEX streams_topic_day ON streams(topic, day);
+    CREATE TABLE stream_items (
+        stream_id INTEGER NOT NULL REFERENCES streams(id),
+        item_id INTEGER NOT NULL UNIQUE REFERENCES items(id),
+        PRIMARY KEY (stream_id, item_id)
+    );
+    CREATE TABLE flags (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        stream_id INTEGER REFERENCES streams(id),
+        topic TEXT,
+        score REAL NOT NULL,
+        window_start TEXT NOT NULL,
+        window_end TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        baseline REAL NOT NULL,
+        reason TEXT NOT NULL,
+        keyphrases TEXT NOT NULL DEFAULT '[]',
+        item_ids TEXT NOT NULL DEFAULT '[]',
+        status TEXT NOT NULL DEFAULT 'open',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE flag_events (
+        id INTEGER PRIMARY KEY,
+        flag_id INTEGER NOT NULL REFERENCES flags(id),
+        username TEXT NOT NULL,
+        action TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL
+    );
+    CREATE TABLE labels (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        task TEXT NOT NULL,
+        label TEXT NOT NULL,
+        username TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX labels_item_task ON labels(item_id, task, at);
+    CREATE TABLE watch_terms (
+        id INTEGER PRIMARY KEY,
+        term TEXT NOT NULL,
+        folded TEXT NOT NULL UNIQUE,
+        created_by TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE briefings (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL UNIQUE,
+        html TEXT NOT NULL,
+        data TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL
+    );
+    """,
+]
+
+_SPACES = re.compile(r"\s+")
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def iso(dt: datetime) -> str:
+    """An aware datetime as a UTC ISO 8601 string (seconds precision)."""
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return dt.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def content_hash(title: str, text: str) -> str:
+    """Hash of the item's words, insensitive to case and spacing, so a re-sent copy is recognised."""
+    canon = _SPACES.sub(" ", f"{title}\n{text}".lower()).strip()
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class StoredItem:
+    id: int
+    title: str
+    text: str
+    url: str | None
+    source: str
+    kind: str
+    published_at: str
+
+
+class Store:
+    """All reads and writes of Pulse's data."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA busy_timeout=30000")
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # --- schema ----------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        if not self.db["schema_version"].exists():
+            return 0
+        row = self.db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return row[0] or 0
+
+    def migrate(self) -> int:
+        """Apply every migration not yet applied; returns the schema version reached."""
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        current = self.schema_version()
+        for number, script in enumerate(MIGRATIONS, start=1):
+            if number <= current:
+                continue
+            with self.db.conn:
+                self.db.conn.executescript(script)
+                self.db.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", [number, utcnow()])
+        return self.schema_version()
+
+    @property
+    def is_initialised(self) -> bool:
+        return self.schema_version() == len(MIGRATIONS)
+
+    # --- org units and users ---------------------------------------------------------------------
+    def add_org_unit(self, code: str, name: str, parent_code: str | None = None, level: str = "grassroots") -> int:
+        parent_id = self.org_unit_id(parent_code) if parent_code else None
+        with self.db.conn:
+            self.db.execute(
+                "INSERT OR IGNORE INTO org_units (code, name, parent_id, level) VALUES (?, ?, ?, ?)",
+                [code, name, parent_id, level],
+            )
+        return self.org_unit_id(code)
+
+    def org_unit_id(self, code: str) -> int | None:
+        row = self.db.execute("SELECT id FROM org_units WHERE code = ?", [code]).fetchone()
+        return row[0] if row else None
+
+    def org_units(self) -> list[dict]:
+        return list(self.db.query("SELECT * FROM org_units ORDER BY id"))
+
+    def add_user(self, username: str, password_hash: str, role: str, org_unit_code: str | None = None) -> int:
+        unit_id = self.org_unit_id(org_unit_code) if org_unit_code else None
+        with self.db.conn:
+            cur = self.db.execute(
+                "INSERT INTO users (username, password_hash, role, org_unit_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                [username, password_hash, role, unit_id, utcnow()],
+            )
+        return cur.lastrowid
+
+    def user(self, username: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM users WHERE username = ?", [username]))
+        return rows[0] if rows else None
+
+    def count_users(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+
+    # --- sources and runs ------------------------------------------------------------------------
+    def upsert_source(self, name: str, kind: str, url: str, title: str = "", config: dict | None = None,
+                      verified: bool = True, enabled: bool = True) -> None:
+        """Add a source, or leave an existing one of that name as the board configured it."""
+        with self.db.conn:
+            self.db.execute(
+                "INSERT OR IGNORE INTO sources (name, kind, url, title, config, verified, enabled, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [name, kind, url, title, json.dumps(config or {}, ensure_ascii=False), int(verified), int(enabled),
+                 utcnow()],
+            )
+
+    def sources(self, enabled_only: bool = False) -> list[dict]:
+        sql = "SELECT * FROM sources" + (" WHERE enabled = 1" if enabled_only else "") + " ORDER BY id"
+        rows = list(self.db.query(sql))
+        for row in rows:
+            row["config"] = json.loads(row["config"] or "{}")
+        return rows
+
+    def source(self, name: str) -> dict | None:
+        for row in self.sources():
+            if row["name"] == name:
+                return row
+        return None
+
+    def set_source_enabled(self, name: str, enabled: bool) -> bool:
+        with self.db.conn:
+            cur = self.db.execute("UPDATE sources SET enabled = ? WHERE name = ?", [int(enabled), name])
+        return cur.rowcount > 0
+
+    def set_source_validators(self, name: str, etag: str | None, last_modified: str | None) -> None:
+        with self.db.conn:
+            self.db.execute("UPDATE sources SET etag = ?, last_modified = ? WHERE name = ?", [etag, last_modified, name])
+
+    def record_run(self, source: str, started_at: str, finished_at: str, ok: bool, found: int, new: int,
+                   not_modified: bool, errors: list[str], duration: float) -> int:
+        with self.db.conn:
+            cur = self.db.execute(
+                "INSERT INTO runs (source, started_at, finished_at, ok, found, new, not_modified, errors, duration)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [source, started_at, finished_at, int(ok), found, new, int(not_modified),
+                 json.dumps(errors, ensure_ascii=False), duration],
+            )
+        return cur.lastrowid
+
+    def runs(self, source: str | None = None, limit: int = 100) -> list[dict]:
+        if source:
+            sql, params = "SELECT * FROM runs WHERE source = ? ORDER BY id DESC LIMIT ?", [source, limit]
+        else:
+            sql, params = "SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]
+        rows = list(self.db.query(sql, params))
+        for row in rows:
+            row["errors"] = json.loads(row["errors"])
+        return rows
+
+    def failed_sources_between(self, start: str, end: str) -> list[str]:
+        """Sources whose every run in [start, end) failed: their silence is an outage, not a trend."""
+        rows = self.db.execute(
+            "SELECT source FROM runs WHERE started_at >= ? AND started_at < ?"
+            " GROUP BY source HAVING SUM(ok) = 0",
+            [start, end],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # --- items -----------------------------------------------------------------------------------
+    def add_items(self, items: Iterable[RawItem], collected_at: str | None = None) -> list[int]:
+        """Store items once: an item whose url or content hash is already stored changes nothing.
+
+        Returns the ids of the items that were new.
+        """
+        collected_at = collected_at or utcnow()
+        new_ids: list[int] = []
+        with self.db.conn:
+            for item in items:
+                published = iso(item.published_at) if item.published_at else collected_at
+                cur = self.db.execute(
+                    "INSERT OR IGNORE INTO items (url, content_hash, kind, title, text, source, author, org_unit,"
+                    " channel, published_at, collected_at, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [item.url or None, content_hash(item.title, item.text), item.kind, item.title, item.text,
+                     item.source, item.author, item.org_unit, item.channel, published, collected_at,
+                     json.dumps(item.extra, ensure_ascii=False, default=str)],
+                )
+                if cur.rowcount == 1:
+                    item_id = cur.lastrowid
+                    new_ids.append(item_id)
+                    self.db.execute("INSERT INTO items_fts (rowid, folded) VALUES (?, ?)",
+                                    [item_id, fold(f"{item.title}\n{item.text}")])
+        return new_ids
+
+    def count_items(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+
+    def items_by_ids(self, ids: list[int]) -> list[dict]:
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = {r["id"]: r for r in self.db.query(f"SELECT * FROM items WHERE id IN ({marks})", ids)}
+        return [rows[i] for i in ids if i in rows]
+
+    def unannotated_items(self, model_version: str, batch_size: int = 256) -> Iterator[list[dict]]:
+        """Batches of items with no annotation for this model version, oldest first."""
+        last_id = 0
+        while True:
+            rows = list(self.db.query(
+                "SELECT i.id, i.title, i.text, i.published_at FROM items i WHERE i.id > ? AND NOT EXISTS"
+                " (SELECT 1 FROM annotations a WHERE a.item_id = i.id AND a.model_version = ?)"
+                " ORDER BY i.id LIMIT ?",
+                [last_id, model_version, batch_size],
+            ))
+            if not rows:
+                return
+            yield rows
+            last_id = rows[-1]["id"]
+
+    def search_items(self, query: str, limit: int = 50) -> list[dict]:
+        """Full-text search without regard to diacritics: `luong` finds `lương`."""
+        words = [w for w in re.findall(r"\w+", fold(query))]
+        if not words:
+            return []
+        match = " ".join(f'"{w}"' for w in words)
+        return list(self.db.query(
+            "SELECT i.* FROM items_fts f JOIN items i ON i.id = f.rowid WHERE items_fts MATCH ?"
+            " ORDER BY i.published_at DESC LIMIT ?",
+            [match, limit],
+        ))
+
+    # --- annotations -----------------------------------------------------------------------------
+    def add_annotations(self, rows: list[dict[str, Any]]) -> None:
+        now = utcnow()
+        with self.db.conn:
+            for r in rows:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO annotations (item_id, model_version, topic, topic_score, news_topic,"
+                    " sentiment, sentiment_score, toxicity, keyphrases, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [r["item_id"], r["model_version"], r["topic"], r["topic_score"], r.get("news_topic"),
+                     r["sentiment"], r["sentiment_score"], r.get("toxicity"),
+                     json.dumps(r.get("keyphrases") or [], ensure_ascii=False), now],
+                )
+
+    def annotation(self, item_id: int, model_version: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM annotations WHERE item_id = ? AND model_version = ?",
+                                  [item_id, model_version]))
+        if not rows:
+            return None
+        rows[0]["keyphrases"] = json.loads(rows[0]["keyphrases"])
+        return rows[0]
+
+    # --- streams ---------------------------------------------------------------------------------
+    def stream_for_key(self, key: str, topic: str, day: str, seen_at: str) -> int:
+        """The id of the stream with this key, created on first use (ids never change)."""
+        with self.db.conn:
+            self.db.execute(
+                "INSERT OR IGNORE INTO streams (key, topic, day, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)",
+                [key, topic, day, seen_at, seen_at],
+            )
+        return self.db.execute("SELECT id FROM streams WHERE key = ?", [key]).fetchone()[0]
+
+    def add_to_stream(self, stream_id: int, item_id: int, seen_at: str) -> bool:
+        """Place an item in a stream; an item already in a stream stays where it is."""
+        with self.db.conn:
+            cur = self.db.execute("INSERT OR IGNORE INTO stream_items (stream_id, item_id) VALUES (?, ?)",
+                                  [stream_id, item_id])
+            if cur.rowcount != 1:
+                return False
+            self.db.execute(
+                "UPDATE streams SET size = size + 1, first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?)"
+                " WHERE id = ?",
+                [seen_at, seen_at, stream_id],
+            )
+        return True
+
+    def set_stream_label(self, stream_id: int, label: str) -> None:
+        with self.db.conn:
+            self.db.execute("UPDATE streams SET label = ? WHERE id = ?", [label, stream_id])
+
+    def stream(self, stream_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM streams WHERE id = ?", [stream_id]))
+        return rows[0] if rows else None
+
+    def stream_item_ids(self, stream_id: int) -> list[int]:
+        return [r[0] for r in self.db.execute(
+            "SELECT si.item_id FROM stream_items si JOIN items i ON i.id = si.item_id WHERE si.stream_id = ?"
+            " ORDER BY i.published_at, i.id", [stream_id]).fetchall()]
+
+    def topic_day_counts(self, since_day: str, until_day: str) -> list[dict]:
+        """Items per (topic, local day) between two days inclusive, from the per-day streams."""
+        return list(self.db.query(
+            "SELECT id AS stream_id, topic, day, size FROM streams WHERE day >= ? AND day <= ? ORDER BY day, topic",
+            [since_day, until_day],
+        ))
+
+    def day_totals(self, since_day: str, until_day: str) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT day, SUM(size) FROM streams WHERE day >= ? AND day <= ? GROUP BY day", [since_day, until_day]
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def item_keyphrases_any(self, item_ids: list[int]) -> list[list[str]]:
+        """The keyphrases of each item's latest annotation."""
+        if not item_ids:
+            return []
+        marks = ",".join("?" * len(item_ids))
+        rows = self.db.execute(
+            f"SELECT keyphrases FROM annotations WHERE id IN (SELECT MAX(id) FROM annotations"
+            f" WHERE item_id IN ({marks}) GROUP BY item_id)", item_ids,
+        ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    # --- flags -----------------------------------------------------------------------------------
+    def upsert_flag(self, flag: dict[str, Any]) -> int:
+        """Store a flag under its key; detecting the same thing again updates it, never duplicates it."""
+        now = utcnow()
+        values = [flag["kind"], flag.get("stream_id"), flag.get("topic"), flag["score"], flag["window_start"],
+                  flag["window_end"], flag["count"], flag["baseline"], flag["reason"],
+                  json.dumps(flag.get("keyphrases", []), ensure_ascii=False), json.dumps(flag.get("item_ids", []))]
+        with self.db.conn:
+            self.db.execute(
+                "INSERT INTO flags (key, kind, stream_id, topic, score, window_start, window_end, count, baseline,"
+                " reason, keyphrases, item_ids, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET kind = excluded.kind, stream_id = excluded.stream_id,"
+                " topic = excluded.topic, score = excluded.score, window_start = excluded.window_start,"
+                " window_end = excluded.window_end, count = excluded.count, baseline = excluded.baseline,"
+                " reason = excluded.reason, keyphrases = excluded.keyphrases, item_ids = excluded.item_ids,"
+                " updated_at = excluded.updated_at",
+                [flag["key"], *values, now, now],
+            )
+        return self.db.execute("SELECT id FROM flags WHERE key = ?", [flag["key"]]).fetchone()[0]
+
+    def flags(self, status: str | None = None, since: str | None = None, until: str | None = None) -> list[dict]:
+        """Flags, highest score first; `since`/`until` bound the window end (ISO strings)."""
+        clauses, params = [], []
+        if status:
+            clauses.append("status = ?")
+            params.append(status)
+        if since:
+            clauses.append("window_end >= ?")
+            params.append(since)
+        if until:
+            clauses.append("window_start <= ?")
+            params.append(until)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = list(self.db.query(f"SELECT * FROM flags{where} ORDER BY score DESC, id", params))
+        for row in rows:
+            row["keyphrases"] = json.loads(row["keyphrases"])
+            row["item_ids"] = json.loads(row["item_ids"])
+        return rows
+
+    def count_flags(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM flags").fetchone()[0]

@@ -1,0 +1,124 @@
+"""Shared fixtures: a real HTTP server on 127.0.0.1, a fresh store, the CLI."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED = ROOT.parent / "shared"
+
+
+class Routes(dict):
+    """path → (status, headers, body bytes) or a callable(handler) that answers itself."""
+
+
+def _handler(routes: Routes):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # keep test output quiet
+            pass
+
+        def do_GET(self):
+            route = routes.get(self.path.split("?")[0])
+            if route is None:
+                self.send_error(404)
+                return
+            if callable(route):
+                route(self)
+                return
+            status, headers, body = route
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
+class LocalServer:
+    def __init__(self):
+        self.routes = Routes()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.routes))
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def serve(self, path: str, body: bytes, status: int = 200, content_type: str = "application/rss+xml") -> str:
+        self.routes[path] = (status, {"Content-Type": content_type}, body)
+        return self.base + path
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def local_server():
+    server = LocalServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "pulse.db"
+
+
+@pytest.fixture
+def cli(db_path, monkeypatch):
+    """Run `pulse --db <tmp> ...` in-process; returns the click Result."""
+    from service.cli import app
+
+    monkeypatch.delenv("PULSE_DB", raising=False)
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(app, ["--db", str(db_path), *args], input=input)
+
+    return run
+
+
+@pytest.fixture
+def store(db_path):
+    from service.store import Store
+
+    s = Store(db_path)
+    s.migrate()
+    yield s
+    s.close()
+
+
+def wait_for(url: str, timeout: float = 30.0) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not come up in {timeout} s")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+os.environ.setdefault("PULSE_TEST", "1")
