@@ -4,16 +4,27 @@ Every fetch goes through `collectors.http.HttpClient`; nothing here knows about 
 """
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from collectors.items import CollectResult, RawItem, SourceConfig
 
 __all__ = ["CollectResult", "RawItem", "SourceConfig", "collect_source"]
 
 
-def collect_source(source: SourceConfig, client, etag: str | None = None,
-                   last_modified: str | None = None) -> CollectResult:
-    """Run one source's collector by its kind; errors come back in the result, never raised."""
-    from collectors import feeds
+def collect_source(source: SourceConfig, client, etag: str | None = None, last_modified: str | None = None,
+                   known_urls: Collection[str] = ()) -> CollectResult:
+    """Run one source's collector by its kind; errors come back in the result, never raised.
 
-    if source.kind == "rss":
-        return feeds.collect_feed(source, client, etag=etag, last_modified=last_modified)
+    `known_urls` are article URLs already stored: their pages are not fetched again (feed enrichment, listings).
+    """
+    from collectors import feeds, pages
+
+    try:
+        if source.kind == "rss":
+            return feeds.collect_feed(source, client, etag=etag, last_modified=last_modified, known_urls=known_urls)
+        if source.kind == "page":
+            return pages.collect_page(source, client, etag=etag, last_modified=last_modified, known_urls=known_urls)
+    except Exception as exc:  # a collector bug must cost one source, not the run
+        return CollectResult(source=source.name,
+                             errors=[f"{source.name}: the collector failed ({type(exc).__name__}: {exc})."])
     return CollectResult(source=source.name, errors=[f"{source.name}: unknown source kind {source.kind!r}."])

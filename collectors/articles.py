@@ -70,7 +70,7 @@ def extract_article(html: bytes | str, url: str | None = None, body_selector: st
         meta = _metadata(soup, url)
         result.update(meta)
         result["text"] = _body(soup, text_html, body_selector, meta["title"])
-        if not result["author"] or not result["published_at"]:
+        if not result["published_at"]:
             _fill_from_trafilatura(text_html, result)
     except Exception as exc:  # pragma: no cover - defensive: a parser bug must not stop a collection run
         log.warning("article extraction failed for %s: %s", url, exc)
@@ -225,7 +225,7 @@ def _fill_from_trafilatura(text_html: str, result: dict[str, Any]) -> None:
         return
     if doc is None:
         return
-    if not result["published_at"] and getattr(doc, "date", None):
+    if getattr(doc, "date", None):
         result["published_at"] = to_utc_iso(doc.date)
 
 

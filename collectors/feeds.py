@@ -8,6 +8,7 @@ from __future__ import annotations
 import calendar
 import html
 import re
+import warnings
 from collections.abc import Collection
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -19,6 +20,7 @@ from collectors.http import HttpClient
 from collectors.items import CollectResult, RawItem, SourceConfig
 
 _SPACES = re.compile(r"\s+")
+_PLACEHOLDERS = frozenset({"no description", "no title", "undefined", "null"})
 _TAGS = re.compile(r"<[a-zA-Z/!][^>]*>")
 
 
@@ -44,7 +46,9 @@ def clean_link(value: str | None) -> str | None:
 
 def entry_time(entry) -> datetime | None:
     """An entry's published (or updated) time in UTC; feedparser has already applied the feed's offset."""
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    with warnings.catch_warnings():  # feedparser warns about its own updated→published fallback
+        warnings.simplefilter("ignore", DeprecationWarning)
+        parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     if parsed:
         try:
             return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
@@ -72,17 +76,15 @@ def parse_feed(content: bytes, source: str = "") -> tuple[list[RawItem], list[st
         if parsed.get("bozo") or not parsed.get("version"):
             return [], [f"{source}: the response is not a readable RSS or Atom feed."]
         return [], []
-    items, skipped = [], 0
-    for entry in entries:
+    items, errors = [], []
+    for number, entry in enumerate(entries, start=1):
         try:
             item = _entry_item(entry, source)
-        except Exception:  # one odd entry must not cost the others
-            item = None
-        if item is None:
-            skipped += 1
+        except Exception as exc:  # one odd entry must not cost the others
+            errors.append(f"{source}: feed entry {number} could not be read ({type(exc).__name__}).")
             continue
-        items.append(item)
-    errors = [f"{source}: {skipped} feed entries had neither a title nor a text and were skipped."] if skipped else []
+        if item is not None:  # None: an empty placeholder entry, nothing to keep
+            items.append(item)
     return items, errors
 
 
@@ -90,7 +92,9 @@ def _entry_item(entry, source: str) -> RawItem | None:
     title = clean_text(entry.get("title"))
     text = clean_text(entry.get("summary") or entry.get("description"))
     link = clean_link(entry.get("link")) or clean_link(entry.get("id"))
-    if not (title or text):
+    if text.lower() in _PLACEHOLDERS:
+        text = ""
+    if not title and not (text and link):
         return None
     author = clean_text(entry.get("author")) or None
     extra = {}
@@ -117,7 +121,7 @@ def collect_feed(source: SourceConfig, client: HttpClient, etag: str | None = No
         return result
     result.items, result.errors = parse_feed(resp.content, source.name)
     if source.full_text:
-        from collectors.articles_enrich import enrich_items
+        from collectors.pages import enrich_items
 
         result.errors += enrich_items(result.items, client, source, known_urls)
     return result

@@ -49,7 +49,7 @@ class Response:
     def text(self) -> str:
         """The body decoded: charset header, then BOM / meta tag / XML declaration, then detection; NFC."""
         if self._text is None:
-            content_type = (self.headers or {}).get("Content-Type", "")
+            content_type = next((v for k, v in (self.headers or {}).items() if k.lower() == "content-type"), "")
             self._text, self._encoding = decode_bytes(self.content, content_type)
         return self._text
 
@@ -142,7 +142,10 @@ class HttpClient:
             resp.url = url
             resp.final_url = current
             if resp.status in REDIRECT_STATUSES and resp.headers and resp.headers.get("Location"):
-                current = urljoin(current, resp.headers["Location"])
+                current = urljoin(current, resp.headers["Location"].strip())
+                if urlsplit(current).scheme not in ("http", "https"):
+                    return Response(url=url, final_url=current, status=resp.status,
+                                    error=f"{url} redirected to {current!r}, which is not an http(s) address.")
                 continue
             if resp.error is None and resp.status >= 400:
                 resp.error = f"{url} answered HTTP {resp.status}."
@@ -168,16 +171,30 @@ class HttpClient:
         base = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
         return base * (0.5 + self.jitter() / 2)  # "equal jitter": between half and the whole of the step
 
-    def _pace(self, host: str) -> None:
+    def _interval(self, url: str) -> float:
+        """The minimum gap between two requests to this host: ours, or the site's Crawl-delay (up to 60 s)."""
+        parts = urlsplit(url)
+        robots = self._robots.get(f"{parts.scheme}://{parts.netloc}")
+        delay = None
+        if robots is not None and robots.parser is not None:
+            try:
+                delay = robots.parser.crawl_delay(ROBOTS_AGENT)
+            except (TypeError, ValueError):
+                delay = None
+        return max(self.min_interval, min(float(delay or 0), 60.0))
+
+    def _pace(self, url: str) -> None:
+        host = urlsplit(url).netloc
+        interval = self._interval(url)
         with self._lock:
             last = self._last_request.get(host)
             now = self.clock()
-            if last is not None and now - last < self.min_interval:
-                self.sleep(self.min_interval - (now - last))
+            if last is not None and now - last < interval:
+                self.sleep(interval - (now - last))
             self._last_request[host] = self.clock()
 
     def _once(self, url: str, headers: dict[str, str]) -> Response:
-        self._pace(urlsplit(url).netloc)
+        self._pace(url)
         started = self.clock()
         try:
             with self.session.get(url, headers=headers, timeout=self.timeout, stream=True,

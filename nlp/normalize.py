@@ -67,24 +67,40 @@ def _build_vni_table() -> dict[str, str]:
 _VNI_TABLE = _build_vni_table()
 _VNI_PATTERN = re.compile("|".join(sorted(map(re.escape, _VNI_TABLE), key=len, reverse=True)))
 
-# Characters that (almost) never occur in Unicode Vietnamese but are frequent in each legacy encoding.
-_TCVN3_SIGNS = re.compile("[\u00a1-\u00bf\u00df\u00d6\u00dc\u00de\u00d7]")
-_VNI_SIGNS = re.compile("[øïûäåëüæîñöÖÑØÏÛÄÅËÜÆÎ]")
+# Latin-1 characters that never occur in Unicode Vietnamese but fill TCVN3 and VNI text read as Latin-1/cp1252.
+_LEGACY_SIGNS = re.compile("[\u00a1-\u00bf\u00c4-\u00c7\u00cb\u00ce-\u00d1\u00d6-\u00d8\u00db\u00dc\u00de-\u00df"
+                           "\u00e4-\u00e7\u00eb\u00ee-\u00f1\u00f6-\u00f8\u00fb\u00fc\u00fe\u00ff]")
 _VIET_SIGNS = re.compile("[ăâđêôơưĂÂĐÊÔƠƯĩũĨŨ\u1ea0-\u1ef9]")
 
 
-def fix_legacy_encoding(text: str) -> str:
-    """Convert TCVN3 or VNI text (as read through Latin-1/cp1252) to Unicode; leave Unicode text unchanged."""
-    tcvn = len(_TCVN3_SIGNS.findall(text))
-    vni = len(_VNI_SIGNS.findall(text))
-    if max(tcvn, vni) < 3:
-        return text
-    viet = len(_VIET_SIGNS.findall(text))
-    if viet * 4 > max(tcvn, vni):
-        return text
-    if vni > tcvn:
-        return _VNI_PATTERN.sub(lambda m: _VNI_TABLE[m.group(0)], text)
+def _from_tcvn3(text: str) -> str:
     return text.translate(_TCVN3_TABLE)
+
+
+def _from_vni(text: str) -> str:
+    return _VNI_PATTERN.sub(lambda m: _VNI_TABLE[m.group(0)], text)
+
+
+def _syllable_share(words: list[str]) -> float:
+    return sum(_is_syllable(unicodedata.normalize("NFC", w)) for w in words) / max(len(words), 1)
+
+
+def fix_legacy_encoding(text: str) -> str:
+    """Convert TCVN3 or VNI text (as read through Latin-1/cp1252) to Unicode; leave Unicode text unchanged.
+
+    A text is converted only when it holds characters foreign to Unicode Vietnamese, few genuine Vietnamese letters,
+    and the conversion turns most of the affected words into valid Vietnamese syllables."""
+    signs = len(_LEGACY_SIGNS.findall(text))
+    if signs < 2 or len(_VIET_SIGNS.findall(text)) * 4 > signs:
+        return text
+    best, best_share = text, 0.0
+    for convert in (_from_vni, _from_tcvn3):
+        converted = convert(text)
+        changed = [w for w, o in zip(converted.split(), text.split()) if w != o]
+        share = _syllable_share(changed) if changed else 0.0
+        if len(_LEGACY_SIGNS.findall(converted)) < signs and share > best_share:
+            best, best_share = converted, share
+    return best if best_share >= 0.6 else text
 
 
 # --- tone-mark placement -----------------------------------------------------------------------------------------------
@@ -106,6 +122,35 @@ def _split_tone(ch: str) -> tuple[str, str]:
     tone = "".join(c for c in decomposed if c in _TONE_MARKS)
     base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONE_MARKS))
     return base, tone
+
+
+def _parse(lower: str) -> tuple[int, int] | None:
+    """(start, end) of the vowel nucleus of a lower-case toneless syllable, or None if it is not one."""
+    start = 0
+    while start < len(lower) and lower[start] not in _VOWELS:
+        start += 1
+    # "qu" and "gi" + vowel: the u / i belongs to the initial consonant.
+    if lower[:start] == "q" and start < len(lower) and lower[start] == "u":
+        start += 1
+    elif lower[:start] == "g" and start + 1 < len(lower) and lower[start] == "i" and lower[start + 1] in _VOWELS:
+        start += 1
+    end = start
+    while end < len(lower) and lower[end] in _VOWELS:
+        end += 1
+    if end == start or end - start > 3 or lower[:start] not in _INITIALS or lower[end:] not in _FINALS:
+        return None
+    return start, end
+
+
+def _is_syllable(word: str) -> bool:
+    """Whether a word (letters only, any punctuation around it is ignored) is a well-formed Vietnamese syllable."""
+    word = word.strip(".,;:!?()[]\"'-–…")
+    if not word or len(word) > 7:
+        return False
+    parts = [_split_tone(c) for c in word]
+    if sum(1 for _, t in parts if t) > 1:
+        return False
+    return _parse("".join(b for b, _ in parts).lower()) is not None
 
 
 def _tone_position(letters: str, start: int, end: int, has_final: bool) -> int:
@@ -130,21 +175,11 @@ def _place_syllable(word: str) -> str:
     tones = [t for _, t in parts if t]
     if len(tones) != 1:
         return word
-    bases = "".join(b for b, _ in parts)
-    lower = bases.lower()
-    start = 0
-    while start < len(lower) and lower[start] not in _VOWELS:
-        start += 1
-    # "qu" and "gi" + vowel: the u / i belongs to the initial consonant.
-    if lower[:start] == "q" and start < len(lower) and lower[start] == "u":
-        start += 1
-    elif lower[:start] == "g" and start + 1 < len(lower) and lower[start] == "i" and lower[start + 1] in _VOWELS:
-        start += 1
-    end = start
-    while end < len(lower) and lower[end] in _VOWELS:
-        end += 1
-    if end == start or lower[:start] not in _INITIALS or lower[end:] not in _FINALS:
+    lower = "".join(b for b, _ in parts).lower()
+    parsed = _parse(lower)
+    if parsed is None:
         return word
+    start, end = parsed
     position = _tone_position(lower, start, end, has_final=end < len(lower))
     current = next(i for i, (_, t) in enumerate(parts) if t)
     if position == current:

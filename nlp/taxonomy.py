@@ -18,7 +18,7 @@ __all__ = ["Topic", "Taxonomy", "load_taxonomy", "seed_label", "default_taxonomy
 
 OTHER = "khac"
 STRONG_WEIGHT = 2
-MIN_SCORE = 3       # one strong phrase and one more, or three phrases
+MIN_SCORE = 2       # one strong phrase (it names the topic alone), or two phrases
 MIN_MARGIN = 1.5    # the winner must score this many times the runner-up
 
 

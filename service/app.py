@@ -17,6 +17,15 @@ HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["localtime"] = show
 
+KIND_NAMES = {
+    "burst": "Tăng đột biến",
+    "new_stream": "Luồng mới",
+    "negativity": "Chuyển biến tiêu cực",
+    "spread": "Lan rộng nhiều đơn vị",
+    "watch_term": "Từ khóa theo dõi",
+}
+templates.env.globals["kind_names"] = KIND_NAMES
+
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app over one store; the store is opened once and shared by the requests."""

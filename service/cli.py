@@ -153,7 +153,7 @@ def process():
     annotator, versions = load_annotator(s.models_dir)
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("Annotating", total=None)
-        outcome = run_process(store, annotator, versions,
+        outcome = run_process(store, annotator, versions, stream_settings=s.streams,
                               progress=lambda done, total: bar.update(task, completed=done, total=total))
     typer.echo(f"{outcome.annotated} items annotated with {outcome.model_version}.")
 
@@ -185,19 +185,32 @@ def trends_(date: Optional[str] = typer.Option(None, "--date", help="One local d
         typer.echo(f"[{f.kind}] {f.topic} score {f.score:.2f}: {f.reason}")
 
 
+@app.command()
+@plain_errors
+def extract(target: str = typer.Argument(..., help="A page URL or a saved HTML file.")):
+    """Print one page's article as JSON: title, text, author, published_at, url."""
+    from collectors.articles import extract as extract_article
+
+    typer.echo(json.dumps(extract_article(target), ensure_ascii=False, indent=2))
+
+
 @sources_app.command("list")
 @plain_errors
 def sources_list():
-    """List sources with their last run."""
+    """List sources with their last run and their health."""
+    from service.pipeline import source_health
+
     store = open_store()
-    for row in store.sources():
-        runs = store.runs(row["name"], limit=1)
-        last = runs[0] if runs else None
+    for row in source_health(store):
+        last = row["last_run"]
         state = "enabled" if row["enabled"] else "disabled"
         verified = "" if row["verified"] else " (URL unverified)"
         run = (f"last run {last['started_at']}: {'ok' if last['ok'] else 'FAILED'}, {last['new']} new"
                if last else "never run")
-        typer.echo(f"{row['name']:<28} {row['kind']:<5} {state:<8} {run}  {row['url']}{verified}")
+        health = "healthy" if row["healthy"] else "UNHEALTHY"
+        typer.echo(f"{row['name']:<28} {row['kind']:<5} {state:<8} {health:<9} {run}  {row['url']}{verified}")
+        if not row["healthy"]:
+            typer.echo(f"{'':<28} {row['health']}")
 
 
 @sources_app.command("add")

@@ -15,12 +15,34 @@ LOCAL_TZ = "Asia/Ho_Chi_Minh"
 
 @dataclass
 class TrendSettings:
-    """Thresholds of the detectors."""
+    """Thresholds of the detectors (see service/trends.py)."""
 
-    baseline_days: int = 28
-    min_count: int = 3
-    burst_ratio: float = 3.0
+    baseline_days: int = 28           # previous days that make a baseline
+    min_history_days: int = 7         # fewer usable days than this: no topic burst is judged
+    min_count: int = 3                # a burst needs at least this many items that day
+    burst_z: float = 3.0              # robust z-score of the day's share against the baseline shares
+    burst_ratio: float = 1.5          # and the raw count must reach this multiple of the usual count
+    stream_burst_ratio: float = 3.0   # a stream's day against its own usual day
+    new_min_items: int = 3            # a new stream: at least this many items within 48 hours
+    new_min_sources: int = 2          # from at least this many independent sources or collaborators' units
+    negative_min_count: int = 5       # negativity: items that day needed to judge the share
+    negative_min_rise: float = 0.20   # negative share must rise at least this much over its baseline
+    spread_days: int = 7              # spread: window of collaborators' reports
+    spread_min_units: int = 3         # reported by collaborators of at least this many org units
     ignore_topics: tuple[str, ...] = ("khac",)
+
+
+@dataclass
+class StreamSettings:
+    """How items are grouped into opinion streams."""
+
+    window_days: float = 3.0          # an item joins only streams seen within this many days of it
+    join_threshold: float = 0.22      # cosine to the stream's centroid needed to join it
+    merge_threshold: float = 0.55     # cosine between two streams' centroids that merges them
+    close_after_days: float = 7.0     # a stream with nothing new for this long closes
+    duplicate_days: float = 7.0       # how far back a syndicated copy is looked for
+    duplicate_distance: int = 8       # SimHash bits within which two items are one story
+    centroid_terms: int = 80
 
 
 @dataclass
@@ -35,25 +57,32 @@ class Settings:
     briefing_time: str = "07:00"
     province: str = "Cao Bằng"
     trends: TrendSettings = field(default_factory=TrendSettings)
+    streams: StreamSettings = field(default_factory=StreamSettings)
 
 
 def load_settings(config_file: Path | None = None, db_path: Path | None = None) -> Settings:
-    """Defaults, then the TOML file (top-level keys and a [trends] table), then an explicit db path."""
+    """Defaults, then the TOML file (top-level keys, [trends] and [streams] tables), then an explicit db path."""
     settings = Settings()
     if config_file is not None:
         with open(config_file, "rb") as fh:
             data = tomllib.load(fh)
-        trend_data = data.pop("trends", {})
-        known = {f.name for f in fields(Settings)}
-        for key, value in data.items():
-            if key not in known:
-                raise ValueError(f"unknown setting {key!r} in {config_file}")
-            setattr(settings, key, Path(value) if key in ("db_path", "models_dir") else value)
-        trend_known = {f.name for f in fields(TrendSettings)}
-        for key, value in trend_data.items():
-            if key not in trend_known:
-                raise ValueError(f"unknown setting trends.{key} in {config_file}")
-            setattr(settings.trends, key, value)
+        _apply(settings, data, str(config_file))
     if db_path is not None:
         settings.db_path = Path(db_path)
     return settings
+
+
+def _apply(target, data: dict, where: str, prefix: str = "") -> None:
+    known = {f.name: f for f in fields(target)}
+    for key, value in data.items():
+        if key not in known:
+            raise ValueError(f"unknown setting {prefix}{key} in {where}")
+        current = getattr(target, key)
+        if isinstance(value, dict) and hasattr(current, "__dataclass_fields__"):
+            _apply(current, value, where, f"{prefix}{key}.")
+        elif isinstance(current, Path):
+            setattr(target, key, Path(value))
+        elif isinstance(current, tuple):
+            setattr(target, key, tuple(value))
+        else:
+            setattr(target, key, value)

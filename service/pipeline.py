@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from collectors import SourceConfig, collect_source
+from collectors import CollectResult, SourceConfig, collect_source
 from collectors.files import read_timeline
 from collectors.http import HttpClient
 from service import streams
+from service.config import StreamSettings
 from service.registry import model_version_key
 from service.store import Store, utcnow
 
@@ -45,6 +46,22 @@ class ProcessOutcome:
     model_version: str = ""
 
 
+class StoredUrls:
+    """`url in StoredUrls(store)` asks the store, so collectors skip pages already stored without loading every URL."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def __contains__(self, url: object) -> bool:
+        return isinstance(url, str) and self.store.has_url(url)
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
 def source_config(row: dict) -> SourceConfig:
     config = row.get("config") or {}
     return SourceConfig(name=row["name"], kind=row["kind"], url=row["url"], title=row.get("title", ""),
@@ -68,10 +85,8 @@ def collect(store: Store, source: str | None = None, client: HttpClient | None =
         started, t0 = utcnow(), time.monotonic()
         try:
             result = collect_source(source_config(row), client, etag=row.get("etag"),
-                                    last_modified=row.get("last_modified"))
+                                    last_modified=row.get("last_modified"), known_urls=StoredUrls(store))
         except Exception as exc:  # a collector bug must not stop the other sources
-            from collectors.items import CollectResult
-
             result = CollectResult(source=row["name"], errors=[f"{row['name']}: collector failed ({exc!r})."])
         new_ids = store.add_items(result.items) if result.items else []
         if result.etag or result.last_modified:
@@ -81,6 +96,27 @@ def collect(store: Store, source: str | None = None, client: HttpClient | None =
         outcomes.append(SourceOutcome(row["name"], len(result.items), len(new_ids), result.not_modified,
                                       result.errors))
     return outcomes
+
+
+def source_health(store: Store, days: int = 31) -> list[dict]:
+    """Every source with its last run and a health verdict (failed runs in a row, or an unusual daily count)."""
+    from datetime import timedelta
+
+    from collectors.health import assess_health
+    from service.timeutil import day_bounds, days_between, today_local
+
+    today = today_local()
+    first = today - timedelta(days=days)
+    since, _ = day_bounds(first)
+    out = []
+    for row in store.sources():
+        runs = list(reversed(store.runs(row["name"], limit=50)))
+        per_day = store.source_daily_new(row["name"], since)
+        active_days = [d.isoformat() for d in days_between(first, today - timedelta(days=1))]
+        counts = [per_day.get(d, 0) for d in active_days if d >= min(per_day, default=today.isoformat())]
+        healthy, reason = assess_health(runs, counts)
+        out.append({**row, "last_run": runs[-1] if runs else None, "healthy": healthy, "health": reason})
+    return out
 
 
 def import_file(store: Store, path: Path, kind: str = "timeline", source: str | None = None) -> ImportOutcome:
@@ -104,7 +140,7 @@ def import_file(store: Store, path: Path, kind: str = "timeline", source: str | 
 
 
 def process(store: Store, annotator, versions: dict[str, str], batch_size: int = 256,
-            progress: Progress | None = None) -> ProcessOutcome:
+            progress: Progress | None = None, stream_settings: StreamSettings | None = None) -> ProcessOutcome:
     """Annotate every item not yet annotated by the active models, then place it in its stream."""
     model_version = model_version_key(versions)
     total = store.count_items()
@@ -118,7 +154,7 @@ def process(store: Store, annotator, versions: dict[str, str], batch_size: int =
             row.update(item_id=item["id"], model_version=model_version)
             rows.append(row)
         store.add_annotations(rows)
-        streams.assign(store, [(item, ann) for item, ann in zip(batch, annotations)])
+        streams.assign(store, list(zip(batch, annotations)), stream_settings)
         done += len(batch)
         if progress:
             progress(done, total)

@@ -22,7 +22,7 @@ def collection_cycle(settings: Settings) -> None:
             for err in o.errors:
                 log.warning(err)
         annotator, versions = pipeline.load_annotator(settings.models_dir)
-        pipeline.process(store, annotator, versions)
+        pipeline.process(store, annotator, versions, stream_settings=settings.streams)
         day = today_local()
         trends.detect(store, day, day, settings.trends)
     except Exception:  # a failed cycle is logged; the next one runs as usual

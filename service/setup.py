@@ -17,6 +17,14 @@ DEFAULT_UNITS = [
 ]
 
 
+# Terms the board watches from day one (matched without regard to diacritics); admins add and remove them.
+DEFAULT_WATCH_TERMS = [
+    "đình công", "ngừng việc tập thể", "ngừng việc", "nợ lương", "chậm trả lương", "rút BHXH một lần",
+    "rút bảo hiểm xã hội một lần", "nợ đóng BHXH", "trốn đóng bảo hiểm", "sa thải", "cắt giảm lao động",
+    "tai nạn lao động", "ngộ độc thực phẩm",
+]
+
+
 @dataclass
 class InitOutcome:
     schema_version: int
@@ -35,6 +43,8 @@ def init(store: Store, admin_username: str = "admin") -> InitOutcome:
                             config={"full_text": src.full_text, "selectors": src.selectors}, enabled=src.enabled)
     password = None
     if store.count_users() == 0:
+        for term in DEFAULT_WATCH_TERMS:
+            store.add_watch_term(term, created_by="init")
         password = new_password()
         store.add_user(admin_username, hash_password(password), "admin", DEFAULT_UNITS[0][0])
     return InitOutcome(version, password, len(store.org_units()), len(store.sources()))

@@ -18,6 +18,7 @@ import sqlite_utils
 
 from collectors.items import RawItem
 from nlp.normalize import fold
+from service.timeutil import local_day
 
 # Each migration is applied once, in order; never edit one that has shipped, add a new one.
 MIGRATIONS: list[str] = [
@@ -84,10 +85,13 @@ MIGRATIONS: list[str] = [
         org_unit TEXT,
         channel TEXT,
         published_at TEXT NOT NULL,
+        day TEXT NOT NULL,
         collected_at TEXT NOT NULL,
+        simhash TEXT,
         extra TEXT NOT NULL DEFAULT '{}'
     );
     CREATE INDEX items_published ON items(published_at);
+    CREATE INDEX items_day ON items(day);
     CREATE VIRTUAL TABLE items_fts USING fts5(folded, tokenize = 'unicode61');
     CREATE TABLE model_versions (
         task TEXT NOT NULL,
@@ -116,21 +120,35 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE streams (
         id INTEGER PRIMARY KEY,
-        key TEXT NOT NULL UNIQUE,
-        topic TEXT NOT NULL,
-        day TEXT NOT NULL,
+        topic TEXT NOT NULL DEFAULT 'khac',
         label TEXT NOT NULL DEFAULT '',
         first_seen TEXT NOT NULL,
         last_seen TEXT NOT NULL,
         size INTEGER NOT NULL DEFAULT 0,
-        status TEXT NOT NULL DEFAULT 'active'
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'closed', 'merged')),
+        merged_into INTEGER REFERENCES streams(id),
+        centroid TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL
     );
-    CREATE INDEX streams_topic_day ON streams(topic, day);
+    CREATE INDEX streams_status ON streams(status, last_seen);
+    -- one row per item placed in a stream, with the facts the detectors count (denormalised for speed)
     CREATE TABLE stream_items (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
         stream_id INTEGER NOT NULL REFERENCES streams(id),
-        item_id INTEGER NOT NULL UNIQUE REFERENCES items(id),
-        PRIMARY KEY (stream_id, item_id)
+        story_id INTEGER NOT NULL,
+        day TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        sentiment TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT '',
+        org_unit TEXT,
+        kind TEXT NOT NULL
     );
+    CREATE INDEX stream_items_stream ON stream_items(stream_id, day);
+    CREATE INDEX stream_items_day ON stream_items(day, topic, sentiment);
+    CREATE TABLE term_df (
+        term TEXT PRIMARY KEY,
+        df INTEGER NOT NULL
+    ) WITHOUT ROWID;
     CREATE TABLE flags (
         id INTEGER PRIMARY KEY,
         key TEXT NOT NULL UNIQUE,
@@ -145,6 +163,8 @@ MIGRATIONS: list[str] = [
         reason TEXT NOT NULL,
         keyphrases TEXT NOT NULL DEFAULT '[]',
         item_ids TEXT NOT NULL DEFAULT '[]',
+        evidence TEXT NOT NULL DEFAULT '{}',
+        degraded INTEGER NOT NULL DEFAULT 0,
         status TEXT NOT NULL DEFAULT 'open',
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
@@ -165,6 +185,7 @@ MIGRATIONS: list[str] = [
         username TEXT NOT NULL,
         at TEXT NOT NULL
     );
+    CREATE INDEX flags_status ON flags(status, score);
     CREATE INDEX labels_item_task ON labels(item_id, task, at);
     CREATE TABLE watch_terms (
         id INTEGER PRIMARY KEY,
@@ -224,6 +245,7 @@ class Store:
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
         self.db = sqlite_utils.Database(conn)
         self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut may lose the last commit only
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA busy_timeout=30000")
 
@@ -365,10 +387,10 @@ class Store:
                 published = iso(item.published_at) if item.published_at else collected_at
                 cur = self.db.execute(
                     "INSERT OR IGNORE INTO items (url, content_hash, kind, title, text, source, author, org_unit,"
-                    " channel, published_at, collected_at, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " channel, published_at, day, collected_at, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [item.url or None, content_hash(item.title, item.text), item.kind, item.title, item.text,
-                     item.source, item.author, item.org_unit, item.channel, published, collected_at,
-                     json.dumps(item.extra, ensure_ascii=False, default=str)],
+                     item.source, item.author, item.org_unit, item.channel, published, local_day(published),
+                     collected_at, json.dumps(item.extra, ensure_ascii=False, default=str)],
                 )
                 if cur.rowcount == 1:
                     item_id = cur.lastrowid
@@ -376,6 +398,16 @@ class Store:
                     self.db.execute("INSERT INTO items_fts (rowid, folded) VALUES (?, ?)",
                                     [item_id, fold(f"{item.title}\n{item.text}")])
         return new_ids
+
+    def has_url(self, url: str) -> bool:
+        return self.db.execute("SELECT 1 FROM items WHERE url = ?", [url]).fetchone() is not None
+
+    def source_daily_new(self, source: str, since: str) -> dict[str, int]:
+        """New items per local day that a source's runs brought since a UTC time."""
+        return dict(self.db.execute(
+            # Asia/Ho_Chi_Minh keeps +07:00 all year, so a fixed offset gives the local day
+            "SELECT date(started_at, '+7 hours') AS day, SUM(new) FROM runs WHERE source = ? AND started_at >= ?"
+            " GROUP BY day", [source, since]).fetchall())
 
     def count_items(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
@@ -392,7 +424,8 @@ class Store:
         last_id = 0
         while True:
             rows = list(self.db.query(
-                "SELECT i.id, i.title, i.text, i.published_at FROM items i WHERE i.id > ? AND NOT EXISTS"
+                "SELECT i.id, i.title, i.text, i.published_at, i.day, i.source, i.org_unit, i.kind FROM items i"
+                " WHERE i.id > ? AND NOT EXISTS"
                 " (SELECT 1 FROM annotations a WHERE a.item_id = i.id AND a.model_version = ?)"
                 " ORDER BY i.id LIMIT ?",
                 [last_id, model_version, batch_size],
@@ -437,54 +470,179 @@ class Store:
         return rows[0]
 
     # --- streams ---------------------------------------------------------------------------------
-    def stream_for_key(self, key: str, topic: str, day: str, seen_at: str) -> int:
-        """The id of the stream with this key, created on first use (ids never change)."""
+    def is_placed(self, item_id: int) -> bool:
+        return self.db.execute("SELECT 1 FROM stream_items WHERE item_id = ?", [item_id]).fetchone() is not None
+
+    def active_streams(self, since: str) -> list[dict]:
+        """Active streams seen since a UTC time, with their centroids."""
+        rows = list(self.db.query(
+            "SELECT id, topic, label, first_seen, last_seen, size, centroid FROM streams"
+            " WHERE status = 'active' AND last_seen >= ?", [since]))
+        for row in rows:
+            row["centroid"] = json.loads(row["centroid"])
+        return rows
+
+    def create_stream(self, topic: str, seen_at: str) -> int:
+        with self.db.conn:
+            cur = self.db.execute(
+                "INSERT INTO streams (topic, first_seen, last_seen, created_at) VALUES (?, ?, ?, ?)",
+                [topic, seen_at, seen_at, utcnow()])
+        return cur.lastrowid
+
+    def place_item(self, item_id: int, stream_id: int, story_id: int, day: str, topic: str, sentiment: str,
+                   source: str, org_unit: str | None, kind: str) -> bool:
+        """Put an item in a stream with the facts the detectors count; an item is placed once."""
+        with self.db.conn:
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO stream_items (item_id, stream_id, story_id, day, topic, sentiment, source,"
+                " org_unit, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [item_id, stream_id, story_id, day, topic, sentiment, source or "", org_unit, kind])
+        return cur.rowcount == 1
+
+    def update_stream(self, stream_id: int, *, topic: str, label: str, first_seen: str, last_seen: str,
+                      centroid: dict[str, float]) -> None:
         with self.db.conn:
             self.db.execute(
-                "INSERT OR IGNORE INTO streams (key, topic, day, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)",
-                [key, topic, day, seen_at, seen_at],
-            )
-        return self.db.execute("SELECT id FROM streams WHERE key = ?", [key]).fetchone()[0]
+                "UPDATE streams SET topic = ?, label = ?, first_seen = ?, last_seen = ?, centroid = ?,"
+                " size = (SELECT COUNT(*) FROM stream_items WHERE stream_id = ?) WHERE id = ?",
+                [topic, label, first_seen, last_seen, json.dumps(centroid, ensure_ascii=False), stream_id, stream_id])
 
-    def add_to_stream(self, stream_id: int, item_id: int, seen_at: str) -> bool:
-        """Place an item in a stream; an item already in a stream stays where it is."""
+    def merge_stream(self, source_id: int, target_id: int) -> None:
+        """Move every item of one stream into another; the emptied stream points at the one it joined."""
         with self.db.conn:
-            cur = self.db.execute("INSERT OR IGNORE INTO stream_items (stream_id, item_id) VALUES (?, ?)",
-                                  [stream_id, item_id])
-            if cur.rowcount != 1:
-                return False
-            self.db.execute(
-                "UPDATE streams SET size = size + 1, first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?)"
-                " WHERE id = ?",
-                [seen_at, seen_at, stream_id],
-            )
-        return True
+            self.db.execute("UPDATE stream_items SET stream_id = ? WHERE stream_id = ?", [target_id, source_id])
+            self.db.execute("UPDATE streams SET status = 'merged', merged_into = ?, size = 0 WHERE id = ?",
+                            [target_id, source_id])
+            self.db.execute("UPDATE streams SET size = (SELECT COUNT(*) FROM stream_items WHERE stream_id = ?)"
+                            " WHERE id = ?", [target_id, target_id])
 
-    def set_stream_label(self, stream_id: int, label: str) -> None:
+    def close_quiet_streams(self, before: str) -> int:
         with self.db.conn:
-            self.db.execute("UPDATE streams SET label = ? WHERE id = ?", [label, stream_id])
+            cur = self.db.execute("UPDATE streams SET status = 'closed' WHERE status = 'active' AND last_seen < ?",
+                                  [before])
+        return cur.rowcount
+
+    def resolve_stream(self, stream_id: int) -> int:
+        """The stream an id now lives in (following merges), so an old link still finds its stream."""
+        seen = set()
+        while stream_id not in seen:
+            seen.add(stream_id)
+            row = self.db.execute("SELECT merged_into FROM streams WHERE id = ?", [stream_id]).fetchone()
+            if not row or row[0] is None:
+                return stream_id
+            stream_id = row[0]
+        return stream_id
 
     def stream(self, stream_id: int) -> dict | None:
         rows = list(self.db.query("SELECT * FROM streams WHERE id = ?", [stream_id]))
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        rows[0]["centroid"] = json.loads(rows[0]["centroid"])
+        return rows[0]
 
-    def stream_item_ids(self, stream_id: int) -> list[int]:
-        return [r[0] for r in self.db.execute(
-            "SELECT si.item_id FROM stream_items si JOIN items i ON i.id = si.item_id WHERE si.stream_id = ?"
-            " ORDER BY i.published_at, i.id", [stream_id]).fetchall()]
+    def stream_of_item(self, item_id: int) -> int | None:
+        row = self.db.execute("SELECT stream_id FROM stream_items WHERE item_id = ?", [item_id]).fetchone()
+        return row[0] if row else None
+
+    def stream_members(self, stream_id: int) -> list[dict]:
+        """The facts of every item in a stream, oldest first."""
+        return list(self.db.query(
+            "SELECT si.*, i.title, i.url, i.published_at FROM stream_items si JOIN items i ON i.id = si.item_id"
+            " WHERE si.stream_id = ? ORDER BY i.published_at, i.id", [stream_id]))
+
+    def item_facts(self, item_ids: list[int]) -> list[dict]:
+        """The placed facts of given items (any stream)."""
+        out = []
+        for i in range(0, len(item_ids), 500):
+            chunk = item_ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            out.extend(self.db.query(
+                "SELECT si.*, i.title, i.url, i.published_at FROM stream_items si JOIN items i ON i.id = si.item_id"
+                f" WHERE si.item_id IN ({marks})", chunk))
+        return out
+
+    def stream_item_ids(self, stream_id: int, day: str | None = None) -> list[int]:
+        sql = "SELECT si.item_id FROM stream_items si JOIN items i ON i.id = si.item_id WHERE si.stream_id = ?"
+        params: list[Any] = [stream_id]
+        if day:
+            sql += " AND si.day = ?"
+            params.append(day)
+        return [r[0] for r in self.db.execute(sql + " ORDER BY i.published_at, i.id", params).fetchall()]
+
+    def recent_simhashes(self, since: str) -> list[tuple[int, int, int]]:
+        """(item id, simhash, story id) of placed items published since a UTC time."""
+        rows = self.db.execute(
+            "SELECT i.id, i.simhash, si.story_id FROM items i JOIN stream_items si ON si.item_id = i.id"
+            " WHERE i.published_at >= ? AND i.simhash IS NOT NULL", [since]).fetchall()
+        return [(r[0], int(r[1], 16), r[2]) for r in rows]
+
+    def set_simhash(self, item_id: int, value: int) -> None:
+        with self.db.conn:
+            self.db.execute("UPDATE items SET simhash = ? WHERE id = ?", [f"{value:016x}", item_id])
+
+    def term_document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
+        terms = list(set(terms))
+        out: dict[str, int] = {}
+        for i in range(0, len(terms), 500):
+            chunk = terms[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(self.db.execute(f"SELECT term, df FROM term_df WHERE term IN ({marks})", chunk).fetchall())
+        return out
+
+    def add_term_document_frequencies(self, counts: dict[str, int]) -> None:
+        with self.db.conn:
+            self.db.conn.executemany(
+                "INSERT INTO term_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+                list(counts.items()))
+
+    def placed_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM stream_items").fetchone()[0]
+
+    # --- what the detectors count ------------------------------------------------------------------
+    def day_totals(self, since_day: str, until_day: str) -> dict[str, int]:
+        """Items placed per local day."""
+        rows = self.db.execute(
+            "SELECT day, COUNT(*) FROM stream_items WHERE day >= ? AND day <= ? GROUP BY day",
+            [since_day, until_day]).fetchall()
+        return dict(rows)
 
     def topic_day_counts(self, since_day: str, until_day: str) -> list[dict]:
-        """Items per (topic, local day) between two days inclusive, from the per-day streams."""
+        """(topic, day, n, negative) between two local days inclusive."""
         return list(self.db.query(
-            "SELECT id AS stream_id, topic, day, size FROM streams WHERE day >= ? AND day <= ? ORDER BY day, topic",
-            [since_day, until_day],
-        ))
+            "SELECT topic, day, COUNT(*) AS n, SUM(sentiment = 'negative') AS negative FROM stream_items"
+            " WHERE day >= ? AND day <= ? GROUP BY topic, day", [since_day, until_day]))
 
-    def day_totals(self, since_day: str, until_day: str) -> dict[str, int]:
-        rows = self.db.execute(
-            "SELECT day, SUM(size) FROM streams WHERE day >= ? AND day <= ? GROUP BY day", [since_day, until_day]
-        ).fetchall()
-        return {r[0]: r[1] for r in rows}
+    def stream_day_counts(self, streams_seen_since: str, since_day: str, until_day: str) -> list[dict]:
+        """(stream, day, n, negative, stories) for the streams with an item on or after `streams_seen_since`."""
+        return list(self.db.query(
+            "SELECT stream_id, day, COUNT(*) AS n, SUM(sentiment = 'negative') AS negative,"
+            " COUNT(DISTINCT story_id) AS stories FROM stream_items"
+            " WHERE day >= ? AND day <= ? AND stream_id IN"
+            " (SELECT DISTINCT stream_id FROM stream_items WHERE day >= ? AND day <= ?)"
+            " GROUP BY stream_id, day", [since_day, until_day, streams_seen_since, until_day]))
+
+    def stream_window_facts(self, stream_id: int, since_day: str, until_day: str) -> list[dict]:
+        """Every placed item of a stream between two days: source, unit, kind, story, sentiment."""
+        return list(self.db.query(
+            "SELECT si.item_id, si.story_id, si.day, si.source, si.org_unit, si.kind, si.sentiment, si.topic"
+            " FROM stream_items si WHERE si.stream_id = ? AND si.day >= ? AND si.day <= ?",
+            [stream_id, since_day, until_day]))
+
+    def topic_items(self, topic: str, day: str, limit: int = 200) -> list[int]:
+        return [r[0] for r in self.db.execute(
+            "SELECT item_id FROM stream_items WHERE topic = ? AND day = ? ORDER BY item_id LIMIT ?",
+            [topic, day, limit]).fetchall()]
+
+    def items_matching(self, folded_phrase: str, since_day: str, until_day: str, limit: int = 500) -> list[dict]:
+        """Placed items of the days whose folded text holds the phrase (a watch term), with their facts."""
+        words = re.findall(r"\w+", folded_phrase)
+        if not words:
+            return []
+        match = '"' + " ".join(words) + '"'
+        return list(self.db.query(
+            "SELECT si.* FROM items_fts f JOIN stream_items si ON si.item_id = f.rowid"
+            " WHERE items_fts MATCH ? AND si.day >= ? AND si.day <= ? ORDER BY si.item_id LIMIT ?",
+            [match, since_day, until_day, limit]))
 
     def item_keyphrases_any(self, item_ids: list[int]) -> list[list[str]]:
         """The keyphrases of each item's latest annotation."""
@@ -497,22 +655,46 @@ class Store:
         ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    def source_outages(self, since: str, until: str) -> list[dict]:
+        """Per source and local day: runs that day and how many failed (for source health and outage days)."""
+        return list(self.db.query(
+            # Asia/Ho_Chi_Minh keeps +07:00 all year (no daylight saving), so a fixed offset gives the local day
+            "SELECT source, date(started_at, '+7 hours') AS day, COUNT(*) AS runs, SUM(ok = 0) AS failed FROM runs"
+            " WHERE started_at >= ? AND started_at < ? GROUP BY source, day", [since, until]))
+
+    # --- watch terms -------------------------------------------------------------------------------
+    def add_watch_term(self, term: str, created_by: str | None = None) -> bool:
+        with self.db.conn:
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO watch_terms (term, folded, created_by, created_at) VALUES (?, ?, ?, ?)",
+                [term.strip(), fold(term).strip(), created_by, utcnow()])
+        return cur.rowcount == 1
+
+    def remove_watch_term(self, term_id: int) -> None:
+        with self.db.conn:
+            self.db.execute("DELETE FROM watch_terms WHERE id = ?", [term_id])
+
+    def watch_terms(self) -> list[dict]:
+        return list(self.db.query("SELECT * FROM watch_terms ORDER BY term"))
+
     # --- flags -----------------------------------------------------------------------------------
     def upsert_flag(self, flag: dict[str, Any]) -> int:
         """Store a flag under its key; detecting the same thing again updates it, never duplicates it."""
         now = utcnow()
         values = [flag["kind"], flag.get("stream_id"), flag.get("topic"), flag["score"], flag["window_start"],
                   flag["window_end"], flag["count"], flag["baseline"], flag["reason"],
-                  json.dumps(flag.get("keyphrases", []), ensure_ascii=False), json.dumps(flag.get("item_ids", []))]
+                  json.dumps(flag.get("keyphrases", []), ensure_ascii=False), json.dumps(flag.get("item_ids", [])),
+                  json.dumps(flag.get("evidence", {}), ensure_ascii=False), int(bool(flag.get("degraded")))]
         with self.db.conn:
             self.db.execute(
                 "INSERT INTO flags (key, kind, stream_id, topic, score, window_start, window_end, count, baseline,"
-                " reason, keyphrases, item_ids, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " reason, keyphrases, item_ids, evidence, degraded, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET kind = excluded.kind, stream_id = excluded.stream_id,"
                 " topic = excluded.topic, score = excluded.score, window_start = excluded.window_start,"
                 " window_end = excluded.window_end, count = excluded.count, baseline = excluded.baseline,"
                 " reason = excluded.reason, keyphrases = excluded.keyphrases, item_ids = excluded.item_ids,"
-                " updated_at = excluded.updated_at",
+                " evidence = excluded.evidence, degraded = excluded.degraded, updated_at = excluded.updated_at",
                 [flag["key"], *values, now, now],
             )
         return self.db.execute("SELECT id FROM flags WHERE key = ?", [flag["key"]]).fetchone()[0]
@@ -532,9 +714,18 @@ class Store:
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         rows = list(self.db.query(f"SELECT * FROM flags{where} ORDER BY score DESC, id", params))
         for row in rows:
-            row["keyphrases"] = json.loads(row["keyphrases"])
-            row["item_ids"] = json.loads(row["item_ids"])
+            _decode_flag(row)
         return rows
+
+    def flag(self, flag_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM flags WHERE id = ?", [flag_id]))
+        return _decode_flag(rows[0]) if rows else None
 
     def count_flags(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM flags").fetchone()[0]
+
+
+def _decode_flag(row: dict) -> dict:
+    for key in ("keyphrases", "item_ids", "evidence"):
+        row[key] = json.loads(row[key])
+    return row

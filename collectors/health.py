@@ -1,0 +1,48 @@
+"""Source health, as a pure function over recorded runs (the service records them and shows the verdict)."""
+from __future__ import annotations
+
+import statistics
+
+MIN_HISTORY_DAYS = 14  # fewer past days than this and the daily-count test says nothing
+WINDOW_DAYS = 30
+
+
+def assess_health(runs: list[dict], daily_counts: list[int], fail_threshold: int = 3) -> tuple[bool, str]:
+    """(healthy, reason in plain English) for one source.
+
+    `runs` are its recorded runs, newest last, each with keys ok, found, new, errors, duration.
+    `daily_counts` are items per day, oldest first, the last being the latest (complete) day.
+    Unhealthy when the last `fail_threshold` runs all failed, or when the latest daily count lies outside the mean
+    ± 2 standard deviations of the up to 30 days before it (only with at least 14 such days; the SD has
+    a floor of one item, so a source steady at exactly 10 a day is not flagged for 11).
+    """
+    fail_threshold = max(1, int(fail_threshold))
+    recent = runs[-fail_threshold:]
+    if len(recent) == fail_threshold and all(not r.get("ok") for r in recent):
+        last_error = _first_error(recent[-1])
+        detail = f" The latest error: {last_error}" if last_error else ""
+        return False, f"The last {fail_threshold} runs failed.{detail}"
+    if len(daily_counts) >= MIN_HISTORY_DAYS + 1:
+        history = [int(c) for c in daily_counts[-WINDOW_DAYS - 1:-1]]
+        latest = int(daily_counts[-1])
+        mean = statistics.fmean(history)
+        sd = max(statistics.pstdev(history), 1.0)  # a floor, so a perfectly steady source is not flagged for ±1
+        low, high = mean - 2 * sd, mean + 2 * sd
+        if latest < low or latest > high:
+            direction = "below" if latest < low else "above"
+            return False, (f"{latest} items on the latest day is {direction} the usual range "
+                           f"({max(0.0, low):.1f} to {high:.1f}; {len(history)}-day mean {mean:.1f}, SD {sd:.1f}).")
+    if runs and not runs[-1].get("ok"):
+        return True, "The latest run failed, but earlier ones succeeded."
+    if not runs:
+        return True, "No runs recorded yet."
+    return True, "Runs succeed and the daily count is in its usual range."
+
+
+def _first_error(run: dict) -> str:
+    errors = run.get("errors")
+    if isinstance(errors, (list, tuple)) and errors:
+        return str(errors[0])
+    if isinstance(errors, str):
+        return errors
+    return ""

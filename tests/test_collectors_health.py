@@ -1,0 +1,48 @@
+"""Source health: failed runs in a row, or a daily count outside the 30-day mean ± 2 SD."""
+from __future__ import annotations
+
+from collectors.health import assess_health
+
+OK = {"ok": True, "found": 20, "new": 5, "errors": [], "duration": 1.2}
+FAIL = {"ok": False, "found": 0, "new": 0, "errors": ["laodong: https://laodong.vn/rss answered HTTP 503."],
+        "duration": 0.4}
+STEADY = [20, 22, 19, 21, 20, 18, 23, 20, 21, 19, 22, 20, 21, 19, 20, 22, 18, 21, 20, 19]
+
+
+def test_three_failures_in_a_row_is_unhealthy_with_the_reason():
+    healthy, reason = assess_health([OK, FAIL, FAIL, FAIL], STEADY)
+    assert not healthy
+    assert reason == "The last 3 runs failed. The latest error: laodong: https://laodong.vn/rss answered HTTP 503."
+
+
+def test_threshold_is_a_parameter():
+    assert assess_health([OK, FAIL, FAIL], [], fail_threshold=3)[0] is True
+    assert assess_health([OK, FAIL, FAIL], [], fail_threshold=2)[0] is False
+
+
+def test_one_failure_after_successes_is_still_healthy():
+    healthy, reason = assess_health([OK, OK, FAIL], STEADY)
+    assert healthy and "latest run failed" in reason
+
+
+def test_source_gone_quiet_is_unhealthy():
+    healthy, reason = assess_health([OK] * 5, STEADY + [2])
+    assert not healthy and reason.startswith("2 items on the latest day is below the usual range")
+
+
+def test_sudden_flood_is_unhealthy():
+    assert assess_health([OK], STEADY + [60])[0] is False
+
+
+def test_normal_day_is_healthy():
+    assert assess_health([OK], STEADY + [21]) == (True, "Runs succeed and the daily count is in its usual range.")
+
+
+def test_short_history_says_nothing_about_counts():
+    assert assess_health([OK], [20, 21, 0])[0] is True
+    assert assess_health([], [])[0] is True
+
+
+def test_only_the_last_30_days_count():
+    old_busy = [200] * 30
+    assert assess_health([OK], old_busy + STEADY[:15] + STEADY[:15] + [20])[0] is True

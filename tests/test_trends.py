@@ -1,0 +1,179 @@
+"""The detectors: bursts against a share-of-day baseline, outages, new streams, negativity, spread, watch terms."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+
+from collectors.items import RawItem
+from conftest import FIXTURES
+from service import trends
+from service.config import TrendSettings
+from service.store import Store
+
+TIMELINE = [json.loads(line) for line in (FIXTURES / "timeline" / "news-2026-02.jsonl").read_text().splitlines()]
+DAY0 = date(2026, 3, 1)
+
+
+class Replay:
+    """Real news texts placed on chosen days with chosen facts: the detectors' input, written through the store."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.n = 0
+        self.streams: dict[str, int] = {}
+
+    def add(self, day: date, topic: str, count: int, source: str = "vnexpress.net", sentiment: str = "neutral",
+            stream: str | None = None, kind: str = "article", org_unit: str | None = None, text: str = "") -> list[int]:
+        ids = []
+        for _ in range(count):
+            row = TIMELINE[self.n % len(TIMELINE)]
+            self.n += 1
+            when = datetime(day.year, day.month, day.day, 3, 0, tzinfo=timezone.utc) + timedelta(seconds=self.n)
+            item = RawItem(text=f"{text} {row['text']}".strip(), title=f"{row['title']} #{self.n}", url=None,
+                           source=source, kind=kind, published_at=when, org_unit=org_unit)
+            [item_id] = self.store.add_items([item])
+            key = stream or f"{topic}-{day}-{self.n}"
+            if key not in self.streams:
+                self.streams[key] = self.store.create_stream(topic, when.isoformat())
+            self.store.place_item(item_id, self.streams[key], item_id, day.isoformat(), topic, sentiment, source,
+                                  org_unit, kind)
+            ids.append(item_id)
+        return ids
+
+    def background(self, days: int, per_topic: dict[str, int], skip: set[int] = frozenset()) -> None:
+        for i in range(days):
+            if i in skip:
+                continue
+            for j, (topic, n) in enumerate(per_topic.items()):
+                self.add(DAY0 + timedelta(days=i), topic, n, source=["vnexpress.net", "dantri.com.vn"][j % 2])
+
+
+BACKGROUND = {"tien_luong": 4, "bao_hiem": 3, "viec_lam": 5, "chinh_sach": 6, "xa_hoi_khac": 12}
+
+
+def kinds(flags, kind):
+    return [f for f in flags if f.kind == kind]
+
+
+def test_empty_store_one_item_and_empty_day_give_no_flag(store):
+    assert trends.detect(store, DAY0, DAY0 + timedelta(days=30)) == []
+    Replay(store).add(DAY0, "tien_luong", 1)
+    assert trends.detect(store, DAY0, DAY0) == []
+    assert trends.detect(store, DAY0 + timedelta(days=3), DAY0 + timedelta(days=3)) == []
+    assert store.count_flags() == 0
+
+
+def test_a_threefold_topic_burst_is_flagged_with_its_evidence(store):
+    replay = Replay(store)
+    replay.background(29, BACKGROUND)
+    day = DAY0 + timedelta(days=29)
+    for topic, n in BACKGROUND.items():
+        if topic != "tien_luong":
+            replay.add(day, topic, n)
+    burst_ids = replay.add(day, "tien_luong", 12)
+    flags = trends.detect(store, day, day)
+    bursts = [f for f in kinds(flags, "burst") if f.topic == "tien_luong"]
+    assert len(bursts) == 1
+    flag = bursts[0]
+    assert flag.count == 12 and flag.baseline == 4.0
+    assert set(burst_ids) <= set(flag.item_ids)
+    assert "Tiền lương" in flag.reason and "12 tin" in flag.reason
+    assert flag.evidence["timeline"][-1] == {"day": day.isoformat(), "count": 12, "total": 12 + 26}
+    assert all(f.topic != "xa_hoi_khac" for f in kinds(flags, "burst"))
+
+
+def test_a_busy_news_day_is_not_a_burst(store):
+    replay = Replay(store)
+    replay.background(29, BACKGROUND)
+    day = DAY0 + timedelta(days=29)
+    for topic, n in BACKGROUND.items():
+        replay.add(day, topic, n * 3)
+    assert kinds(trends.detect(store, day, day), "burst") == []
+
+
+def test_a_collector_outage_day_gives_no_burst_and_is_marked(store):
+    replay = Replay(store)
+    replay.background(29, BACKGROUND)
+    day = DAY0 + timedelta(days=29)
+    for j, (topic, n) in enumerate(BACKGROUND.items()):
+        if j % 2 == 0:  # dantri is down: only vnexpress' share of the day arrives
+            replay.add(day, topic, n, source="vnexpress.net")
+    run_at = datetime(day.year, day.month, day.day, 2, tzinfo=timezone.utc).isoformat()
+    store.record_run("dantri.com.vn", run_at, run_at, ok=False, found=0, new=0, not_modified=False,
+                     errors=["dantri.com.vn answered HTTP 503."], duration=1.0)
+    flags = trends.detect(store, day, day)
+    assert kinds(flags, "burst") == []
+    assert all(f.degraded for f in flags)
+
+
+def test_rerunning_detection_makes_no_duplicate_flags(store):
+    replay = Replay(store)
+    replay.background(29, BACKGROUND)
+    day = DAY0 + timedelta(days=29)
+    replay.add(day, "tien_luong", 15)
+    first = trends.detect(store, DAY0, day)
+    count = store.count_flags()
+    second = trends.detect(store, DAY0, day)
+    assert count > 0
+    assert store.count_flags() == count
+    assert sorted(f.id for f in first) == sorted(f.id for f in second)
+
+
+def test_a_new_stream_needs_several_independent_sources(store):
+    replay = Replay(store)
+    replay.background(10, BACKGROUND)
+    day = DAY0 + timedelta(days=10)
+    replay.add(day, "quan_he_lao_dong", 4, source="laodong.vn", stream="one-source")
+    assert not [f for f in kinds(trends.detect(store, day, day), "new_stream")]
+    replay.add(day, "quan_he_lao_dong", 2, source="nld.com.vn", stream="two-sources")
+    replay.add(day, "quan_he_lao_dong", 2, source="laodong.vn", stream="two-sources")
+    new = kinds(trends.detect(store, day, day), "new_stream")
+    assert [f.stream_id for f in new] == [replay.streams["two-sources"]]
+    assert new[0].evidence["independent_sources"] == ["laodong.vn", "nld.com.vn"]
+    assert "Luồng mới" in new[0].reason
+
+
+def test_negativity_shift_is_flagged(store):
+    replay = Replay(store)
+    for i in range(20):
+        d = DAY0 + timedelta(days=i)
+        replay.add(d, "bao_hiem", 8, sentiment="neutral")
+        replay.add(d, "bao_hiem", 2, sentiment="negative")
+        replay.add(d, "xa_hoi_khac", 10)
+    day = DAY0 + timedelta(days=20)
+    replay.add(day, "bao_hiem", 3, sentiment="neutral")
+    replay.add(day, "bao_hiem", 7, sentiment="negative")
+    replay.add(day, "xa_hoi_khac", 10)
+    neg = [f for f in kinds(trends.detect(store, day, day), "negativity") if f.topic == "bao_hiem"]
+    assert len(neg) == 1
+    assert "70%" in neg[0].reason and "20%" in neg[0].reason
+
+
+def test_spread_across_collaborators_units(store):
+    replay = Replay(store)
+    day = DAY0 + timedelta(days=2)
+    for unit in ("cb-giaoduc", "cb-yte"):
+        replay.add(day, "tien_luong", 1, kind="observation", org_unit=unit, source="ctv", stream="s")
+    assert kinds(trends.detect(store, day, day), "spread") == []
+    replay.add(day, "tien_luong", 1, kind="observation", org_unit="cb-thanhpho", source="ctv", stream="s")
+    spread = kinds(trends.detect(store, day, day), "spread")
+    assert len(spread) == 1 and sorted(spread[0].evidence["units"]) == ["cb-giaoduc", "cb-thanhpho", "cb-yte"]
+
+
+def test_watch_terms_match_without_diacritics(store):
+    store.add_watch_term("nợ lương")
+    replay = Replay(store)
+    hit = replay.add(DAY0, "tien_luong", 1, text="Cong nhan bi no luong 3 thang, keu cuu cong doan")
+    replay.add(DAY0, "xa_hoi_khac", 3)
+    watch = kinds(trends.detect(store, DAY0, DAY0), "watch_term")
+    assert len(watch) == 1 and watch[0].item_ids == hit
+    assert "«nợ lương»" in watch[0].reason
+    assert trends.detect(store, DAY0, DAY0)[0].id == watch[0].id
+
+
+def test_thresholds_come_from_settings(store):
+    replay = Replay(store)
+    replay.background(29, BACKGROUND)
+    day = DAY0 + timedelta(days=29)
+    replay.add(day, "tien_luong", 15)
+    assert kinds(trends.detect(store, day, day, TrendSettings(min_count=50)), "burst") == []
