@@ -11,6 +11,7 @@ import hashlib
 import multiprocessing
 import os
 import re
+import threading
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 
@@ -61,13 +62,17 @@ def _tokenize_many(sentences: list[str]) -> list[str]:
 def _get_pool(workers: int) -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
-        # spawn, not fork: the caller may be a threaded web server
-        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        # fork is cheap and does not re-run the caller's __main__; a threaded caller (a web server) gets spawn,
+        # because forking a process whose other threads hold locks can deadlock the child
+        method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
     return _pool
 
 
 def _segment_sentences(sentences: list[str], workers: int) -> list[str]:
     total = sum(map(len, sentences))
+    if multiprocessing.parent_process() is not None:
+        workers = 1  # already a worker: never start pools from inside a pool
     if workers <= 1 or total < PARALLEL_MIN_CHARS or len(sentences) < 2 * workers:
         return _tokenize_many(sentences)
     chunk = max(50, len(sentences) // (workers * 8))

@@ -18,7 +18,8 @@ __all__ = ["Topic", "Taxonomy", "load_taxonomy", "seed_label", "default_taxonomy
 
 OTHER = "khac"
 STRONG_WEIGHT = 2
-MIN_SCORE = 2       # one strong phrase (it names the topic alone), or two phrases
+MIN_SCORE = 3       # three phrases, or one strong phrase and one more ...
+MIN_STRONG_SCORE = 2  # ... or a strong phrase alone (it names the topic)
 MIN_MARGIN = 1.5    # the winner must score this many times the runner-up
 
 
@@ -64,23 +65,30 @@ class Taxonomy:
 
     def scores(self, text: str) -> dict[str, int]:
         """Seed score per topic: strong phrases count 2, others 1; each distinct phrase counts once."""
+        return self._scores(text)[0]
+
+    def _scores(self, text: str) -> tuple[dict[str, int], set[str]]:
         pattern = self._compile()
         found = set(pattern.findall(normalize(text).lower()))
         scores: dict[str, int] = {}
+        strong: set[str] = set()
         for phrase in found:
             for code, weight in self._weights[phrase]:
                 scores[code] = scores.get(code, 0) + weight
-        return scores
+                if weight == STRONG_WEIGHT:
+                    strong.add(code)
+        return scores, strong
 
     def seed_label(self, text: str) -> str | None:
         """The topic code the seed phrases clearly point to, or None when they do not."""
-        scores = self.scores(text)
+        scores, strong = self._scores(text)
         if not scores:
             return None
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
         code, best = ranked[0]
         runner_up = ranked[1][1] if len(ranked) > 1 else 0
-        if best >= MIN_SCORE and best >= MIN_MARGIN * runner_up and best > runner_up:
+        enough = best >= MIN_SCORE or (best >= MIN_STRONG_SCORE and code in strong)
+        if enough and best >= MIN_MARGIN * runner_up and best > runner_up:
             return code
         return None
 

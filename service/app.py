@@ -1,52 +1,177 @@
-"""The web application: FastAPI + Jinja2, server-rendered pages in Vietnamese."""
+"""The web application: FastAPI + Jinja2, server-rendered pages in Vietnamese, a JSON API with tokens.
+
+One process: requests use one SQLite connection per thread; collaborators' submissions are stored by the request and
+annotated, streamed and counted by the detectors in a background worker (service/intake.py).
+"""
 from __future__ import annotations
 
+import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Callable
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.auth import RateLimiter
 from service.config import Settings
-from service.store import Store
-from service.timeutil import show
-from service.trends import topic_names
+from service.intake import SubmissionWorker
+from service.routes import admin, api, auth, collaborator, items, review
+from service.routes.web import ERRORS, LoginRequired, StorePool, is_api, render
 
 HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.filters["localtime"] = show
+MAX_BODY_BYTES = 256 * 1024   # a 5,000-character observation, percent-encoded, is under 50 KB
+log = logging.getLogger("pulse.web")
 
-KIND_NAMES = {
-    "burst": "Tăng đột biến",
-    "new_stream": "Luồng mới",
-    "negativity": "Chuyển biến tiêu cực",
-    "spread": "Lan rộng nhiều đơn vị",
-    "watch_term": "Từ khóa theo dõi",
-}
-templates.env.globals["kind_names"] = KIND_NAMES
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"content-security-policy",
+     b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none';"
+     b" form-action 'self'; base-uri 'none'; object-src 'none'"),
+]
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the app over one store; the store is opened once and shared by the requests."""
-    app = FastAPI(title="Pulse", docs_url=None, redoc_url=None, openapi_url=None)
+class BodyLimit:
+    """Refuse a request body over `limit` bytes with 413, whether it announces its length or streams it."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await _too_large(scope, send)
+        received = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _BodyTooLarge()
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await _too_large(scope, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(scope, send):
+    api = scope["path"].startswith("/api/")
+    body = ('{"detail": "Nội dung gửi lên quá lớn."}' if api else
+            "<!doctype html><meta charset=utf-8><title>Quá lớn</title><p>Nội dung gửi lên quá lớn.</p>").encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json" if api else b"text/html; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeaders:
+    """Headers every answer carries; pages that show private data are not cached."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        static = scope["path"].startswith("/static/")
+
+        async def add_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", [])) + SECURITY_HEADERS
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, add_headers)
+
+
+def create_app(settings: Settings, start_worker: bool = True, annotator_loader: Callable | None = None) -> FastAPI:
+    """Build the app over one store file. `start_worker=False` serves pages only (submissions wait, stored)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if start_worker:
+            app.state.worker.start()
+        try:
+            yield
+        finally:
+            app.state.worker.stop()
+            app.state.stores.close()
+
+    app = FastAPI(title="Pulse API", version="1", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan,
+                  description="API JSON của Pulse cho các hệ thống tích hợp. Gửi mã truy cập trong tiêu đề "
+                              "`Authorization: Bearer <mã>`; mã do quản trị viên cấp và chỉ hiện một lần.")
     app.state.settings = settings
-    app.state.store = Store(settings.db_path)
+    app.state.stores = StorePool(settings.db_path)
+    app.state.login_limiter = RateLimiter(limit=5, window=15 * 60)        # failed logins per username
+    app.state.login_ip_limiter = RateLimiter(limit=30, window=15 * 60)    # failed logins per address
+    app.state.submit_limiter = RateLimiter(limit=60, window=10 * 60)      # submissions per user
+    app.state.worker = SubmissionWorker(settings, annotator_loader=annotator_loader)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (auth, review, items, collaborator, admin, api):
+        app.include_router(module.router)
+    app.include_router(api.docs_router)
 
-    @app.get("/", response_class=HTMLResponse)
-    def index(request: Request):
-        store: Store = request.app.state.store
-        flags = store.flags(status="open")
-        names = topic_names()
-        for flag in flags:
-            flag["items"] = store.items_by_ids(flag["item_ids"][:20])
-            flag["topic_name"] = names.get(flag["topic"], flag["topic"] or "")
-        return templates.TemplateResponse(request, "index.html", {"flags": flags, "settings": settings})
-
-    @app.get("/healthz")
+    @app.get("/healthz", include_in_schema=False)
     def healthz(request: Request):
-        store: Store = request.app.state.store
-        return JSONResponse({"ok": True, "items": store.count_items(), "flags": store.count_flags()})
+        store = request.app.state.stores.get()
+        worker = request.app.state.worker
+        return JSONResponse({"ok": True, "items": store.count_items(), "flags": store.count_flags(),
+                             "annotator": worker.state})
 
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired):
+        return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) and not exc.detail.isascii() else ERRORS.get(
+            exc.status_code, "Đã có lỗi xảy ra.")
+        if is_api(request):
+            return JSONResponse({"detail": message}, status_code=exc.status_code, headers=exc.headers)
+        return render(request, "error.html", {"status": exc.status_code, "message": message},
+                      status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        if is_api(request):
+            fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()})
+            return JSONResponse({"detail": "Dữ liệu gửi lên không hợp lệ.", "fields": fields}, status_code=422)
+        return render(request, "error.html", {"status": 400, "message": ERRORS[422]}, status_code=400)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        if is_api(request):
+            return JSONResponse({"detail": ERRORS[500]}, status_code=500)
+        return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>Lỗi</title><p>{ERRORS[500]}</p>",
+                            status_code=500)
+
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     return app

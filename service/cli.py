@@ -187,6 +187,36 @@ def trends_(date: Optional[str] = typer.Option(None, "--date", help="One local d
 
 @app.command()
 @plain_errors
+def brief(date: Optional[str] = typer.Option(None, "--date", help="Local day of the briefing (default: yesterday)."),
+          formats: str = typer.Option("html,docx", "--format", help="Comma-separated: html, docx."),
+          out: Path = typer.Option(Path("briefings"), "--out", help="Folder for the files."),
+          period: str = typer.Option("day", "--period", help="day, month or year."),
+          unit: Optional[str] = typer.Option(None, "--unit", help="Org unit code (month and year reports).")):
+    """Make the daily briefing, or a unit's monthly or annual report, as HTML and DOCX files."""
+    from datetime import timedelta
+
+    from service import briefing
+    from service.timeutil import parse_day, today_local
+
+    wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    bad = [f for f in wanted if f not in ("html", "docx")]
+    if bad or not wanted:
+        fail("--format takes html, docx or both (html,docx).")
+    s = settings()
+    store = open_store()
+    ref = parse_day(date) if date else today_local() - timedelta(days=1)
+    if period == "day":
+        data = briefing.make(store, ref, s)
+    elif period in ("month", "year"):
+        data = briefing.period_report(store, unit or "caobang", period, ref, s)
+    else:
+        fail("--period must be day, month or year.")
+    for path in briefing.write_files(data, out, wanted):
+        typer.echo(str(path))
+
+
+@app.command()
+@plain_errors
 def extract(target: str = typer.Argument(..., help="A page URL or a saved HTML file.")):
     """Print one page's article as JSON: title, text, author, published_at, url."""
     from collectors.articles import extract as extract_article

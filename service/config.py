@@ -20,11 +20,12 @@ class TrendSettings:
     baseline_days: int = 28           # previous days that make a baseline
     min_history_days: int = 7         # fewer usable days than this: no topic burst is judged
     min_count: int = 3                # a burst needs at least this many items that day
-    burst_z: float = 3.0              # robust z-score of the day's share against the baseline shares
-    burst_ratio: float = 1.5          # and the raw count must reach this multiple of the usual count
+    burst_z: float = 2.5              # robust z-score of the day's share against the baseline shares
+    burst_ratio: float = 2.0          # and the raw count must reach this multiple of the usual count
     stream_burst_ratio: float = 3.0   # a stream's day against its own usual day
-    new_min_items: int = 3            # a new stream: at least this many items within 48 hours
-    new_min_sources: int = 2          # from at least this many independent sources or collaborators' units
+    stream_min_count: int = 5         # a stream burst needs at least this many items that day
+    new_min_items: int = 4            # a new stream: at least this many items within 48 hours
+    new_min_sources: int = 3          # from at least this many independent sources or collaborators' units
     negative_min_count: int = 5       # negativity: items that day needed to judge the share
     negative_min_rise: float = 0.20   # negative share must rise at least this much over its baseline
     spread_days: int = 7              # spread: window of collaborators' reports

@@ -31,9 +31,27 @@ def collection_cycle(settings: Settings) -> None:
         store.close()
 
 
+def briefing_job(settings: Settings) -> None:
+    """Make every daily briefing that is due and missing (so a 07:00 missed while the server was down is made)."""
+    from service import briefing
+
+    store = Store(settings.db_path)
+    try:
+        made = briefing.run_due(store, settings)
+        if made:
+            log.info("briefings made: %s", ", ".join(d.isoformat() for d in made))
+    finally:
+        store.close()
+
+
 def start(settings: Settings) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=settings.timezone)
     scheduler.add_job(collection_cycle, "interval", minutes=settings.collect_every_minutes, args=[settings],
                       id="collect", max_instances=1, coalesce=True)
+    hour, minute = (int(x) for x in settings.briefing_time.split(":"))
+    scheduler.add_job(briefing_job, "cron", hour=hour, minute=minute, args=[settings], id="briefing",
+                      max_instances=1, coalesce=True, misfire_grace_time=3600)
+    # catch up at start: a briefing missed while the server was down is made now
+    scheduler.add_job(briefing_job, "date", args=[settings], id="briefing-catch-up")
     scheduler.start()
     return scheduler

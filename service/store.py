@@ -45,6 +45,7 @@ MIGRATIONS: list[str] = [
         name TEXT NOT NULL,
         token_hash TEXT NOT NULL UNIQUE,
         created_at TEXT NOT NULL,
+        last_used_at TEXT,
         revoked_at TEXT
     );
     CREATE TABLE sources (
@@ -194,6 +195,27 @@ MIGRATIONS: list[str] = [
         created_by TEXT,
         created_at TEXT NOT NULL
     );
+    -- web: a login session (the cookie holds a random token; only its hash is stored), a collaborator's submission
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    CREATE TABLE submissions (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        idempotency_key TEXT NOT NULL,
+        item_id INTEGER NOT NULL UNIQUE REFERENCES items(id),
+        org_unit TEXT,
+        created_at TEXT NOT NULL,
+        processed_at TEXT,
+        UNIQUE (user_id, idempotency_key)
+    );
+    CREATE INDEX submissions_pending ON submissions(processed_at);
     CREATE TABLE briefings (
         id INTEGER PRIMARY KEY,
         day TEXT NOT NULL UNIQUE,
@@ -499,6 +521,13 @@ class Store:
                 [item_id, stream_id, story_id, day, topic, sentiment, source or "", org_unit, kind])
         return cur.rowcount == 1
 
+    def place_items(self, rows: list[tuple]) -> None:
+        """Bulk form of `place_item`: (item_id, stream_id, story_id, day, topic, sentiment, source, org_unit, kind)."""
+        with self.db.conn:
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO stream_items (item_id, stream_id, story_id, day, topic, sentiment, source,"
+                " org_unit, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
     def update_stream(self, stream_id: int, *, topic: str, label: str, first_seen: str, last_seen: str,
                       centroid: dict[str, float]) -> None:
         with self.db.conn:
@@ -628,6 +657,12 @@ class Store:
             " FROM stream_items si WHERE si.stream_id = ? AND si.day >= ? AND si.day <= ?",
             [stream_id, since_day, until_day]))
 
+    def observation_facts(self, since_day: str, until_day: str) -> list[dict]:
+        """Collaborators' observations placed in streams between two days: stream, day, unit, item."""
+        return list(self.db.query(
+            "SELECT stream_id, day, org_unit, item_id FROM stream_items WHERE kind = 'observation'"
+            " AND org_unit IS NOT NULL AND day >= ? AND day <= ?", [since_day, until_day]))
+
     def topic_items(self, topic: str, day: str, limit: int = 200) -> list[int]:
         return [r[0] for r in self.db.execute(
             "SELECT item_id FROM stream_items WHERE topic = ? AND day = ? ORDER BY item_id LIMIT ?",
@@ -723,6 +758,343 @@ class Store:
 
     def count_flags(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM flags").fetchone()[0]
+
+    # --- briefings and reports ------------------------------------------------------------------------
+    def item_counts(self, since_day: str, until_day: str, units: list[str] | None = None) -> list[dict]:
+        """Items per (day, kind, channel) between two local days, optionally only those of some org units."""
+        sql = ("SELECT day, kind, COALESCE(channel, '') AS channel, COUNT(*) AS n FROM items"
+               " WHERE day >= ? AND day <= ?")
+        params: list[Any] = [since_day, until_day]
+        if units is not None:
+            sql += f" AND org_unit IN ({','.join('?' * len(units))})"
+            params.extend(units)
+        return list(self.db.query(sql + " GROUP BY day, kind, channel", params))
+
+    def topic_sentiment_counts(self, since_day: str, until_day: str) -> list[dict]:
+        return list(self.db.query(
+            "SELECT topic, sentiment, COUNT(*) AS n FROM stream_items WHERE day >= ? AND day <= ?"
+            " GROUP BY topic, sentiment", [since_day, until_day]))
+
+    def flags_ending(self, start: str, end: str) -> list[dict]:
+        """Flags whose window ends within (start, end], highest score first."""
+        rows = list(self.db.query(
+            "SELECT * FROM flags WHERE window_end > ? AND window_end <= ? ORDER BY score DESC, id", [start, end]))
+        return [_decode_flag(r) for r in rows]
+
+    def flags_decided(self, start: str, end: str, statuses: tuple[str, ...] = ("confirmed", "escalated")) -> list[dict]:
+        """Flags in a decided status whose last decision falls within [start, end)."""
+        marks = ",".join("?" * len(statuses))
+        rows = list(self.db.query(
+            f"SELECT * FROM flags WHERE status IN ({marks}) AND id IN"
+            " (SELECT flag_id FROM flag_events WHERE at >= ? AND at < ?) ORDER BY score DESC, id",
+            [*statuses, start, end]))
+        return [_decode_flag(r) for r in rows]
+
+    def flags_touching_units(self, units: list[str], start: str, end: str) -> list[dict]:
+        """Flags of a period whose items include observations from the given org units."""
+        if not units:
+            return []
+        marks = ",".join("?" * len(units))
+        rows = list(self.db.query(
+            "SELECT DISTINCT f.* FROM flags f, json_each(f.item_ids) j JOIN stream_items si ON si.item_id = j.value"
+            f" WHERE si.org_unit IN ({marks}) AND f.window_end > ? AND f.window_start < ?"
+            " ORDER BY f.score DESC, f.id", [*units, start, end]))
+        return [_decode_flag(r) for r in rows]
+
+    def collaborator_activity(self, units: list[str], start: str, end: str) -> list[dict]:
+        """Each collaborator of the units with the number of submissions in [start, end)."""
+        if not units:
+            return []
+        marks = ",".join("?" * len(units))
+        return list(self.db.query(
+            "SELECT u.username, o.code AS unit, o.name AS unit_name,"
+            " (SELECT COUNT(*) FROM submissions s WHERE s.user_id = u.id AND s.created_at >= ? AND s.created_at < ?)"
+            " AS submissions FROM users u LEFT JOIN org_units o ON o.id = u.org_unit_id"
+            f" WHERE u.role = 'collaborator' AND o.code IN ({marks}) ORDER BY submissions DESC, u.username",
+            [start, end, *units]))
+
+    def org_unit(self, code: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM org_units WHERE code = ?", [code]))
+        return rows[0] if rows else None
+
+    def save_briefing(self, day: str, html: str, data: dict) -> int:
+        """Store a day's briefing; making it again replaces it."""
+        with self.db.conn:
+            self.db.execute(
+                "INSERT INTO briefings (day, html, data, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(day) DO UPDATE"
+                " SET html = excluded.html, data = excluded.data, created_at = excluded.created_at",
+                [day, html, json.dumps(data, ensure_ascii=False, default=str), utcnow()])
+        return self.db.execute("SELECT id FROM briefings WHERE day = ?", [day]).fetchone()[0]
+
+    def briefing(self, day: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM briefings WHERE day = ?", [day]))
+        if not rows:
+            return None
+        rows[0]["data"] = json.loads(rows[0]["data"])
+        return rows[0]
+
+    def briefing_days(self, limit: int = 400) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT day FROM briefings ORDER BY day DESC LIMIT ?", [limit])]
+
+    # --- web: sessions, users, units, tokens, reviews ---------------------------------------------
+    def create_session(self, token_hash: str, user_id: int, csrf: str, expires_at: str) -> None:
+        now = utcnow()
+        with self.db.conn:
+            self.db.execute("DELETE FROM sessions WHERE expires_at < ?", [now])
+            self.db.execute(
+                "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)", [token_hash, user_id, csrf, now, now, expires_at])
+
+    def session_user(self, token_hash: str) -> dict | None:
+        """The active user behind a session and the session's own fields (csrf, last_seen, expires_at)."""
+        rows = list(self.db.query(
+            "SELECT u.id, u.username, u.role, u.active, u.org_unit_id, o.code AS unit, s.csrf, s.last_seen,"
+            " s.expires_at, s.created_at AS session_created FROM sessions s JOIN users u ON u.id = s.user_id"
+            " LEFT JOIN org_units o ON o.id = u.org_unit_id WHERE s.token_hash = ? AND u.active = 1",
+            [token_hash]))
+        return rows[0] if rows else None
+
+    def touch_session(self, token_hash: str, last_seen: str) -> None:
+        with self.db.conn:
+            self.db.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?", [last_seen, token_hash])
+
+    def delete_session(self, token_hash: str) -> None:
+        with self.db.conn:
+            self.db.execute("DELETE FROM sessions WHERE token_hash = ?", [token_hash])
+
+    def delete_user_sessions(self, user_id: int) -> None:
+        with self.db.conn:
+            self.db.execute("DELETE FROM sessions WHERE user_id = ?", [user_id])
+
+    def user_by_id(self, user_id: int) -> dict | None:
+        rows = list(self.db.query(
+            "SELECT u.*, o.code AS unit FROM users u LEFT JOIN org_units o ON o.id = u.org_unit_id WHERE u.id = ?",
+            [user_id]))
+        return rows[0] if rows else None
+
+    def user_login(self, username: str) -> dict | None:
+        """A user with the code of their unit, for logging in."""
+        rows = list(self.db.query(
+            "SELECT u.*, o.code AS unit FROM users u LEFT JOIN org_units o ON o.id = u.org_unit_id"
+            " WHERE u.username = ?", [username]))
+        return rows[0] if rows else None
+
+    def users_in(self, unit_codes: list[str] | None) -> list[dict]:
+        """Users of the given units (every user when None), with their unit code."""
+        sql = "SELECT u.*, o.code AS unit FROM users u LEFT JOIN org_units o ON o.id = u.org_unit_id"
+        params: list[Any] = []
+        if unit_codes is not None:
+            sql += f" WHERE o.code IN ({','.join('?' * len(unit_codes))})"
+            params = list(unit_codes)
+        return list(self.db.query(sql + " ORDER BY u.username", params))
+
+    def update_user(self, user_id: int, role: str, unit_code: str | None, active: bool) -> None:
+        unit_id = self.org_unit_id(unit_code) if unit_code else None
+        with self.db.conn:
+            self.db.execute("UPDATE users SET role = ?, org_unit_id = ?, active = ? WHERE id = ?",
+                            [role, unit_id, int(active), user_id])
+            if not active:
+                self.db.execute("DELETE FROM sessions WHERE user_id = ?", [user_id])
+
+    def set_password(self, user_id: int, password_hash: str) -> None:
+        with self.db.conn:
+            self.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
+            self.db.execute("DELETE FROM sessions WHERE user_id = ?", [user_id])
+
+    def unit_subtree(self, code: str) -> list[str]:
+        """The codes of a unit and every unit below it."""
+        return [r[0] for r in self.db.execute(
+            "WITH RECURSIVE tree(id, code) AS (SELECT id, code FROM org_units WHERE code = ?"
+            " UNION SELECT o.id, o.code FROM org_units o JOIN tree t ON o.parent_id = t.id) SELECT code FROM tree",
+            [code]).fetchall()]
+
+    def update_org_unit(self, code: str, name: str, level: str) -> bool:
+        with self.db.conn:
+            cur = self.db.execute("UPDATE org_units SET name = ?, level = ? WHERE code = ?", [name, level, code])
+        return cur.rowcount > 0
+
+    def add_api_token(self, user_id: int, name: str, token_hash: str) -> int:
+        with self.db.conn:
+            cur = self.db.execute("INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
+                                  [user_id, name, token_hash, utcnow()])
+        return cur.lastrowid
+
+    def api_token_user(self, token_hash: str) -> dict | None:
+        """The active user a live (not revoked) API token belongs to; notes when the token was last used."""
+        rows = list(self.db.query(
+            "SELECT u.id, u.username, u.role, u.active, u.org_unit_id, o.code AS unit, t.id AS token_id,"
+            " t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id"
+            " LEFT JOIN org_units o ON o.id = u.org_unit_id"
+            " WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.active = 1", [token_hash]))
+        if not rows:
+            return None
+        now = utcnow()
+        if (rows[0]["last_used_at"] or "")[:16] != now[:16]:  # at most one write a minute per token
+            with self.db.conn:
+                self.db.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [now, rows[0]["token_id"]])
+        return rows[0]
+
+    def api_tokens(self, user_id: int) -> list[dict]:
+        return list(self.db.query(
+            "SELECT id, user_id, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = ?"
+            " ORDER BY id", [user_id]))
+
+    def api_token(self, token_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT id, user_id, name, created_at, last_used_at, revoked_at FROM api_tokens"
+                                  " WHERE id = ?", [token_id]))
+        return rows[0] if rows else None
+
+    def revoke_api_token(self, token_id: int) -> None:
+        with self.db.conn:
+            self.db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                            [utcnow(), token_id])
+
+    def add_submission(self, user_id: int, idempotency_key: str, item: RawItem) -> tuple[int, bool]:
+        """Store a collaborator's observation and its submission at once; the same key again stores nothing.
+
+        Returns (submission id, whether it is new). Two collaborators who write the same words both count: the item's
+        content hash is salted with the submitter and the key.
+        """
+        published = iso(item.published_at) if item.published_at else utcnow()
+        digest = content_hash(f"submission:{user_id}:{idempotency_key}", item.text)
+        try:
+            with self.db.conn:
+                cur = self.db.execute(
+                    "INSERT OR IGNORE INTO items (url, content_hash, kind, title, text, source, author, org_unit,"
+                    " channel, published_at, day, collected_at, extra) VALUES (NULL, ?, 'observation', ?, ?, ?, ?, ?,"
+                    " ?, ?, ?, ?, ?)",
+                    [digest, item.title, item.text, item.source, item.author, item.org_unit, item.channel, published,
+                     local_day(published), utcnow(), json.dumps(item.extra, ensure_ascii=False, default=str)])
+                if cur.rowcount == 1:
+                    item_id = cur.lastrowid
+                    self.db.execute("INSERT INTO items_fts (rowid, folded) VALUES (?, ?)",
+                                    [item_id, fold(f"{item.title}\n{item.text}")])
+                    cur = self.db.execute(
+                        "INSERT INTO submissions (user_id, idempotency_key, item_id, org_unit, created_at)"
+                        " VALUES (?, ?, ?, ?, ?)", [user_id, idempotency_key, item_id, item.org_unit, utcnow()])
+                    return cur.lastrowid, True
+        except sqlite3.IntegrityError:  # the same key resent with edited words: the first one stands
+            pass
+        row = self.db.execute("SELECT id FROM submissions WHERE user_id = ? AND idempotency_key = ?",
+                              [user_id, idempotency_key]).fetchone()
+        if row is None:
+            raise RuntimeError("submission neither stored nor found")
+        return row[0], False
+
+    def submissions(self, user_id: int | None = None, ids: list[int] | None = None, limit: int = 100) -> list[dict]:
+        """Submissions newest first, with their item, the stream they joined and the flags that cite them."""
+        clauses, params = [], []
+        if user_id is not None:
+            clauses.append("s.user_id = ?")
+            params.append(user_id)
+        if ids is not None:
+            clauses.append(f"s.id IN ({','.join('?' * len(ids))})")
+            params.extend(ids)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = list(self.db.query(
+            "SELECT s.id, s.user_id, s.idempotency_key, s.item_id, s.created_at, s.processed_at, u.username,"
+            " i.text, i.channel, i.org_unit, i.published_at, i.day, i.extra, si.stream_id, si.topic, si.sentiment"
+            " FROM submissions s JOIN items i ON i.id = s.item_id JOIN users u ON u.id = s.user_id"
+            f" LEFT JOIN stream_items si ON si.item_id = s.item_id{where} ORDER BY s.id DESC LIMIT ?",
+            [*params, limit]))
+        cited = self.flags_citing([r["item_id"] for r in rows])
+        for row in rows:
+            row["extra"] = json.loads(row["extra"] or "{}")
+            row["flags"] = cited.get(row["item_id"], [])
+        return rows
+
+    def count_submissions(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+
+    def pending_submissions(self, limit: int = 500) -> list[dict]:
+        return list(self.db.query(
+            "SELECT s.id, s.item_id, i.day FROM submissions s JOIN items i ON i.id = s.item_id"
+            " WHERE s.processed_at IS NULL ORDER BY s.id LIMIT ?", [limit]))
+
+    def mark_submissions_processed(self, ids: list[int]) -> None:
+        now = utcnow()
+        with self.db.conn:
+            self.db.conn.executemany("UPDATE submissions SET processed_at = ? WHERE id = ?", [(now, i) for i in ids])
+
+    def flags_citing(self, item_ids: list[int]) -> dict[int, list[dict]]:
+        """item id → the flags whose item list holds it (id, kind, status)."""
+        out: dict[int, list[dict]] = {}
+        for i in range(0, len(item_ids), 500):
+            chunk = item_ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.query(
+                    "SELECT j.value AS item_id, f.id, f.kind, f.status FROM flags f, json_each(f.item_ids) j"
+                    f" WHERE j.value IN ({marks}) ORDER BY f.id", chunk):
+                out.setdefault(r["item_id"], []).append({"id": r["id"], "kind": r["kind"], "status": r["status"]})
+        return out
+
+    def add_flag_event(self, flag_id: int, username: str, action: str, note: str = "",
+                       new_status: str | None = None) -> int:
+        """Record a review decision; a decision that changes the flag's status changes it in the same transaction."""
+        now = utcnow()
+        with self.db.conn:
+            cur = self.db.execute("INSERT INTO flag_events (flag_id, username, action, note, at) VALUES (?, ?, ?, ?, ?)",
+                                  [flag_id, username, action, note, now])
+            if new_status:
+                self.db.execute("UPDATE flags SET status = ?, updated_at = ? WHERE id = ?", [new_status, now, flag_id])
+        return cur.lastrowid
+
+    def flag_events(self, flag_id: int) -> list[dict]:
+        return list(self.db.query("SELECT * FROM flag_events WHERE flag_id = ? ORDER BY id", [flag_id]))
+
+    def find_items(self, query: str = "", kind: str | None = None, topic: str | None = None,
+                   units: list[str] | None = None, source: str | None = None, since_day: str | None = None,
+                   until_day: str | None = None, include_public: bool = True, limit: int = 50,
+                   offset: int = 0) -> list[dict]:
+        """Items newest first, found by words (diacritics-insensitive FTS5) and filters, with their stream facts.
+
+        `units`: when given, observations only of those units; items with no unit (the public press) show too
+        unless `include_public` is False.
+        """
+        clauses, params = [], []
+        sql = ("SELECT i.id, i.url, i.kind, i.title, substr(i.text, 1, 400) AS text, i.source, i.org_unit, i.channel,"
+               " i.published_at, i.day, si.stream_id, si.topic, si.sentiment FROM items i"
+               " LEFT JOIN stream_items si ON si.item_id = i.id")
+        words = re.findall(r"\w+", fold(query or ""))
+        if words:
+            sql = sql.replace("FROM items i", "FROM items_fts f JOIN items i ON i.id = f.rowid")
+            clauses.append("items_fts MATCH ?")
+            params.append(" ".join(f'"{w}"' for w in words))
+        for column, value in (("i.kind", kind), ("si.topic", topic), ("i.source", source)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if since_day:
+            clauses.append("i.day >= ?")
+            params.append(since_day)
+        if until_day:
+            clauses.append("i.day <= ?")
+            params.append(until_day)
+        if units is not None:
+            public = "i.org_unit IS NULL OR " if include_public else ""
+            clauses.append(f"({public}i.org_unit IN ({','.join('?' * len(units))}))")
+            params.extend(units)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        return list(self.db.query(f"{sql}{where} ORDER BY i.published_at DESC, i.id DESC LIMIT ? OFFSET ?",
+                                  [*params, limit, offset]))
+
+    def item(self, item_id: int) -> dict | None:
+        """One item with its stream facts and its latest annotation."""
+        rows = list(self.db.query(
+            "SELECT i.*, si.stream_id, si.topic, si.sentiment FROM items i"
+            " LEFT JOIN stream_items si ON si.item_id = i.id WHERE i.id = ?", [item_id]))
+        if not rows:
+            return None
+        row = rows[0]
+        row["extra"] = json.loads(row["extra"] or "{}")
+        ann = list(self.db.query("SELECT * FROM annotations WHERE item_id = ? ORDER BY id DESC LIMIT 1", [item_id]))
+        row["annotation"] = ann[0] if ann else None
+        if ann:
+            ann[0]["keyphrases"] = json.loads(ann[0]["keyphrases"])
+        return row
+
+    def item_sources(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT source FROM items ORDER BY source").fetchall()]
 
 
 def _decode_flag(row: dict) -> dict:

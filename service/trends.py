@@ -16,13 +16,14 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from service.config import TrendSettings
 from service.store import Store
 from service.timeutil import day_bounds, days_between
 
+EVIDENCE_ITEMS = 500   # items read to describe a flag (sources, units, sentiment, examples)
 JSON_KEYS = ("id", "kind", "stream_id", "topic", "score", "window_start", "window_end", "keyphrases", "count",
              "baseline", "reason", "item_ids")
 
@@ -48,11 +49,10 @@ class Flag:
     id: int | None = None
 
     def to_json(self) -> dict:
-        data = asdict(self)
-        return {k: data[k] for k in JSON_KEYS}
+        return {k: getattr(self, k) for k in JSON_KEYS}
 
     def to_row(self) -> dict:
-        return asdict(self)
+        return dict(vars(self))
 
 
 def topic_names() -> dict[str, str]:
@@ -91,6 +91,10 @@ class _Days:
         self.stream = defaultdict(dict)           # stream → day → (n, negative)
         for r in store.stream_day_counts(seen_since, lo, hi):
             self.stream[r["stream_id"]][r["day"]] = (r["n"], r["negative"])
+        self.observations = defaultdict(list)     # stream → observation facts (for spread)
+        for r in store.observation_facts((since - timedelta(days=settings.spread_days)).isoformat(), hi):
+            self.observations[r["stream_id"]].append(r)
+        self._history: dict[date, list[str]] = {}
         start, _ = day_bounds(self.first)
         _, end = day_bounds(until)
         self.outages: dict[str, list[str]] = defaultdict(list)   # day → sources whose every run failed
@@ -100,9 +104,12 @@ class _Days:
 
     def history(self, day: date) -> list[str]:
         """Previous days usable as a baseline: items were collected and no source was down."""
-        return [d.isoformat() for d in days_between(day - timedelta(days=self.settings.baseline_days),
+        if day not in self._history:
+            self._history[day] = [
+                d.isoformat() for d in days_between(day - timedelta(days=self.settings.baseline_days),
                                                     day - timedelta(days=1))
                 if self.totals.get(d.isoformat()) and not self.outages.get(d.isoformat())]
+        return self._history[day]
 
 
 def detect(store: Store, since: date, until: date, settings: TrendSettings | None = None) -> list[Flag]:
@@ -170,13 +177,12 @@ def _stream_bursts(days: _Days, day: date, names: dict[str, str]) -> list[Flag]:
     s, d = days.settings, day.isoformat()
     out = []
     for stream_id, per_day in days.stream.items():
-        if d not in per_day or per_day[d][0] < s.min_count:
+        if d not in per_day or per_day[d][0] < max(s.min_count, s.stream_min_count):
             continue
-        lived = sorted(k for k in per_day if k < d)
-        if not lived:
+        born = min(per_day)
+        if born >= d:
             continue
-        first = date.fromisoformat(lived[0])
-        history = [h for h in days.history(day) if h >= first.isoformat()]
+        history = [h for h in days.history(day) if h >= born]
         if len(history) < 2:
             continue
         count = per_day[d][0]
@@ -281,11 +287,11 @@ def _spread(days: _Days, day: date, names: dict[str, str]) -> list[Flag]:
     s = days.settings
     first = day - timedelta(days=s.spread_days - 1)
     out = []
-    for stream_id, per_day in days.stream.items():
-        if day.isoformat() not in per_day:
+    lo, hi = first.isoformat(), day.isoformat()
+    for stream_id, observations in days.observations.items():
+        facts = [f for f in observations if lo <= f["day"] <= hi]
+        if not any(f["day"] == hi for f in facts):
             continue
-        facts = [f for f in days.store.stream_window_facts(stream_id, first.isoformat(), day.isoformat())
-                 if f["kind"] == "observation" and f["org_unit"]]
         units = sorted({f["org_unit"] for f in facts})
         if len(units) < s.spread_min_units:
             continue
@@ -323,21 +329,16 @@ def _watch_terms(days: _Days, day: date, terms: list[dict]) -> list[Flag]:
 def _add_evidence(days: _Days, flag: Flag, day: date, names: dict[str, str]) -> None:
     """What a reviewer needs to judge the flag: the timeline, who said it, where, in what mood, and examples."""
     store = days.store
-    members = store.stream_members(flag.stream_id) if flag.stream_id else []
-    facts = {m["item_id"]: m for m in members}
-    missing = [i for i in flag.item_ids if i not in facts]
-    if missing:
-        facts.update({r["item_id"]: r for r in store.item_facts(missing)})
-    chosen = [facts[i] for i in flag.item_ids if i in facts]
+    chosen = store.item_facts(flag.item_ids[:EVIDENCE_ITEMS])
     timeline_days = days_between(day - timedelta(days=days.settings.baseline_days), day)
     if flag.evidence.get("scope") == "topic":
-        per_day = days.topic.get(flag.topic, {})
-        timeline = [{"day": x.isoformat(), "count": per_day.get(x.isoformat(), (0, 0))[0],
-                     "total": days.totals.get(x.isoformat(), 0)} for x in timeline_days]
+        per_day = {d: n for d, (n, _) in days.topic.get(flag.topic, {}).items()}
+    elif flag.stream_id in days.stream:
+        per_day = {d: n for d, (n, _) in days.stream[flag.stream_id].items()}
     else:
-        per_day = Counter(m["day"] for m in members) if members else Counter(c["day"] for c in chosen)
-        timeline = [{"day": x.isoformat(), "count": per_day.get(x.isoformat(), 0),
-                     "total": days.totals.get(x.isoformat(), 0)} for x in timeline_days]
+        per_day = Counter(c["day"] for c in chosen)
+    timeline = [{"day": x.isoformat(), "count": per_day.get(x.isoformat(), 0),
+                 "total": days.totals.get(x.isoformat(), 0)} for x in timeline_days]
     stories: dict[int, list[dict]] = defaultdict(list)
     for c in chosen:
         stories[c["story_id"]].append(c)

@@ -123,14 +123,17 @@ def test_a_new_stream_needs_several_independent_sources(store):
     replay = Replay(store)
     replay.background(10, BACKGROUND)
     day = DAY0 + timedelta(days=10)
-    replay.add(day, "quan_he_lao_dong", 4, source="laodong.vn", stream="one-source")
-    assert not [f for f in kinds(trends.detect(store, day, day), "new_stream")]
+    replay.add(day, "quan_he_lao_dong", 5, source="laodong.vn", stream="one-source")
+    replay.add(day, "quan_he_lao_dong", 3, source="laodong.vn", stream="two-sources")
     replay.add(day, "quan_he_lao_dong", 2, source="nld.com.vn", stream="two-sources")
-    replay.add(day, "quan_he_lao_dong", 2, source="laodong.vn", stream="two-sources")
+    assert not [f for f in kinds(trends.detect(store, day, day), "new_stream")]
+    replay.add(day, "quan_he_lao_dong", 1, source="tuoitre.vn", stream="three-sources")
+    replay.add(day, "quan_he_lao_dong", 2, source="nld.com.vn", stream="three-sources")
+    replay.add(day, "quan_he_lao_dong", 1, source="laodong.vn", stream="three-sources")
     new = kinds(trends.detect(store, day, day), "new_stream")
-    assert [f.stream_id for f in new] == [replay.streams["two-sources"]]
-    assert new[0].evidence["independent_sources"] == ["laodong.vn", "nld.com.vn"]
-    assert "Luồng mới" in new[0].reason
+    assert [f.stream_id for f in new] == [replay.streams["three-sources"]]
+    assert new[0].evidence["independent_sources"] == ["laodong.vn", "nld.com.vn", "tuoitre.vn"]
+    assert "Luồng mới" in new[0].reason and "4 tin từ 3 nguồn" in new[0].reason
 
 
 def test_negativity_shift_is_flagged(store):

@@ -1,0 +1,457 @@
+"""The daily trend briefing (07:00) and the monthly and annual reports, as one data object drawn two ways.
+
+`daily(store, day)` and `period_report(store, unit, period, ref)` gather plain data (JSON-able dicts); `to_html` and
+`to_docx` draw that same data, so the web page and the office document never disagree. Charts are drawn with
+matplotlib from series kept in the data.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from collections import Counter, defaultdict
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from service.config import Settings
+from service.store import Store
+from service.timeutil import TZ, day_bounds, days_between
+
+log = logging.getLogger("pulse.briefing")
+HERE = Path(__file__).resolve().parent
+
+KIND_LABELS = {"article": "Báo chí điện tử", "observation": "Cộng tác viên phản ánh", "comment": "Bình luận"}
+SECTION_OF_KIND = {"new_stream": "new", "burst": "growing", "spread": "spreading", "negativity": "negative"}
+SECTION_TITLES = {"new": "Luồng dư luận mới xuất hiện", "growing": "Luồng dư luận tăng nhanh",
+                  "spreading": "Luồng dư luận lan rộng nhiều đơn vị", "negative": "Luồng dư luận chuyển biến tiêu cực"}
+SENTIMENT_LABELS = {"negative": "Tiêu cực", "neutral": "Trung lập", "positive": "Tích cực"}
+STATUS_LABELS = {"open": "Đang chờ xem xét", "confirmed": "Đã xác nhận", "dismissed": "Đã bỏ qua",
+                 "escalated": "Đã báo cáo cấp trên"}
+
+
+def _names() -> dict[str, str]:
+    from service.trends import topic_names
+
+    return topic_names()
+
+
+def _vn_date(d: date) -> str:
+    return d.strftime("%d/%m/%Y")
+
+
+def _quote(item: dict, limit: int = 260) -> dict:
+    text = (item.get("text") or item.get("title") or "").strip()
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + " …"
+    return {"title": item.get("title") or "", "text": text, "source": item.get("source") or "",
+            "url": item.get("url") or "", "id": item["id"]}
+
+
+def _stream_entry(store: Store, flag: dict, names: dict[str, str]) -> dict:
+    from nlp.keyphrases import representative_sentences
+
+    ev = flag.get("evidence") or {}
+    stream = store.stream(flag["stream_id"]) if flag.get("stream_id") else None
+    rep = ev.get("representative") or flag["item_ids"][:3]
+    quotes = [_quote(i) for i in store.items_by_ids(rep[:3])]
+    texts = [f"{i['title']}. {i['text']}" for i in store.items_by_ids(flag["item_ids"][:60])]
+    topic = flag.get("topic") or ""
+    return {
+        "flag_id": flag["id"], "kind": flag["kind"], "status": flag["status"],
+        "label": (stream or {}).get("label") or names.get(topic, topic),
+        "topic": names.get(topic, topic), "reason": flag["reason"], "count": flag["count"],
+        "sentiment": {SENTIMENT_LABELS.get(k, k): v for k, v in (ev.get("sentiment") or {}).items()},
+        "units": list((ev.get("units") or {}).keys()), "sources": list((ev.get("sources") or {}).keys()),
+        "quotes": quotes, "summary": representative_sentences(texts, k=3) if texts else [],
+        "keyphrases": flag.get("keyphrases") or [], "degraded": bool(flag.get("degraded")),
+    }
+
+
+def daily(store: Store, day: date, settings: Settings | None = None) -> dict:
+    """Everything the morning briefing says about one local day, as plain data."""
+    settings = settings or Settings()
+    names = _names()
+    start, end = day_bounds(day)
+    week = [day - timedelta(days=i) for i in range(7, 0, -1)]
+    counts = store.item_counts((day - timedelta(days=13)).isoformat(), day.isoformat())
+    per_day_kind: dict[str, Counter] = defaultdict(Counter)
+    per_day_channel: dict[str, Counter] = defaultdict(Counter)
+    for r in counts:
+        per_day_kind[r["day"]][r["kind"]] += r["n"]
+        if r["kind"] == "observation":
+            per_day_channel[r["day"]][r["channel"] or "khác"] += r["n"]
+    d = day.isoformat()
+
+    def vs_week(counter_by_day: dict[str, Counter], key: str) -> dict:
+        mean = sum(counter_by_day.get(w.isoformat(), Counter())[key] for w in week) / 7
+        return {"count": counter_by_day.get(d, Counter())[key], "mean7": round(mean, 1)}
+
+    kinds = sorted({k for c in per_day_kind.values() for k in c} | {"article", "observation"})
+    channels = sorted({k for c in per_day_channel.values() for k in c})
+    total_today = sum(per_day_kind.get(d, Counter()).values())
+    total_mean = sum(sum(per_day_kind.get(w.isoformat(), Counter()).values()) for w in week) / 7
+
+    flags = [f for f in store.flags_ending(start, end) if f["status"] != "dismissed"]
+    sections: dict[str, list[dict]] = {key: [] for key in SECTION_TITLES}
+    for f in flags:
+        section = SECTION_OF_KIND.get(f["kind"])
+        if section:
+            sections[section].append(_stream_entry(store, f, names))
+    watch = [{"reason": f["reason"], "count": f["count"], "term": (f["evidence"] or {}).get("term", ""),
+              "quotes": [_quote(i) for i in store.items_by_ids(f["item_ids"][:3])]}
+             for f in flags if f["kind"] == "watch_term"]
+
+    reviewed = []
+    for f in store.flags_decided(start, end):
+        events = store.flag_events(f["id"])
+        entry = _stream_entry(store, f, names)
+        entry["notes"] = [e["note"] for e in events if e["note"] and "orient" not in e["action"]]
+        entry["orientation"] = [e["note"] for e in events if e["note"] and "orient" in e["action"]]
+        entry["status_label"] = STATUS_LABELS.get(f["status"], f["status"])
+        reviewed.append(entry)
+
+    topic_rows: dict[str, Counter] = defaultdict(Counter)
+    for r in store.topic_sentiment_counts(d, d):
+        topic_rows[r["topic"]][r["sentiment"]] += r["n"]
+    topics = sorted(({"topic": names.get(t, t), "negative": c["negative"], "neutral": c["neutral"],
+                      "positive": c["positive"], "total": sum(c.values())} for t, c in topic_rows.items()),
+                    key=lambda r: -r["total"])
+
+    down = sorted({r["source"] for r in store.source_outages(start, end) if r["runs"] and r["failed"] == r["runs"]})
+    volume_days = [x.isoformat() for x in days_between(day - timedelta(days=13), day)]
+    volume: dict[str, list[int]] = {}
+    for r in store.topic_day_counts(volume_days[0], volume_days[-1]):
+        volume.setdefault(names.get(r["topic"], r["topic"]), [0] * 14)[volume_days.index(r["day"])] = r["n"]
+
+    return {
+        "type": "daily", "day": d, "day_vn": _vn_date(day), "province": settings.province,
+        "unit_name": f"Liên đoàn Lao động tỉnh {settings.province}",
+        "title": "BÁO CÁO NHANH TÌNH HÌNH DƯ LUẬN XÃ HỘI",
+        "generated_at": datetime.now(TZ).strftime("%H:%M ngày %d/%m/%Y"),
+        "numbers": {
+            "total": {"count": total_today, "mean7": round(total_mean, 1)},
+            "by_kind": {KIND_LABELS.get(k, k): vs_week(per_day_kind, k) for k in kinds},
+            "by_channel": {c: vs_week(per_day_channel, c) for c in channels},
+        },
+        "sections": [{"key": k, "title": SECTION_TITLES[k], "streams": v} for k, v in sections.items()],
+        "reviewed": reviewed, "watch": watch, "topics": topics, "sources_down": down,
+        "volume": {"days": [x[8:10] + "/" + x[5:7] for x in volume_days], "series": volume},
+        "quiet": total_today == 0,
+        "flag_count": sum(len(v) for v in sections.values()) + len(watch),
+    }
+
+
+def period_report(store: Store, unit_code: str, period: str, ref: date, settings: Settings | None = None) -> dict:
+    """The monthly (`month`) or annual (`year`) report of an org unit, rolled up over its subtree."""
+    settings = settings or Settings()
+    unit = store.org_unit(unit_code)
+    if unit is None:
+        raise ValueError(f"there is no org unit with code {unit_code!r}.")
+    if period == "month":
+        first = ref.replace(day=1)
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        label = f"tháng {first.month:02d}/{first.year}"
+    elif period == "year":
+        first, last = date(ref.year, 1, 1), date(ref.year, 12, 31)
+        label = f"năm {ref.year}"
+    else:
+        raise ValueError("the period must be month or year.")
+    names = _names()
+    units = store.unit_subtree(unit_code)
+    start, _ = day_bounds(first)
+    _, end = day_bounds(last)
+    by_channel: Counter = Counter()
+    by_kind: Counter = Counter()
+    for r in store.item_counts(first.isoformat(), last.isoformat(), units):
+        by_kind[KIND_LABELS.get(r["kind"], r["kind"])] += r["n"]
+        if r["kind"] == "observation":
+            by_channel[r["channel"] or "khác"] += r["n"]
+    collaborators = store.collaborator_activity(units, start, end)
+    flags = store.flags_touching_units(units, start, end)
+    streams = []
+    for f in flags:
+        entry = _stream_entry(store, f, names)
+        entry["status_label"] = STATUS_LABELS.get(f["status"], f["status"])
+        entry["decisions"] = [{"action": e["action"], "note": e["note"], "by": e["username"], "at": e["at"]}
+                              for e in store.flag_events(f["id"])]
+        streams.append(entry)
+    open_issues = [s for s in streams if s["status"] in ("open", "escalated")]
+    return {
+        "type": period, "unit": unit["code"], "unit_name": unit["name"], "province": settings.province,
+        "title": f"BÁO CÁO CÔNG TÁC NẮM BẮT DƯ LUẬN XÃ HỘI {label.upper()}", "period_label": label,
+        "first": first.isoformat(), "last": last.isoformat(), "units": units,
+        "generated_at": datetime.now(TZ).strftime("%H:%M ngày %d/%m/%Y"),
+        "numbers": {"by_kind": dict(by_kind), "by_channel": dict(by_channel),
+                    "submissions": sum(c["submissions"] for c in collaborators)},
+        "collaborators": collaborators, "streams": streams, "open_issues": open_issues,
+        "active_collaborators": sum(1 for c in collaborators if c["submissions"]),
+    }
+
+
+# --- charts -----------------------------------------------------------------------------------------
+def charts(data: dict) -> dict[str, bytes]:
+    """PNG charts drawn from the data: 14-day volume by topic, and the day's sentiment share by topic."""
+    if data.get("type") != "daily":
+        return {}
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = {}
+    series = data["volume"]["series"]
+    if series:
+        fig, ax = plt.subplots(figsize=(7.5, 3.2), dpi=110)
+        top = sorted(series.items(), key=lambda kv: -sum(kv[1]))[:6]
+        for name, values in top:
+            ax.plot(data["volume"]["days"], values, marker="o", markersize=3, label=name)
+        ax.set_title("Số tin theo chủ đề trong 14 ngày")
+        ax.set_ylabel("Số tin")
+        ax.tick_params(axis="x", labelsize=7, rotation=45)
+        ax.legend(fontsize=7, loc="upper left")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        out["volume"] = _png(fig, plt)
+    topics = [t for t in data["topics"] if t["total"]][:8]
+    if topics:
+        fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(topics) + 1.2), dpi=110)
+        labels = [t["topic"] for t in topics]
+        left = [0.0] * len(topics)
+        for key, color, name in (("negative", "#c0392b", "Tiêu cực"), ("neutral", "#95a5a6", "Trung lập"),
+                                 ("positive", "#27ae60", "Tích cực")):
+            shares = [t[key] / t["total"] for t in topics]
+            ax.barh(labels, shares, left=left, color=color, label=name)
+            left = [a + b for a, b in zip(left, shares)]
+        ax.set_xlim(0, 1)
+        ax.invert_yaxis()
+        ax.set_title("Tỷ lệ sắc thái theo chủ đề trong ngày")
+        ax.legend(fontsize=7, ncol=3, loc="lower right")
+        ax.tick_params(axis="y", labelsize=8)
+        fig.tight_layout()
+        out["sentiment"] = _png(fig, plt)
+    return out
+
+
+def _png(fig, plt) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+# --- HTML ---------------------------------------------------------------------------------------------
+def to_html(data: dict, standalone: bool = True) -> str:
+    """The briefing or report as HTML (a whole printable page, or the inner part for the web app)."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+    images = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in charts(data).items()}
+    return env.get_template("briefing_doc.html").render(data=data, images=images, standalone=standalone,
+                                                        sections=document_sections(data), roman=_roman)
+
+
+# --- DOCX ---------------------------------------------------------------------------------------------
+def to_docx(data: dict) -> bytes:
+    """The briefing or report as a Vietnamese administrative document (Times New Roman, national motto header)."""
+    from docx import Document
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Cm, Pt
+
+    doc = Document()
+    for section in doc.sections:
+        section.top_margin, section.bottom_margin = Cm(2), Cm(2)
+        section.left_margin, section.right_margin = Cm(3), Cm(2)
+    style = doc.styles["Normal"]
+    style.font.name = "Times New Roman"
+    style.font.size = Pt(13)
+    style.element.rPr.rFonts.set(qn("w:eastAsia"), "Times New Roman")
+
+    def para(text: str = "", bold: bool = False, italic: bool = False, size: int | None = None,
+             align=None, cell=None):
+        p = cell.add_paragraph() if cell is not None else doc.add_paragraph()
+        run = p.add_run(text)
+        run.bold, run.italic = bold, italic
+        run.font.name = "Times New Roman"
+        if size:
+            run.font.size = Pt(size)
+        if align is not None:
+            p.alignment = align
+        return p
+
+    header = doc.add_table(rows=1, cols=2)
+    header.alignment = WD_TABLE_ALIGNMENT.CENTER
+    left, right = header.rows[0].cells
+    left.paragraphs[0].text = ""
+    para(data["unit_name"].upper(), size=12, align=WD_ALIGN_PARAGRAPH.CENTER, cell=left)
+    para("BAN TUYÊN GIÁO", bold=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, cell=left)
+    para("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, cell=right)
+    para("Độc lập - Tự do - Hạnh phúc", bold=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, cell=right)
+    today = datetime.now(TZ)
+    para(f"{data['province']}, ngày {today.day:02d} tháng {today.month:02d} năm {today.year}", italic=True,
+         size=13, align=WD_ALIGN_PARAGRAPH.CENTER, cell=right)
+    para()
+    para(data["title"], bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER)
+    sub = f"Ngày {data['day_vn']}" if data["type"] == "daily" else f"{data['unit_name']} — {data['period_label']}"
+    para(sub, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+
+    for number, (title, lines) in enumerate(document_sections(data), start=1):
+        para(f"{_roman(number)}. {title.upper()}", bold=True)
+        for line in lines:
+            if isinstance(line, tuple) and line[0] == "image":
+                image = charts(data).get(line[1])
+                if image:
+                    doc.add_picture(io.BytesIO(image), width=Cm(15.5))
+                continue
+            if isinstance(line, tuple) and line[0] == "bold":
+                para(line[1], bold=True)
+                continue
+            para(str(line))
+    para()
+    para("Báo cáo do hệ thống Pulse lập tự động lúc " + data["generated_at"] + ".", italic=True, size=11)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def document_sections(data: dict) -> list[tuple[str, list[Any]]]:
+    """The numbered sections of the document, in order, as lines of text (shared by DOCX and tests)."""
+    if data["type"] == "daily":
+        return _daily_sections(data)
+    return _period_sections(data)
+
+
+def _numbers_lines(numbers: dict) -> list[str]:
+    lines = [f"Tổng số tin thu thập: {numbers['total']['count']} (trung bình 7 ngày trước: "
+             f"{numbers['total']['mean7']:g})."]
+    for name, v in numbers["by_kind"].items():
+        lines.append(f"- {name}: {v['count']} (trung bình 7 ngày: {v['mean7']:g}).")
+    for name, v in numbers["by_channel"].items():
+        lines.append(f"- Kênh {name}: {v['count']} (trung bình 7 ngày: {v['mean7']:g}).")
+    return lines
+
+
+def _stream_lines(s: dict) -> list[Any]:
+    lines: list[Any] = [("bold", f"{s['label']} ({s['topic']})"), s["reason"]]
+    if s["sentiment"]:
+        lines.append("Sắc thái: " + ", ".join(f"{k} {v}" for k, v in s["sentiment"].items()) + ".")
+    if s["units"]:
+        lines.append("Đơn vị phản ánh: " + ", ".join(s["units"]) + ".")
+    for q in s["quotes"]:
+        lines.append(f"“{q['text']}” — {q['source']}" + (f" ({q['url']})" if q["url"] else ""))
+    if s["summary"]:
+        lines.append("Tóm tắt: " + " ".join(s["summary"]))
+    for note in s.get("notes", []):
+        lines.append(f"Ghi chú của cán bộ: {note}")
+    for o in s.get("orientation", []):
+        lines.append(f"Đề xuất định hướng: {o}")
+    return lines
+
+
+def _daily_sections(data: dict) -> list[tuple[str, list[Any]]]:
+    out: list[tuple[str, list[Any]]] = []
+    numbers = _numbers_lines(data["numbers"])
+    if data["quiet"]:
+        numbers.insert(0, "Trong ngày không ghi nhận tin, bài hay phản ánh nào.")
+    if data["sources_down"]:
+        numbers.append("Lưu ý: các nguồn sau bị lỗi trong ngày, số liệu có thể thiếu: "
+                       + ", ".join(data["sources_down"]) + ".")
+    out.append(("Tình hình chung trong ngày", numbers))
+    flagged: list[Any] = []
+    for section in data["sections"]:
+        if section["streams"]:
+            flagged.append(("bold", section["title"]))
+            for s in section["streams"]:
+                flagged.extend(_stream_lines(s))
+    out.append(("Các luồng dư luận cần chú ý", flagged or ["Không có luồng dư luận nào cần chú ý trong ngày."]))
+    reviewed: list[Any] = []
+    for s in data["reviewed"]:
+        reviewed.append(("bold", f"{s['label']} — {s['status_label']}"))
+        reviewed.extend(_stream_lines(s)[1:])
+    out.append(("Các luồng đã xác nhận, báo cáo và đề xuất định hướng",
+                reviewed or ["Chưa có luồng nào được xác nhận hay báo cáo trong ngày."]))
+    watch = []
+    for w in data["watch"]:
+        watch.append(w["reason"])
+        watch.extend(f"“{q['text']}” — {q['source']}" for q in w["quotes"])
+    out.append(("Từ khóa theo dõi", watch or ["Không có tin nào nhắc đến các từ khóa theo dõi."]))
+    topics = [f"- {t['topic']}: {t['total']} tin (tiêu cực {t['negative']}, trung lập {t['neutral']}, "
+              f"tích cực {t['positive']})." for t in data["topics"]]
+    out.append(("Chủ đề và sắc thái", (topics or ["Không có dữ liệu."]) + [("image", "volume"), ("image", "sentiment")]))
+    return out
+
+
+def _period_sections(data: dict) -> list[tuple[str, list[Any]]]:
+    n = data["numbers"]
+    numbers = [f"Số phản ánh của cộng tác viên: {n['submissions']}."]
+    numbers += [f"- {k}: {v}." for k, v in n["by_kind"].items()]
+    numbers += [f"- Kênh {k}: {v}." for k, v in n["by_channel"].items()]
+    collab = [f"Số cộng tác viên: {len(data['collaborators'])}; có phản ánh trong kỳ: {data['active_collaborators']}."]
+    collab += [f"- {c['username']} ({c['unit_name']}): {c['submissions']} phản ánh." for c in data["collaborators"]]
+    streams: list[Any] = []
+    for s in data["streams"]:
+        streams.append(("bold", f"{s['label']} ({s['topic']}) — {s['status_label']}"))
+        streams.append(s["reason"])
+        streams.extend(f"{d['action']}: {d['note']} ({d['by']})" for d in s["decisions"] if d["note"] or d["action"])
+    issues = [f"- {s['label']}: {s['status_label']}." for s in data["open_issues"]]
+    return [
+        ("Kết quả thu thập thông tin", numbers),
+        ("Hoạt động của mạng lưới cộng tác viên", collab),
+        ("Các luồng dư luận liên quan đến đơn vị và kết quả xử lý", streams or ["Không có luồng dư luận nào."]),
+        ("Những vấn đề còn mở", issues or ["Không có vấn đề nào còn mở."]),
+    ]
+
+
+def _roman(n: int) -> str:
+    return ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"][n - 1]
+
+
+# --- making and scheduling ------------------------------------------------------------------------------
+def make(store: Store, day: date, settings: Settings | None = None) -> dict:
+    """Make (or make again, replacing) the briefing of a day and store it."""
+    data = daily(store, day, settings)
+    store.save_briefing(day.isoformat(), to_html(data, standalone=False), data)
+    return data
+
+
+def due_days(store: Store, now: datetime, settings: Settings, lookback: int = 7) -> list[date]:
+    """Days whose briefing should exist by `now` but does not (a missed 07:00 is caught up later)."""
+    local = now.astimezone(TZ)
+    hour, minute = (int(x) for x in settings.briefing_time.split(":"))
+    latest = local.date() - timedelta(days=1)
+    if local.time() < time(hour, minute):
+        latest -= timedelta(days=1)
+    have = set(store.briefing_days(lookback + 2))
+    return [d for d in days_between(latest - timedelta(days=lookback - 1), latest) if d.isoformat() not in have]
+
+
+def run_due(store: Store, settings: Settings, now: datetime | None = None) -> list[date]:
+    """The scheduler's job: make every briefing that is due and missing; returns the days made."""
+    now = now or datetime.now(timezone.utc)
+    made = []
+    for day in due_days(store, now, settings):
+        try:
+            make(store, day, settings)
+            made.append(day)
+        except Exception:  # one failed day must not stop the others; it is tried again at the next run
+            log.exception("briefing of %s failed", day)
+    return made
+
+
+def write_files(data: dict, out_dir: Path, formats: list[str]) -> list[Path]:
+    """Write the data as files (html, docx) into a folder; returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"pulse-{data['type']}-{data.get('day') or data.get('unit') + '-' + data['first']}"
+    paths = []
+    for fmt in formats:
+        path = out_dir / f"{stem}.{fmt}"
+        if fmt == "html":
+            path.write_text(to_html(data, standalone=True), encoding="utf-8")
+        elif fmt == "docx":
+            path.write_bytes(to_docx(data))
+        else:
+            raise ValueError(f"unknown format {fmt!r}: use html or docx.")
+        paths.append(path)
+    return paths

@@ -1,0 +1,223 @@
+"""Admins: users (with passwords and API tokens shown once), org units, sources with their health, watch terms."""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from service.auth import hash_password, new_api_token, new_password, token_hash
+from service.routes.web import (LEVEL_NAMES, ROLES, Viewer, access, clean_text, get_store, render, scoped_units,
+                                unit_tree)
+from service.store import Store
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+ADMIN = access("admin")
+_USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,50}$")
+_CODE = re.compile(r"^[a-z0-9-]{2,40}$")
+_SOURCE = re.compile(r"^[a-z0-9._-]{2,60}$")
+
+
+def _user_in_scope(store: Store, viewer: Viewer, user_id: int) -> dict:
+    user = store.user_by_id(user_id)
+    if user is None or not viewer.sees_unit(user["unit"]):
+        raise HTTPException(404)
+    return user
+
+
+def _users_page(request: Request, viewer: Viewer, error: str = "", status_code: int = 200):
+    store = get_store(request)
+    return render(request, "admin_users.html", {"users": store.users_in(viewer.units), "error": error,
+                                                "units": scoped_units(store, viewer), "roles": ROLES}, viewer,
+                  status_code=status_code)
+
+
+def _secret(request: Request, viewer: Viewer, title: str, what: str, secret: str, back: str):
+    return render(request, "secret.html", {"title": title, "what": what, "secret": secret, "back": back}, viewer)
+
+
+@router.get("")
+def admin_home(viewer: Viewer = Depends(ADMIN)):
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/users")
+def users(request: Request, viewer: Viewer = Depends(ADMIN)):
+    return _users_page(request, viewer)
+
+
+@router.post("/users")
+def add_user(request: Request, viewer: Viewer = Depends(ADMIN), username: str = Form("", max_length=100),
+             role: str = Form("", max_length=20), unit: str = Form("", max_length=100)):
+    store = get_store(request)
+    username = username.strip()
+    if not _USERNAME.match(username):
+        return _users_page(request, viewer, "Tên đăng nhập gồm 3–50 chữ cái không dấu, chữ số, dấu chấm, gạch.", 400)
+    if role not in ROLES:
+        return _users_page(request, viewer, "Vai trò không hợp lệ.", 400)
+    if not viewer.sees_unit(unit):
+        return _users_page(request, viewer, "Vui lòng chọn một đơn vị thuộc phạm vi quản lý của bạn.", 400)
+    if store.user(username):
+        return _users_page(request, viewer, f"Tên đăng nhập «{username}» đã có.", 400)
+    password = new_password()
+    store.add_user(username, hash_password(password), role, unit)
+    return _secret(request, viewer, "Đã tạo tài khoản", f"Mật khẩu của {username}", password, "/admin/users")
+
+
+@router.get("/users/{user_id}")
+def user_page(request: Request, user_id: int, viewer: Viewer = Depends(ADMIN)):
+    store = get_store(request)
+    user = _user_in_scope(store, viewer, user_id)
+    return render(request, "admin_user.html", {"user": user, "tokens": store.api_tokens(user_id), "roles": ROLES,
+                                               "units": scoped_units(store, viewer), "error": ""}, viewer)
+
+
+@router.post("/users/{user_id}")
+def update_user(request: Request, user_id: int, viewer: Viewer = Depends(ADMIN), role: str = Form("", max_length=20),
+                unit: str = Form("", max_length=100), active: str = Form("")):
+    store = get_store(request)
+    user = _user_in_scope(store, viewer, user_id)
+    if role not in ROLES or not viewer.sees_unit(unit):
+        raise HTTPException(400, "Vai trò hoặc đơn vị không hợp lệ.")
+    if user_id == viewer.id and (role != "admin" or not active or unit != viewer.unit):
+        raise HTTPException(400, "Bạn không thể tự khóa, đổi vai trò hay đổi đơn vị của chính mình.")
+    store.update_user(user_id, role, unit, bool(active))
+    return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
+
+
+@router.post("/users/{user_id}/password")
+def reset_password(request: Request, user_id: int, viewer: Viewer = Depends(ADMIN)):
+    store = get_store(request)
+    user = _user_in_scope(store, viewer, user_id)
+    password = new_password()
+    store.set_password(user_id, hash_password(password))
+    return _secret(request, viewer, "Đã đặt lại mật khẩu", f"Mật khẩu mới của {user['username']}", password,
+                   f"/admin/users/{user_id}")
+
+
+@router.post("/users/{user_id}/tokens")
+def create_token(request: Request, user_id: int, viewer: Viewer = Depends(ADMIN), name: str = Form("", max_length=200)):
+    store = get_store(request)
+    user = _user_in_scope(store, viewer, user_id)
+    name = clean_text(name, 100) or "API"
+    token = new_api_token()
+    store.add_api_token(user_id, name, token_hash(token))
+    return _secret(request, viewer, "Đã tạo mã truy cập API", f"Mã truy cập «{name}» của {user['username']}", token,
+                   f"/admin/users/{user_id}")
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(request: Request, token_id: int, viewer: Viewer = Depends(ADMIN)):
+    store = get_store(request)
+    token = store.api_token(token_id)
+    if token is None:
+        raise HTTPException(404)
+    _user_in_scope(store, viewer, token["user_id"])
+    store.revoke_api_token(token_id)
+    return RedirectResponse(f"/admin/users/{token['user_id']}", status_code=303)
+
+
+def _units_page(request: Request, viewer: Viewer, error: str = "", status_code: int = 200):
+    store = get_store(request)
+    tree = [u for u in unit_tree(store.org_units()) if u["code"] in viewer.units]
+    return render(request, "admin_units.html", {"tree": tree, "error": error, "levels": LEVEL_NAMES}, viewer,
+                  status_code=status_code)
+
+
+@router.get("/units")
+def units(request: Request, viewer: Viewer = Depends(ADMIN)):
+    return _units_page(request, viewer)
+
+
+@router.post("/units")
+def add_unit(request: Request, viewer: Viewer = Depends(ADMIN), code: str = Form("", max_length=100),
+             name: str = Form("", max_length=300), parent: str = Form("", max_length=100),
+             level: str = Form("grassroots", max_length=20)):
+    store = get_store(request)
+    code, name = code.strip().lower(), clean_text(name, 200)
+    if not _CODE.match(code):
+        return _units_page(request, viewer, "Mã đơn vị gồm 2–40 chữ thường không dấu, chữ số hoặc gạch ngang.", 400)
+    if not name or level not in LEVEL_NAMES or not viewer.sees_unit(parent):
+        return _units_page(request, viewer, "Vui lòng nhập tên, chọn cấp và đơn vị cấp trên trong phạm vi của bạn.",
+                           400)
+    if store.org_unit_id(code) is not None:
+        return _units_page(request, viewer, f"Mã đơn vị «{code}» đã có.", 400)
+    store.add_org_unit(code, name, parent, level)
+    return RedirectResponse("/admin/units", status_code=303)
+
+
+@router.post("/units/{code}")
+def rename_unit(request: Request, code: str, viewer: Viewer = Depends(ADMIN), name: str = Form("", max_length=300),
+                level: str = Form("", max_length=20)):
+    if not viewer.sees_unit(code):
+        raise HTTPException(404)
+    name = clean_text(name, 200)
+    if not name or level not in LEVEL_NAMES:
+        raise HTTPException(400, "Vui lòng nhập tên và chọn cấp đơn vị.")
+    get_store(request).update_org_unit(code, name, level)
+    return RedirectResponse("/admin/units", status_code=303)
+
+
+def _sources_page(request: Request, viewer: Viewer, error: str = "", status_code: int = 200):
+    from service.pipeline import source_health
+
+    return render(request, "admin_sources.html", {"sources": source_health(get_store(request)), "error": error},
+                  viewer, status_code=status_code)
+
+
+@router.get("/sources")
+def sources(request: Request, viewer: Viewer = Depends(ADMIN)):
+    return _sources_page(request, viewer)
+
+
+@router.post("/sources")
+def add_source(request: Request, viewer: Viewer = Depends(ADMIN), name: str = Form("", max_length=100),
+               url: str = Form("", max_length=2000), kind: str = Form("rss", max_length=10),
+               title: str = Form("", max_length=300)):
+    store = get_store(request)
+    name, url = name.strip().lower(), url.strip()
+    parsed = urlparse(url)
+    if not _SOURCE.match(name):
+        return _sources_page(request, viewer, "Tên nguồn gồm 2–60 chữ thường không dấu, chữ số, dấu chấm, gạch.", 400)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return _sources_page(request, viewer, "Địa chỉ nguồn phải bắt đầu bằng http:// hoặc https://.", 400)
+    if kind not in ("rss", "page"):
+        return _sources_page(request, viewer, "Loại nguồn không hợp lệ.", 400)
+    if store.source(name):
+        return _sources_page(request, viewer, f"Nguồn «{name}» đã có.", 400)
+    store.upsert_source(name, kind, url, title=clean_text(title, 200))
+    return RedirectResponse("/admin/sources", status_code=303)
+
+
+@router.post("/sources/{name}/enabled")
+def set_source_enabled(request: Request, name: str, viewer: Viewer = Depends(ADMIN), enabled: str = Form("")):
+    if not get_store(request).set_source_enabled(name, enabled == "1"):
+        raise HTTPException(404)
+    return RedirectResponse("/admin/sources", status_code=303)
+
+
+def _terms_page(request: Request, viewer: Viewer, error: str = "", status_code: int = 200):
+    return render(request, "admin_terms.html", {"terms": get_store(request).watch_terms(), "error": error}, viewer,
+                  status_code=status_code)
+
+
+@router.get("/terms")
+def terms(request: Request, viewer: Viewer = Depends(ADMIN)):
+    return _terms_page(request, viewer)
+
+
+@router.post("/terms")
+def add_term(request: Request, viewer: Viewer = Depends(ADMIN), term: str = Form("", max_length=300)):
+    term = clean_text(term, 100)
+    if len(term) < 2:
+        return _terms_page(request, viewer, "Từ khóa cần ít nhất 2 ký tự.", 400)
+    if not get_store(request).add_watch_term(term, created_by=viewer.username):
+        return _terms_page(request, viewer, f"Từ khóa «{term}» đã có.", 400)
+    return RedirectResponse("/admin/terms", status_code=303)
+
+
+@router.post("/terms/{term_id}/delete")
+def delete_term(request: Request, term_id: int, viewer: Viewer = Depends(ADMIN)):
+    get_store(request).remove_watch_term(term_id)
+    return RedirectResponse("/admin/terms", status_code=303)

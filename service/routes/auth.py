@@ -1,0 +1,113 @@
+"""Logging in and out, and changing one's own password."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from service.auth import hash_password, new_secret, token_hash, verify_no_user, verify_password
+from service.store import iso
+from service.routes.web import (LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS, Viewer, access, get_store, identify,
+                                render)
+
+router = APIRouter(include_in_schema=False)
+MIN_PASSWORD = 10
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path of this site (never `//host` or `http://…`), so the login page cannot send people elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+def home_of(role: str) -> str:
+    return "/submit" if role == "collaborator" else "/"
+
+
+def _login_page(request: Request, error: str = "", status_code: int = 200, next_path: str = "", username: str = ""):
+    token = request.cookies.get(LOGIN_COOKIE) or new_secret()
+    response = render(request, "login.html", {"error": error, "next": next_path, "login_csrf": token,
+                                              "username": username}, status_code=status_code)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https",
+                        max_age=3600, path="/login")
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = ""):
+    viewer = identify(request)
+    if viewer is not None:
+        return RedirectResponse(_safe_next(next) or home_of(viewer.role), status_code=303)
+    return _login_page(request, next_path=_safe_next(next) or "")
+
+
+@router.post("/login")
+def login(request: Request, username: str = Form("", max_length=100), password: str = Form("", max_length=200),
+          csrf_token: str = Form(""), next: str = Form("")):
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not csrf_token or not expected or not secrets.compare_digest(csrf_token, expected):
+        return _login_page(request, "Biểu mẫu đăng nhập đã hết hạn. Vui lòng nhập lại.", 403, _safe_next(next) or "")
+    username = username.strip()
+    by_user, by_address = request.app.state.login_limiter, request.app.state.login_ip_limiter
+    user_key, address_key = f"user:{username.lower()}", f"ip:{request.client.host if request.client else '-'}"
+    wait = max(by_user.blocked_for(user_key), by_address.blocked_for(address_key))
+    if wait > 0:
+        minutes = max(1, round(wait / 60))
+        return _login_page(request, f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau khoảng {minutes} phút.", 429,
+                           _safe_next(next) or "", username)
+    store = get_store(request)
+    user = store.user_login(username) if username else None
+    ok = verify_password(user["password_hash"], password) if user else verify_no_user(password)
+    if not ok or not user["active"]:
+        by_user.hit(user_key)
+        by_address.hit(address_key)
+        return _login_page(request, "Tên đăng nhập hoặc mật khẩu không đúng.", 401, _safe_next(next) or "", username)
+    by_user.reset(user_key)
+    token = new_secret()
+    expires = datetime.now(timezone.utc) + timedelta(hours=SESSION_HOURS)
+    store.create_session(token_hash(token), user["id"], new_secret(), iso(expires))
+    response = RedirectResponse(_safe_next(next) or home_of(user["role"]), status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https",
+                        max_age=SESSION_HOURS * 3600, path="/")
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, viewer: Viewer = Depends(access())):
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        get_store(request).delete_session(token_hash(cookie))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/account")
+def account(request: Request, viewer: Viewer = Depends(access())):
+    return render(request, "account.html", {"error": "", "done": False}, viewer)
+
+
+@router.post("/account")
+def change_password(request: Request, viewer: Viewer = Depends(access()), current: str = Form("", max_length=200),
+                    new: str = Form("", max_length=200), repeat: str = Form("", max_length=200)):
+    if viewer.via != "session":
+        raise HTTPException(403)
+    store = get_store(request)
+    user = store.user_by_id(viewer.id)
+    error = ""
+    if not verify_password(user["password_hash"], current):
+        error = "Mật khẩu hiện tại không đúng."
+    elif len(new) < MIN_PASSWORD:
+        error = f"Mật khẩu mới cần ít nhất {MIN_PASSWORD} ký tự."
+    elif new != repeat:
+        error = "Hai lần nhập mật khẩu mới không khớp."
+    if error:
+        return render(request, "account.html", {"error": error, "done": False}, viewer, status_code=400)
+    store.set_password(viewer.id, hash_password(new))  # ends every session of the user, this one too
+    response = render(request, "account.html", {"error": "", "done": True}, None)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,60 @@
+"""The items page: search without regard to diacritics (`luong` finds `lương`) and filters; one item's page."""
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+
+from service.routes.web import REVIEWERS, Viewer, access, get_store, render, scoped_units, topic_names
+from service.store import Store
+
+router = APIRouter(include_in_schema=False)
+PAGE = 50
+
+
+def _day(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise HTTPException(400, "Ngày lọc không hợp lệ (dạng YYYY-MM-DD).") from None
+
+
+def search(store: Store, viewer: Viewer, q: str = "", kind: str = "", topic: str = "", unit: str = "",
+           source: str = "", since: str = "", until: str = "", limit: int = PAGE, offset: int = 0) -> list[dict]:
+    """Items the viewer may see: public ones, and observations of the units in scope (or of one chosen unit)."""
+    units = viewer.units
+    if unit:
+        units = [u for u in store.unit_subtree(unit) if u in viewer.units]
+    rows = store.find_items(q, kind=kind or None, topic=topic or None, units=units, source=source or None,
+                            since_day=_day(since), until_day=_day(until), include_public=not unit, limit=limit,
+                            offset=offset)
+    return rows
+
+
+@router.get("/items")
+def items_page(request: Request, q: str = Query("", max_length=200), kind: str = "", topic: str = "", unit: str = "",
+               source: str = "", since: str = "", until: str = "", page: int = Query(1, ge=1, le=1000),
+               viewer: Viewer = Depends(access(*REVIEWERS))):
+    store = get_store(request)
+    rows = search(store, viewer, q, kind, topic, unit, source, since, until, limit=PAGE + 1, offset=(page - 1) * PAGE)
+    names = topic_names()
+    filters = {"q": q, "kind": kind, "topic": topic, "unit": unit, "source": source, "since": since, "until": until}
+    return render(request, "items.html", {
+        "rows": rows[:PAGE], "more": len(rows) > PAGE, "page": page, "filters": filters, "topic_names": names,
+        "topics": sorted(names.items(), key=lambda x: x[1]), "units": scoped_units(store, viewer),
+        "sources": store.item_sources()}, viewer)
+
+
+@router.get("/items/{item_id}")
+def item_page(request: Request, item_id: int, viewer: Viewer = Depends(access(*REVIEWERS))):
+    store = get_store(request)
+    item = store.item(item_id)
+    if item is None or not viewer.sees_item(item):
+        raise HTTPException(404)
+    flags = [f for f in (store.flag(x["id"]) for x in store.flags_citing([item_id]).get(item_id, []))
+             if f and viewer.sees_flag(f)]
+    stream = store.stream(item["stream_id"]) if item["stream_id"] else None
+    return render(request, "item.html", {"item": item, "flags": flags, "stream": stream,
+                                         "topic_names": topic_names()}, viewer)

@@ -1,0 +1,157 @@
+"""Board staff: the review queue of flags, a flag with its evidence, decisions (one or many) and the audit trail."""
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from service.routes.web import (DECIDERS, KIND_NAMES, REVIEWERS, STATUS_NAMES, Viewer, access, clean_text, get_store,
+                                render, scoped_units, topic_names)
+from service.store import Store
+from service.timeutil import day_bounds
+
+router = APIRouter(include_in_schema=False)
+
+ACTIONS = {  # action → (status it sets or None, whether a note is required, how the audit trail names it)
+    "confirm": ("confirmed", False, "Xác nhận"),
+    "dismiss": ("dismissed", True, "Bác bỏ"),
+    "escalate": ("escalated", False, "Báo cáo lên cấp trên"),
+    "note": (None, True, "Ghi chú"),
+    "orientation": (None, True, "Đề xuất định hướng"),
+    "reopen": ("open", False, "Mở lại"),
+}
+BULK_ACTIONS = ("confirm", "dismiss", "escalate")
+MAX_NOTE = 4000
+QUEUE_LIMIT = 200
+templates_globals = {"action_names": {k: v[2] for k, v in ACTIONS.items()}}
+
+
+def visible_flags(store: Store, viewer: Viewer, status: str | None = "open", kind: str = "", topic: str = "",
+                  unit: str = "", day: str = "") -> list[dict]:
+    """Flags the viewer may see, filtered; highest score first."""
+    flags = [f for f in store.flags(status=status or None) if viewer.sees_flag(f)]
+    if kind:
+        flags = [f for f in flags if f["kind"] == kind]
+    if topic:
+        flags = [f for f in flags if f["topic"] == topic]
+    if unit:
+        wanted = set(store.unit_subtree(unit)) & set(viewer.units)
+        flags = [f for f in flags if wanted & set((f["evidence"] or {}).get("units") or {})]
+    if day:
+        try:
+            start, end = day_bounds(date.fromisoformat(day))
+        except ValueError:
+            raise HTTPException(400, "Ngày lọc không hợp lệ (dạng YYYY-MM-DD).") from None
+        flags = [f for f in flags if f["window_start"] < end and f["window_end"] > start]
+    return flags
+
+
+def flag_or_404(store: Store, viewer: Viewer, flag_id: int) -> dict:
+    flag = store.flag(flag_id)
+    if flag is None or not viewer.sees_flag(flag):
+        raise HTTPException(404)
+    return flag
+
+
+def timeline_chart(timeline: list[dict], width: int = 320, height: int = 90) -> dict:
+    """Bars of the flag's timeline, computed here so the page draws them as plain SVG (no script)."""
+    if not timeline:
+        return {"bars": [], "width": width, "height": height, "max": 0}
+    peak = max(max(t["count"] for t in timeline), 1)
+    step = width / len(timeline)
+    bars = []
+    for i, t in enumerate(timeline):
+        h = round((height - 14) * t["count"] / peak, 1)
+        bars.append({"x": round(i * step + 1, 1), "y": round(height - 12 - h, 1), "w": max(round(step - 2, 1), 1),
+                     "h": h, "day": t["day"], "count": t["count"], "total": t.get("total", 0),
+                     "last": i == len(timeline) - 1})
+    return {"bars": bars, "width": width, "height": height, "max": peak,
+            "first": timeline[0]["day"], "last": timeline[-1]["day"]}
+
+
+def _split(counts: dict[str, int]) -> list[tuple[str, int, int, float, float]]:
+    """(label, count, percent, x, width) of each sentiment, negative first, for a 100-wide SVG bar."""
+    order = ["negative", "neutral", "positive"]
+    total = sum(counts.values()) or 1
+    out, x = [], 0.0
+    for label in sorted(counts, key=lambda k: order.index(k) if k in order else 9):
+        width = 100 * counts[label] / total
+        out.append((label, counts[label], round(width), round(x, 2), round(width, 2)))
+        x += width
+    return out
+
+
+@router.get("/")
+def queue(request: Request, status: str = "open", kind: str = "", topic: str = "", unit: str = "", day: str = "",
+          done: int = 0, viewer: Viewer = Depends(access())):
+    if viewer.role not in REVIEWERS:
+        return RedirectResponse("/submit", status_code=303)
+    if status not in STATUS_NAMES:
+        status = "open"
+    store = get_store(request)
+    flags = visible_flags(store, viewer, status, kind, topic, unit, day)
+    shown = flags[:QUEUE_LIMIT]
+    names = topic_names()
+    for flag in shown:
+        flag["items"] = [i for i in store.items_by_ids(flag["item_ids"][:20]) if viewer.sees_item(i)]
+        flag["topic_name"] = names.get(flag["topic"], flag["topic"] or "")
+    filters = {"status": status, "kind": kind, "topic": topic, "unit": unit, "day": day}
+    return render(request, "index.html", {
+        "flags": shown, "total": len(flags), "filters": filters, "topics": sorted(names.items(), key=lambda x: x[1]),
+        "units": scoped_units(store, viewer), "can_decide": viewer.role in DECIDERS, "done": done,
+        "bulk_actions": BULK_ACTIONS, **templates_globals}, viewer)
+
+
+@router.get("/flags/{flag_id}")
+def flag_page(request: Request, flag_id: int, viewer: Viewer = Depends(access(*REVIEWERS))):
+    store = get_store(request)
+    flag = flag_or_404(store, viewer, flag_id)
+    evidence = flag["evidence"] or {}
+    representative = [i for i in store.items_by_ids(evidence.get("representative") or []) if viewer.sees_item(i)]
+    items = [i for i in store.items_by_ids(flag["item_ids"][:100]) if viewer.sees_item(i)]
+    unit_names = {u["code"]: u["name"] for u in store.org_units()}
+    sentiment = evidence.get("sentiment") or {}
+    stream = store.stream(flag["stream_id"]) if flag["stream_id"] else None
+    names = topic_names()
+    return render(request, "flag.html", {
+        "flag": flag, "evidence": evidence, "chart": timeline_chart(evidence.get("timeline") or []),
+        "representative": representative, "items": items, "unit_names": unit_names,
+        "sentiment": _split(sentiment),
+        "stream": stream, "topic_name": names.get(flag["topic"] or "", flag["topic"] or ""),
+        "events": store.flag_events(flag_id), "can_decide": viewer.role in DECIDERS, **templates_globals}, viewer)
+
+
+def decide(store: Store, viewer: Viewer, flag: dict, action: str, note: str) -> None:
+    if action not in ACTIONS:
+        raise HTTPException(400, "Thao tác không hợp lệ.")
+    status, needs_note, _ = ACTIONS[action]
+    if needs_note and not note:
+        raise HTTPException(400, "Thao tác này cần ghi rõ lý do hoặc nội dung.")
+    store.add_flag_event(flag["id"], viewer.username, action, note, new_status=status)
+
+
+@router.post("/flags/{flag_id}/action")
+def flag_action(request: Request, flag_id: int, viewer: Viewer = Depends(access(*DECIDERS)),
+                action: str = Form(..., max_length=30), note: str = Form("", max_length=20000)):
+    store = get_store(request)
+    flag = flag_or_404(store, viewer, flag_id)
+    decide(store, viewer, flag, action, clean_text(note, MAX_NOTE))
+    return RedirectResponse(f"/flags/{flag_id}#nhat-ky", status_code=303)
+
+
+@router.post("/flags/bulk")
+def bulk_action(request: Request, viewer: Viewer = Depends(access(*DECIDERS)), ids: list[int] = Form(default=[]),
+                action: str = Form(..., max_length=30), note: str = Form("", max_length=20000)):
+    if action not in BULK_ACTIONS:
+        raise HTTPException(400, "Thao tác hàng loạt không hợp lệ.")
+    if not ids:
+        raise HTTPException(400, "Chưa chọn cảnh báo nào.")
+    store = get_store(request)
+    flags = [flag_or_404(store, viewer, i) for i in dict.fromkeys(ids[:500])]  # all visible, or nothing changes
+    note = clean_text(note, MAX_NOTE)
+    if ACTIONS[action][1] and not note:
+        raise HTTPException(400, "Thao tác này cần ghi rõ lý do hoặc nội dung.")
+    for flag in flags:
+        decide(store, viewer, flag, action, note)
+    return RedirectResponse(f"/?done={len(flags)}", status_code=303)

@@ -1,0 +1,249 @@
+"""What every page and API route shares: the store of the request's thread, who is asking (session cookie or API
+token), the role and unit-scope checks, CSRF, templates and plain Vietnamese errors."""
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from fastapi import HTTPException, Request
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from service.auth import token_hash
+from service.store import Store, utcnow
+from service.timeutil import show
+
+HERE = Path(__file__).resolve().parent.parent
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["localtime"] = show
+
+SESSION_COOKIE = "pulse_session"
+LOGIN_COOKIE = "pulse_login"          # double-submit CSRF token of the login form (there is no session yet)
+SESSION_HOURS = 12                    # a session ends this long after login, whatever happens
+SESSION_IDLE_MINUTES = 120            # and sooner when unused this long
+
+ROLES = ("admin", "staff", "analyst", "collaborator")
+ROLE_NAMES = {"admin": "Quản trị", "staff": "Cán bộ Ban", "analyst": "Phân tích viên", "collaborator": "Cộng tác viên"}
+REVIEWERS = ("admin", "staff", "analyst")        # may read flags and items
+DECIDERS = ("admin", "staff")                    # may decide on flags
+SUBMITTERS = ("admin", "staff", "collaborator")  # may send observations
+
+KIND_NAMES = {
+    "burst": "Tăng đột biến",
+    "new_stream": "Luồng mới",
+    "negativity": "Chuyển biến tiêu cực",
+    "spread": "Lan rộng nhiều đơn vị",
+    "watch_term": "Từ khóa theo dõi",
+}
+STATUS_NAMES = {"open": "Đang mở", "confirmed": "Đã xác nhận", "dismissed": "Đã bác bỏ", "escalated": "Đã báo cáo lên"}
+SENTIMENT_NAMES = {"negative": "Tiêu cực", "neutral": "Trung lập", "positive": "Tích cực"}
+CHANNELS = {
+    "truc-tiep": "Trực tiếp",
+    "hoi-nghi": "Hội nghị / đối thoại",
+    "mang-xa-hoi": "Mạng xã hội",
+    "bao-chi": "Báo chí",
+    "khac": "Khác",
+}
+LEVEL_NAMES = {"province": "Tỉnh", "district": "Huyện / thành phố", "sector": "Ngành", "grassroots": "Cơ sở"}
+templates.env.globals.update(kind_names=KIND_NAMES, status_names=STATUS_NAMES, sentiment_names=SENTIMENT_NAMES,
+                             channels=CHANNELS, role_names=ROLE_NAMES, level_names=LEVEL_NAMES)
+
+ERRORS = {
+    400: "Yêu cầu không hợp lệ.",
+    401: "Bạn cần đăng nhập.",
+    403: "Bạn không có quyền thực hiện việc này.",
+    404: "Không tìm thấy nội dung bạn cần.",
+    405: "Thao tác này không được hỗ trợ.",
+    413: "Nội dung gửi lên quá lớn.",
+    422: "Dữ liệu gửi lên không hợp lệ.",
+    429: "Bạn thao tác quá nhanh, vui lòng thử lại sau ít phút.",
+    500: "Hệ thống gặp sự cố, vui lòng thử lại sau.",
+}
+
+
+class StorePool:
+    """One store (one SQLite connection) per thread: a connection is never shared by two requests at once."""
+
+    def __init__(self, path: str | Path):
+        self.path = path
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[Store] = []
+
+    def get(self) -> Store:
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = Store(self.path)
+            self._local.store = store
+            with self._lock:
+                self._all.append(store)
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._all:
+                try:
+                    store.close()
+                except Exception:
+                    pass
+            self._all.clear()
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.stores.get()
+
+
+@dataclass
+class Viewer:
+    """Who is asking, with the units they may see (their unit and every unit below it)."""
+
+    id: int
+    username: str
+    role: str
+    unit: str | None
+    units: list[str] = field(default_factory=list)
+    csrf: str = ""
+    via: str = "session"   # or "token"
+
+    def sees_unit(self, code: str | None) -> bool:
+        return code in self.units
+
+    def sees_item(self, item: dict) -> bool:
+        """Public items (no unit: the press, the web) are seen by every reviewer; observations only in scope."""
+        return not item.get("org_unit") or item["org_unit"] in self.units
+
+    def sees_flag(self, flag: dict) -> bool:
+        units = (flag.get("evidence") or {}).get("units") or {}
+        return not units or any(u in self.units for u in units)
+
+
+class LoginRequired(Exception):
+    """Raised for an HTML page asked without a session: answered by a redirect to the login page."""
+
+    def __init__(self, next_path: str):
+        self.next_path = next_path
+
+
+def _expired(user: dict) -> bool:
+    now = datetime.now(timezone.utc)
+    if datetime.fromisoformat(user["expires_at"]) <= now:
+        return True
+    return datetime.fromisoformat(user["last_seen"]) + timedelta(minutes=SESSION_IDLE_MINUTES) <= now
+
+
+def identify(request: Request) -> Viewer | None:
+    """The viewer behind the request's API token (Authorization: Bearer) or session cookie, or None."""
+    store = get_store(request)
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        row = store.api_token_user(token_hash(header[7:].strip()))
+        via = "token"
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            return None
+        digest = token_hash(cookie)
+        row = store.session_user(digest)
+        if row is None:
+            return None
+        if _expired(row):
+            store.delete_session(digest)
+            return None
+        now = utcnow()
+        if row["last_seen"][:16] != now[:16]:  # at most one write a minute per session
+            store.touch_session(digest, now)
+        via = "session"
+    if row is None:
+        return None
+    units = store.unit_subtree(row["unit"]) if row["unit"] else []
+    return Viewer(id=row["id"], username=row["username"], role=row["role"], unit=row["unit"], units=units,
+                  csrf=row.get("csrf") or "", via=via)
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
+
+
+def access(*roles: str):
+    """A dependency: the viewer, who must be logged in with one of `roles` (all roles when none given); a form or
+    JSON call that changes something through a session must carry the session's CSRF token."""
+    allowed = roles or ROLES
+
+    async def check(request: Request) -> Viewer:
+        viewer = await run_in_threadpool(identify, request)  # the store is used from pool threads only
+        if viewer is None:
+            if is_api(request):
+                raise HTTPException(401, "Cần mã truy cập (Authorization: Bearer …) hoặc đăng nhập.")
+            raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        if viewer.role not in allowed:
+            raise HTTPException(403)
+        if request.method not in ("GET", "HEAD", "OPTIONS") and viewer.via == "session":
+            await check_csrf(request, viewer.csrf)
+        return viewer
+
+    return check
+
+
+async def check_csrf(request: Request, expected: str) -> None:
+    sent = request.headers.get("x-csrf-token")
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get("csrf_token")
+            sent = value if isinstance(value, str) else None
+    if not sent or not expected or not secrets.compare_digest(sent, expected):
+        raise HTTPException(403, "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Vui lòng tải lại trang và thử lại.")
+
+
+def render(request: Request, name: str, context: dict[str, Any], viewer: Viewer | None = None,
+           status_code: int = 200):
+    settings = request.app.state.settings
+    ctx = {"settings": settings, "viewer": viewer, "csrf": viewer.csrf if viewer else "", **context}
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def scoped_units(store: Store, viewer: Viewer) -> list[dict]:
+    """The org units the viewer may see, in tree order (for select boxes)."""
+    return [u for u in unit_tree(store.org_units()) if u["code"] in viewer.units]
+
+
+def unit_tree(units: Iterable[dict]) -> list[dict]:
+    """Units in depth-first order with a `depth`, so a list reads as the tree."""
+    units = list(units)
+    children: dict[Any, list[dict]] = {}
+    for u in units:
+        children.setdefault(u["parent_id"], []).append(u)
+    out: list[dict] = []
+
+    def walk(parent, depth):
+        for u in children.get(parent, []):
+            out.append({**u, "depth": depth})
+            walk(u["id"], depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+def clean_text(value: str | None, limit: int) -> str:
+    """A form field trimmed, with control characters (other than new lines and tabs) dropped."""
+    value = (value or "").replace("\r\n", "\n")
+    value = "".join(ch for ch in value if ch in "\n\t" or ch.isprintable())
+    return value.strip()[:limit]
+
+
+_TOPIC_NAMES: dict[str, str] | None = None
+
+
+def topic_names() -> dict[str, str]:
+    """Topic code → Vietnamese name, read once from the shipped taxonomy."""
+    global _TOPIC_NAMES
+    if _TOPIC_NAMES is None:
+        from service.trends import topic_names as load
+
+        _TOPIC_NAMES = load()
+    return _TOPIC_NAMES

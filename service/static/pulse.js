@@ -1,0 +1,19 @@
+// Small comforts only; every page works without this file.
+document.addEventListener("change", function (e) {
+  var name = e.target.getAttribute("data-select-all");
+  if (!name) return;
+  document.querySelectorAll('input[type=checkbox][name="' + name + '"]').forEach(function (box) { box.checked = e.target.checked; });
+});
+document.querySelectorAll("textarea[data-counter]").forEach(function (area) {
+  var out = document.getElementById(area.getAttribute("data-counter"));
+  var update = function () { out.textContent = area.value.length + " / " + area.maxLength + " ký tự"; };
+  area.addEventListener("input", update);
+  update();
+});
+document.querySelectorAll("form").forEach(function (form) {
+  // a second tap while the first is on its way sends nothing more (the idempotency key also protects the store)
+  form.addEventListener("submit", function () {
+    if (form.method.toLowerCase() !== "post") return;
+    setTimeout(function () { form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; }); }, 0);
+  });
+});
