@@ -36,8 +36,11 @@ _ALLOWED_TYPES = {
 }
 
 
-def _prepare(texts: Sequence[str]) -> list[str]:
-    return segment([normalize(str(t)) for t in texts])
+def _prepare(texts: Sequence[str], words: bool = True) -> list[str]:
+    """Normalize, and word-segment only when the model uses word features (syllable and character features do not
+    depend on segmentation: a model without word n-grams reads raw and segmented text alike)."""
+    normalized = [normalize(str(t)) for t in texts]
+    return segment(normalized) if words else normalized
 
 
 class TextClassifier(ClassifierMixin, BaseEstimator):
@@ -153,7 +156,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     # --- estimator API -----------------------------------------------------------------------------------------------
 
     def fit(self, X: Sequence[str], y: Sequence[Any]) -> "TextClassifier":
-        return self.fit_segmented(_prepare(X), y)
+        return self.fit_segmented(_prepare(X, bool(self.word_ngrams)), y)
 
     def fit_segmented(self, segmented: Sequence[str], y: Sequence[Any]) -> "TextClassifier":
         y = np.asarray([str(v) for v in y])
@@ -198,13 +201,13 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba_segmented(segmented), axis=1)]
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        return self.predict_proba_segmented(_prepare(X))
+        return self.predict_proba_segmented(_prepare(X, bool(self.word_ngrams)))
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
-        return self.predict_segmented(_prepare(X))
+        return self.predict_segmented(_prepare(X, bool(self.word_ngrams)))
 
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
-        return self.decision_function_segmented(_prepare(X))
+        return self.decision_function_segmented(_prepare(X, bool(self.word_ngrams)))
 
     # --- persistence (skops only) ------------------------------------------------------------------------------------
 

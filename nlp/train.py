@@ -49,8 +49,8 @@ LICENCES = {
 RECIPES: dict[str, dict[str, Any]] = {
     "sentiment": {
         "corpora": ["uit-vsfc", "vlsp2016-sa", "aivivn-2019", "uit-visfd"],
-        "params": {"model": "svm", "C": 0.3, "word_ngrams": (1, 3), "syllable_ngrams": (1, 3), "char_ngrams": (1, 5),
-                   "class_weight": None, "max_features": 400_000},
+        "params": {"model": "svm", "C": 0.5, "word_ngrams": (1, 2), "syllable_ngrams": (1, 3), "char_ngrams": (1, 4),
+                   "class_weight": None, "max_features": 400_000, "max_chars": 2000},
     },
     "news_topic": {
         "corpora": ["vntc"],
@@ -60,7 +60,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     "toxicity": {
         "corpora": ["vihsd", "uit-victsd"],
         "params": {"model": "svm", "C": 0.3, "word_ngrams": (1, 2), "syllable_ngrams": (1, 3), "char_ngrams": (1, 5),
-                   "class_weight": "balanced", "max_features": 300_000},
+                   "class_weight": "balanced", "max_features": 300_000, "max_chars": 2000},
     },
     "topic": {
         "corpora": ["baomoi-tc201805", "vntc"],  # news-rss-crawl-2026 is kept for the hand-labelled gold set

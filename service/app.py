@@ -175,3 +175,14 @@ def create_app(settings: Settings, start_worker: bool = True, annotator_loader: 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     return app
+
+
+def route_table(app: FastAPI) -> list[tuple[str, frozenset[str], object]]:
+    """(path, methods, route) of every route the app answers, flattened across included routers (newer FastAPI
+    versions keep included routers as lazy branches of `app.routes`). A mount has no methods."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before lazy inclusion: app.routes is already flat
+        return [(r.path, frozenset(getattr(r, "methods", None) or ()), r) for r in app.routes]
+    return [(ctx.path, frozenset(getattr(ctx.original_route, "methods", None) or ()), ctx.original_route)
+            for ctx in iter_route_contexts(app.routes)]

@@ -40,6 +40,12 @@ def _vn_date(d: date) -> str:
     return d.strftime("%d/%m/%Y")
 
 
+def _signed_on() -> list[str]:
+    """Day, month, year of signing, as the document header writes them."""
+    now = datetime.now(TZ)
+    return [f"{now.day:02d}", f"{now.month:02d}", str(now.year)]
+
+
 def _quote(item: dict, limit: int = 260) -> dict:
     text = (item.get("text") or item.get("title") or "").strip()
     if len(text) > limit:
@@ -103,7 +109,8 @@ def daily(store: Store, day: date, settings: Settings | None = None) -> dict:
              for f in flags if f["kind"] == "watch_term"]
 
     reviewed = []
-    for f in store.flags_decided(start, end):
+    week_start, _ = day_bounds(day - timedelta(days=6))
+    for f in store.flags_decided(week_start, end):  # decisions on the week's streams that are still current
         events = store.flag_events(f["id"])
         entry = _stream_entry(store, f, names)
         entry["notes"] = [e["note"] for e in events if e["note"] and "orient" not in e["action"]]
@@ -128,7 +135,7 @@ def daily(store: Store, day: date, settings: Settings | None = None) -> dict:
         "type": "daily", "day": d, "day_vn": _vn_date(day), "province": settings.province,
         "unit_name": f"Liên đoàn Lao động tỉnh {settings.province}",
         "title": "BÁO CÁO NHANH TÌNH HÌNH DƯ LUẬN XÃ HỘI",
-        "generated_at": datetime.now(TZ).strftime("%H:%M ngày %d/%m/%Y"),
+        "generated_at": datetime.now(TZ).strftime("%H:%M ngày %d/%m/%Y"), "signed_on": _signed_on(),
         "numbers": {
             "total": {"count": total_today, "mean7": round(total_mean, 1)},
             "by_kind": {KIND_LABELS.get(k, k): vs_week(per_day_kind, k) for k in kinds},
@@ -181,7 +188,7 @@ def period_report(store: Store, unit_code: str, period: str, ref: date, settings
         "type": period, "unit": unit["code"], "unit_name": unit["name"], "province": settings.province,
         "title": f"BÁO CÁO CÔNG TÁC NẮM BẮT DƯ LUẬN XÃ HỘI {label.upper()}", "period_label": label,
         "first": first.isoformat(), "last": last.isoformat(), "units": units,
-        "generated_at": datetime.now(TZ).strftime("%H:%M ngày %d/%m/%Y"),
+        "generated_at": datetime.now(TZ).strftime("%H:%M ngày %d/%m/%Y"), "signed_on": _signed_on(),
         "numbers": {"by_kind": dict(by_kind), "by_channel": dict(by_channel),
                     "submissions": sum(c["submissions"] for c in collaborators)},
         "collaborators": collaborators, "streams": streams, "open_issues": open_issues,
@@ -289,8 +296,8 @@ def to_docx(data: dict) -> bytes:
     para("BAN TUYÊN GIÁO", bold=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, cell=left)
     para("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, cell=right)
     para("Độc lập - Tự do - Hạnh phúc", bold=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, cell=right)
-    today = datetime.now(TZ)
-    para(f"{data['province']}, ngày {today.day:02d} tháng {today.month:02d} năm {today.year}", italic=True,
+    day, month, year = data["signed_on"]
+    para(f"{data['province']}, ngày {day} tháng {month} năm {year}", italic=True,
          size=13, align=WD_ALIGN_PARAGRAPH.CENTER, cell=right)
     para()
     para(data["title"], bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER)

@@ -782,12 +782,11 @@ class Store:
         return [_decode_flag(r) for r in rows]
 
     def flags_decided(self, start: str, end: str, statuses: tuple[str, ...] = ("confirmed", "escalated")) -> list[dict]:
-        """Flags in a decided status whose last decision falls within [start, end)."""
+        """Flags in a decided status whose window ends within (start, end]."""
         marks = ",".join("?" * len(statuses))
         rows = list(self.db.query(
-            f"SELECT * FROM flags WHERE status IN ({marks}) AND id IN"
-            " (SELECT flag_id FROM flag_events WHERE at >= ? AND at < ?) ORDER BY score DESC, id",
-            [*statuses, start, end]))
+            f"SELECT * FROM flags WHERE status IN ({marks}) AND window_end > ? AND window_end <= ?"
+            " ORDER BY score DESC, id", [*statuses, start, end]))
         return [_decode_flag(r) for r in rows]
 
     def flags_touching_units(self, units: list[str], start: str, end: str) -> list[dict]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,9 @@ def pulse(db: Path, *args: str, timeout: float = 300) -> subprocess.CompletedPro
 def test_feed_to_flag_on_the_page(tmp_path, local_server):
     db = tmp_path / "pulse.db"
     url = local_server.serve("/tin-moi-nhat.rss", FEED)
-    assert pulse(db, "init").returncode == 0
+    initialised = pulse(db, "init")
+    assert initialised.returncode == 0
+    admin_password = re.search(r"First admin account: admin / (\S+)", initialised.stdout).group(1)
     for name in [line.split()[0] for line in pulse(db, "sources", "list").stdout.splitlines() if line[:1].strip()]:
         assert pulse(db, "sources", "disable", name).returncode == 0
     assert pulse(db, "sources", "add", "vnexpress-local", url).returncode == 0
@@ -61,7 +64,11 @@ def test_feed_to_flag_on_the_page(tmp_path, local_server):
                               stderr=subprocess.PIPE)
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz")
-        page = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
+        browser = requests.Session()
+        login_form = browser.get(f"http://127.0.0.1:{port}/login", timeout=10).text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login_form).group(1)
+        page = browser.post(f"http://127.0.0.1:{port}/login", timeout=10,
+                            data={"username": "admin", "password": admin_password, "csrf_token": csrf})
         assert page.status_code == 200
         body = page.text
         assert "Luồng dư luận cần chú ý" in body

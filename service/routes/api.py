@@ -157,9 +157,9 @@ def api_items(request: Request, q: str = Query("", max_length=200), kind: str = 
 def api_schema(request: Request) -> dict:
     app = request.app
     if getattr(app.state, "api_schema", None) is None:
-        routes = [r for r in app.routes if getattr(r, "path", "").startswith("/api/")]
+        # pages are left out of the schema (include_in_schema=False), so it describes the JSON API only
         app.state.api_schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                                           routes=routes)
+                                           routes=app.routes)
         app.state.api_schema["components"] = {**app.state.api_schema.get("components", {}),
                                               "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}
         app.state.api_schema["security"] = [{"bearer": []}]
