@@ -240,9 +240,13 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).replace(microsecond=0).isoformat()
 
 
-def content_hash(title: str, text: str) -> str:
-    """Hash of the item's words, insensitive to case and spacing, so a re-sent copy is recognised."""
-    canon = _SPACES.sub(" ", f"{title}\n{text}".lower()).strip()
+def content_hash(title: str, text: str, source: str = "") -> str:
+    """Hash of a source's item, insensitive to case and spacing, so a re-sent copy is recognised.
+
+    The source is part of it: the same article carried by five sites is five items (one story with five sources,
+    see service/streams.py), while the same site sending it twice is one.
+    """
+    canon = _SPACES.sub(" ", f"{source}\n{title}\n{text}".lower()).strip()
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
@@ -410,7 +414,7 @@ class Store:
                 cur = self.db.execute(
                     "INSERT OR IGNORE INTO items (url, content_hash, kind, title, text, source, author, org_unit,"
                     " channel, published_at, day, collected_at, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [item.url or None, content_hash(item.title, item.text), item.kind, item.title, item.text,
+                    [item.url or None, content_hash(item.title, item.text, item.source), item.kind, item.title, item.text,
                      item.source, item.author, item.org_unit, item.channel, published, local_day(published),
                      collected_at, json.dumps(item.extra, ensure_ascii=False, default=str)],
                 )

@@ -74,3 +74,11 @@ def test_flags_are_upserted_by_key(store):
     assert first == second
     assert store.count_flags() == 1
     assert store.flags()[0]["count"] == 6
+
+
+def test_the_same_article_on_another_site_is_another_item(store):
+    store.add_items([_item()])
+    copy = _item(url="http://127.0.0.1/elsewhere")
+    copy.source = "other-site"
+    assert len(store.add_items([copy])) == 1
+    assert store.count_items() == 2
