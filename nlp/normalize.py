@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["normalize", "fold", "fix_legacy_encoding", "place_tone_marks"]
 
@@ -168,8 +169,9 @@ def _tone_position(letters: str, start: int, end: int, has_final: bool) -> int:
     return start
 
 
+@lru_cache(maxsize=200_000)
 def _place_syllable(word: str) -> str:
-    if len(word) > 7:
+    if len(word) > 7 or word.isascii():
         return word
     parts = [_split_tone(c) for c in word]
     tones = [t for _, t in parts if t]

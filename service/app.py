@@ -6,6 +6,7 @@ annotated, streamed and counted by the detectors in a background worker (service
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Callable
@@ -50,32 +51,37 @@ class BodyLimit:
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             return await _too_large(scope, send)
         received = 0
-        started = False
+        started = refused = False
 
         async def limited_receive():
-            nonlocal received
+            nonlocal received, started, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise _BodyTooLarge()
+                    # answer 413 now and tell the app the client is gone, so it stops reading and its answer is dropped
+                    refused = True
+                    if not started:
+                        started = True
+                        await _too_large(scope, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message):
+        async def guarded_send(message):
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await _too_large(scope, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
 
 async def _too_large(scope, send):
@@ -128,6 +134,7 @@ def create_app(settings: Settings, start_worker: bool = True, annotator_loader: 
                               "`Authorization: Bearer <mã>`; mã do quản trị viên cấp và chỉ hiện một lần.")
     app.state.settings = settings
     app.state.stores = StorePool(settings.db_path)
+    app.state.write_lock = threading.Lock()   # serialises the request threads' busiest write (submissions)
     app.state.login_limiter = RateLimiter(limit=5, window=15 * 60)        # failed logins per username
     app.state.login_ip_limiter = RateLimiter(limit=30, window=15 * 60)    # failed logins per address
     app.state.submit_limiter = RateLimiter(limit=60, window=10 * 60)      # submissions per user

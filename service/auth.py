@@ -22,11 +22,17 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+# Each verification takes 64 MiB and most of a core for a moment: a few at a time, so a crowd of logins (or an attack)
+# queues instead of exhausting the memory of a small server.
+_VERIFYING = threading.BoundedSemaphore(2)
+
+
 def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    with _VERIFYING:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
 
 
 def verify_no_user(password: str) -> bool:

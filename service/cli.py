@@ -15,6 +15,8 @@ app = typer.Typer(help="Pulse: Vietnamese public-opinion monitoring for trade un
                   pretty_exceptions_enable=False, add_completion=False)
 sources_app = typer.Typer(help="List, add or disable sources.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+models_app = typer.Typer(help="List, promote and roll back model versions.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 app.add_typer(sources_app, name="sources")
 app.add_typer(users_app, name="users")
 
@@ -217,6 +219,115 @@ def brief(date: Optional[str] = typer.Option(None, "--date", help="Local day of 
 
 @app.command()
 @plain_errors
+def annotate(batch_size: int = typer.Option(256, "--batch-size", help="Texts annotated per call.")):
+    """Read texts from stdin (one a line, or JSONL with "text") and print one JSON annotation a line."""
+    from service.pipeline import load_annotator
+
+    annotator, _ = load_annotator(settings().models_dir)
+
+    def flush(texts: list[str]) -> None:
+        for ann in annotator.annotate(texts):
+            typer.echo(json.dumps(ann.to_dict(), ensure_ascii=False))
+
+    batch: list[str] = []
+    for lineno, line in enumerate(sys.stdin, start=1):
+        line = line.rstrip("\n")
+        if line.lstrip().startswith("{"):
+            try:
+                line = str(json.loads(line).get("text") or "")
+            except (json.JSONDecodeError, AttributeError):
+                typer.echo(f"line {lineno}: not valid JSON; read as plain text.", err=True)
+        batch.append(line)
+        if len(batch) >= batch_size:
+            flush(batch)
+            batch = []
+    if batch:
+        flush(batch)
+
+
+@app.command()
+@plain_errors
+def train(task: str = typer.Argument(..., help="topic, news_topic, sentiment or toxicity."),
+          dataset: Optional[Path] = typer.Option(None, "--dataset", help="A corpus folder (default: the task's recipe)."),
+          version: Optional[str] = typer.Option(None, "--version", help="Version name (default: the next free one)."),
+          limit: Optional[int] = typer.Option(None, "--limit", help="Cap the training texts per corpus (quick runs)."),
+          promote: bool = typer.Option(False, "--promote", help="Make the new version active at once.")):
+    """Train a candidate model and register it (promote it with `pulse models promote`)."""
+    from nlp.train import train as train_model
+
+    from service import registry
+
+    s = settings()
+    if dataset is not None and not dataset.is_dir():
+        fail(f"the dataset folder {dataset} does not exist.")
+    version = version or registry.next_version(s.models_dir, task)
+    summary = train_model(task, dataset, s.models_dir / task / version, limit=limit,
+                          log=lambda msg: typer.echo(msg, err=True))
+    registry.register(s.models_dir, task, version)
+    if promote:
+        registry.promote(s.models_dir, task, version)
+    typer.echo(f"{task} {version} trained in {summary['total_seconds']} s"
+               f"{' and promoted' if promote else ''}; card at {s.models_dir / task / version / 'card.md'}")
+
+
+@app.command("eval")
+@plain_errors
+def eval_(task: str = typer.Argument(..., help="topic, news_topic, sentiment or toxicity."),
+          dataset: Path = typer.Option(..., "--dataset", help="A corpus folder of ../shared/datasets."),
+          as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON.")):
+    """Score the active model of a task on a corpus's test split."""
+    from nlp.train import evaluate
+
+    if not dataset.is_dir():
+        fail(f"the dataset folder {dataset} does not exist.")
+    result = evaluate(task, dataset)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{task} on {dataset.name}: accuracy {result['accuracy']}, macro F1 {result['macro_f1']}, "
+               f"weighted F1 {result['weighted_f1']} (n={result['n']})")
+    for label, row in result["report"].items():
+        if isinstance(row, dict) and "f1-score" in row:
+            typer.echo(f"  {label:<28} P {row['precision']:.3f}  R {row['recall']:.3f}  F1 {row['f1-score']:.3f}"
+                       f"  n={int(row['support'])}")
+
+
+@models_app.command("list")
+@plain_errors
+def models_list():
+    """Every task's versions, the active one marked."""
+    from service import registry
+
+    s = settings()
+    for task, entry in registry.read_registry(s.models_dir).items():
+        for version in entry.get("versions", []):
+            mark = "*" if version == entry.get("active") else " "
+            metrics_path = s.models_dir / task / version / "metrics.json"
+            typer.echo(f"{mark} {task:<12} {version:<6} {'' if metrics_path.exists() else '(no metrics)'}")
+
+
+@models_app.command("promote")
+@plain_errors
+def models_promote(task: str, version: str):
+    """Make a model version active."""
+    from service import registry
+
+    previous = registry.promote(settings().models_dir, task, version)
+    typer.echo(f"{task}: {version} is active (was {previous or 'none'}).")
+
+
+@models_app.command("rollback")
+@plain_errors
+def models_rollback(task: str):
+    """Make the previously active version of a task active again."""
+    from service import registry
+
+    active = registry.rollback(settings().models_dir, task)
+    typer.echo(f"{task}: rolled back to {active}.")
+
+
+@app.command()
+@plain_errors
 def extract(target: str = typer.Argument(..., help="A page URL or a saved HTML file.")):
     """Print one page's article as JSON: title, text, author, published_at, url."""
     from collectors.articles import extract as extract_article
@@ -285,6 +396,20 @@ def users_add(name: str, role: str = typer.Option(..., "--role", help="admin, st
     store.add_user(name, hash_password(password), role, unit)
     typer.echo(f"User {name} ({role}) added. Password: {password}  (shown once)")
 
+
+@users_app.command("token")
+@plain_errors
+def users_token(name: str, label: str = typer.Option("cli", "--name", help="What the token is for.")):
+    """Create an API token for a user; the token is printed once (only its hash is stored)."""
+    from service.auth import new_api_token, token_hash
+
+    store = open_store()
+    user = store.user(name)
+    if user is None:
+        fail(f"there is no user named {name!r}.")
+    token = new_api_token()
+    store.add_api_token(user["id"], label, token_hash(token))
+    typer.echo(f"API token for {name}: {token}  (shown once; send it as 'Authorization: Bearer <token>')")
 
 if __name__ == "__main__":
     app()

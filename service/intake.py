@@ -2,14 +2,20 @@
 
 A request only stores the submission (one transaction) and nudges the worker; the worker reads what is pending from
 the store, so nothing is lost when it is busy, fails or the process restarts: pending submissions wait in the store.
+The worker is a separate process at low priority, holding the models (loaded once, when the app starts): annotating
+is CPU work that would otherwise hold the interpreter lock and slow every page of the app.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
-import threading
+import multiprocessing
+import os
 import time
+from contextlib import contextmanager
 from datetime import date
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterator
 
 from service import pipeline, trends
 from service.config import Settings
@@ -17,80 +23,118 @@ from service.store import Store
 
 log = logging.getLogger("pulse.intake")
 
+STATES = ("stopped", "loading", "ready", "unavailable")
+
+
+@contextmanager
+def processing_lock(db_path: str | Path) -> Iterator[None]:
+    """Held while items are annotated and placed in streams, so two runs of pipeline.process on one store (this
+    worker, the scheduler's cycle, `pulse process`) never place the same items at once. A lock file beside the db."""
+    path = Path(str(db_path) + ".processing.lock")
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def drain(store: Store, settings: Settings, annotator, versions: dict[str, str]) -> int:
+    """Process one batch of pending submissions; returns how many were done (0 when nothing waits)."""
+    pending = store.pending_submissions(limit=500)
+    if not pending:
+        return 0
+    t0 = time.monotonic()
+    with processing_lock(settings.db_path):
+        # small batches keep each write transaction short, so a request storing a submission never waits long
+        pipeline.process(store, annotator, versions, batch_size=32, stream_settings=settings.streams)
+        placed = [p for p in pending if store.is_placed(p["item_id"])]
+        for day in sorted({p["day"] for p in placed}):
+            d = date.fromisoformat(day)
+            trends.detect(store, d, d, settings.trends)
+    store.mark_submissions_processed([p["id"] for p in placed])
+    log.info("%d submissions processed in %.2f s", len(placed), time.monotonic() - t0)
+    if len(placed) < len(pending):
+        log.warning("%d submissions could not be placed; they stay pending", len(pending) - len(placed))
+        return 0
+    return len(placed)
+
+
+def _work(settings: Settings, loader: Callable | None, wake, stop, state, poll_seconds: float,
+          retry_load_seconds: float) -> None:
+    """The worker process: load the models once, then drain pending submissions whenever nudged (or every poll)."""
+    try:
+        os.nice(10)   # pages first: a submission may wait a second to be annotated, a person should not
+    except OSError:
+        pass
+    store = Store(settings.db_path)
+    annotator = versions = None
+    try:
+        while not stop.is_set():
+            if annotator is None:
+                state.value = STATES.index("loading")
+                try:
+                    annotator, versions = loader() if loader else pipeline.load_annotator(settings.models_dir)
+                    state.value = STATES.index("ready")
+                except Exception as exc:  # models missing or broken: submissions stay pending, stored
+                    state.value = STATES.index("unavailable")
+                    log.warning("models could not be loaded (%s); submissions wait in the store", exc)
+                    stop.wait(retry_load_seconds)
+                    continue
+            wake.clear()
+            try:
+                while not stop.is_set() and drain(store, settings, annotator, versions):
+                    pass
+            except Exception:
+                log.exception("processing submissions failed; they stay pending and are retried")
+                stop.wait(poll_seconds)
+            wake.wait(poll_seconds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+
 
 class SubmissionWorker:
-    """One background thread that owns the loaded models (loaded once, at start) and drains pending submissions."""
+    """Starts and stops the worker process; `notify` nudges it after a submission is stored."""
 
     def __init__(self, settings: Settings, annotator_loader: Callable | None = None, poll_seconds: float = 5.0,
                  retry_load_seconds: float = 60.0):
         self.settings = settings
-        self.loader = annotator_loader or (lambda: pipeline.load_annotator(settings.models_dir))
+        self.loader = annotator_loader          # a module-level function (it crosses to the worker process)
         self.poll_seconds, self.retry_load_seconds = poll_seconds, retry_load_seconds
-        self.state = "stopped"            # stopped | loading | ready | unavailable
-        self.processed = 0
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ctx = multiprocessing.get_context("spawn")   # a clean interpreter: no inherited threads or sockets
+        self._wake = self._stop = self._state = None        # made at start: an app that never starts it holds none
+        self._process = None
+
+    @property
+    def state(self) -> str:
+        if self._process is None:
+            return "stopped"
+        return STATES[self._state.value]
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="pulse-intake", daemon=True)
-            self._thread.start()
+        if self._process is None:
+            self._wake, self._stop = self._ctx.Event(), self._ctx.Event()
+            self._state = self._ctx.Value("i", STATES.index("loading"))
+            self._process = self._ctx.Process(
+                target=_work, name="pulse-intake", daemon=True,
+                args=(self.settings, self.loader, self._wake, self._stop, self._state, self.poll_seconds,
+                      self.retry_load_seconds))
+            self._process.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 15.0) -> None:
+        if self._process is None:
+            return
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        self.state = "stopped"
+        self._process.join(timeout)
+        if self._process.is_alive():   # in the middle of a long batch: what it had not finished stays pending
+            self._process.terminate()
+            self._process.join(5)
+        self._process = None
 
     def notify(self) -> None:
         """A submission was stored: process it now rather than at the next poll."""
-        self._wake.set()
-
-    def _run(self) -> None:
-        store = Store(self.settings.db_path)
-        annotator = versions = None
-        try:
-            while not self._stop.is_set():
-                if annotator is None:
-                    self.state = "loading"
-                    try:
-                        annotator, versions = self.loader()
-                        self.state = "ready"
-                    except Exception as exc:  # models missing or broken: submissions stay pending, stored
-                        self.state = "unavailable"
-                        log.warning("models could not be loaded (%s); submissions wait in the store", exc)
-                        self._stop.wait(self.retry_load_seconds)
-                        continue
-                try:
-                    while not self._stop.is_set() and self.drain(store, annotator, versions):
-                        pass
-                except Exception:
-                    log.exception("processing submissions failed; they stay pending and are retried")
-                    self._stop.wait(self.poll_seconds)
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
-        finally:
-            store.close()
-
-    def drain(self, store: Store, annotator, versions: dict[str, str]) -> int:
-        """Process one batch of pending submissions; returns how many were done (0 when nothing waits)."""
-        pending = store.pending_submissions(limit=500)
-        if not pending:
-            return 0
-        t0 = time.monotonic()
-        pipeline.process(store, annotator, versions, stream_settings=self.settings.streams)
-        placed = [p for p in pending if store.is_placed(p["item_id"])]
-        for day in sorted({p["day"] for p in placed}):
-            d = date.fromisoformat(day)
-            trends.detect(store, d, d, self.settings.trends)
-        store.mark_submissions_processed([p["id"] for p in placed])
-        self.processed += len(placed)
-        log.info("%d submissions processed in %.2f s", len(placed), time.monotonic() - t0)
-        if len(placed) < len(pending):
-            log.warning("%d submissions could not be placed; they stay pending", len(pending) - len(placed))
-            return 0
-        return len(placed)
+        if self._wake is not None:
+            self._wake.set()

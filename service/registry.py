@@ -32,3 +32,59 @@ def active_versions(models_dir: Path) -> dict[str, str]:
 def model_version_key(versions: dict[str, str]) -> str:
     """One string naming the set of active models; an item is annotated once per such set."""
     return ";".join(f"{task}={versions[task]}" for task in TASKS if task in versions)
+
+
+def write_registry(models_dir: Path, registry: dict) -> None:
+    path = Path(models_dir) / "registry.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(registry, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def next_version(models_dir: Path, task: str) -> str:
+    """The next free version name of a task: v1, v2, …"""
+    taken = {p.name for p in (Path(models_dir) / task).glob("v*") if p.is_dir()}
+    n = 1
+    while f"v{n}" in taken:
+        n += 1
+    return f"v{n}"
+
+
+def register(models_dir: Path, task: str, version: str) -> None:
+    """Record a trained version as a candidate (not active until promoted)."""
+    registry = read_registry(models_dir) if (Path(models_dir) / "registry.json").exists() else {}
+    entry = registry.setdefault(task, {"active": None, "versions": []})
+    if version not in entry["versions"]:
+        entry["versions"].append(version)
+    write_registry(models_dir, registry)
+
+
+def promote(models_dir: Path, task: str, version: str) -> str | None:
+    """Make a version active; returns the version it replaced. The previous one is kept for rollback."""
+    registry = read_registry(models_dir)
+    entry = registry.get(task)
+    if entry is None or version not in entry.get("versions", []):
+        raise ModelsMissing(f"there is no {task} model version {version!r} (known: "
+                            f"{', '.join((entry or {}).get('versions', [])) or 'none'}).")
+    if not (Path(models_dir) / task / version / "model.skops").exists():
+        raise ModelsMissing(f"{task} {version} has no model.skops.")
+    previous = entry.get("active")
+    if previous == version:
+        return previous
+    if previous:
+        entry.setdefault("history", []).append(previous)
+    entry["active"] = version
+    write_registry(models_dir, registry)
+    return previous
+
+
+def rollback(models_dir: Path, task: str) -> str:
+    """Make the previously active version active again; returns it."""
+    registry = read_registry(models_dir)
+    entry = registry.get(task) or {}
+    history = entry.get("history") or []
+    if not history:
+        raise ModelsMissing(f"{task} has no earlier active version to roll back to.")
+    entry["active"] = history.pop()
+    write_registry(models_dir, registry)
+    return entry["active"]

@@ -99,6 +99,12 @@ def test_every_route_has_a_rule(tmp_path):
     assert not stale, f"rules for routes that no longer exist: {stale}"
 
 
+def test_a_route_added_without_a_rule_is_noticed(tmp_path):
+    app = create_app(make_installation(tmp_path, users={}).settings, start_worker=False)
+    app.get("/bao-cao-moi")(lambda: {"ok": True})
+    assert [r for r in routes_of(app) if r not in RULES] == [("GET", "/bao-cao-moi")]
+
+
 def _flag(store: Store, key: str, unit: str, item_ids: list[int]) -> int:
     return store.upsert_flag({"key": key, "kind": "watch_term", "stream_id": None, "topic": "tien_luong",
                               "score": 6.0, "window_start": "2026-01-01T17:00:00+00:00",

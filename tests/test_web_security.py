@@ -92,7 +92,7 @@ def test_sql_looking_input_is_stored_and_searched_as_text(app, inst):
     stored = inst.store.find_items("DROP TABLE")[0]
     assert inst.store.item(stored["id"])["text"] == text
     assert inst.store.item(stored["id"])["extra"]["place"] == "'; DELETE FROM users; --"
-    assert inst.store.count_users() == 7
+    assert inst.store.count_users() == 8
     staff = client_for(app, "staff1")
     for q in ["' OR 1=1 --", '"', "luong\" OR \"", "*", "NEAR(", "-"]:
         assert staff.get("/items", params={"q": q}).status_code == 200
@@ -145,6 +145,12 @@ def test_session_cookie_is_httponly_lax_and_expires(app, inst):
     inst.store.create_session(token_hash(token), inst.users["collab1"], new_secret(), past)
     stale = TestClient(app, follow_redirects=False, cookies={"pulse_session": token})
     assert stale.get("/submit").headers["location"].startswith("/login?next=")
+    idle = new_secret()   # a session unused for longer than the idle limit ends too
+    inst.store.create_session(token_hash(idle), inst.users["collab1"], new_secret(),
+                              iso(datetime.now(timezone.utc) + timedelta(hours=6)))
+    inst.store.touch_session(token_hash(idle), iso(datetime.now(timezone.utc) - timedelta(hours=3)))
+    idler = TestClient(app, follow_redirects=False, cookies={"pulse_session": idle})
+    assert idler.get("/submit").headers["location"].startswith("/login?next=")
 
 
 def test_logout_and_deactivation_end_the_session(app, inst):
@@ -190,9 +196,9 @@ def test_errors_are_plain_vietnamese_never_a_traceback(app):
 
 
 def test_login_never_redirects_off_site(app):
-    client = TestClient(app, follow_redirects=False)
-    page = client.get("/login").text
     for target in ["//evil.example/", "https://evil.example/", "/\\evil.example"]:
+        client = TestClient(app, follow_redirects=False)
+        page = client.get("/login").text
         response = client.post("/login", data={"username": "staff1", "password": PASSWORD,
                                                "csrf_token": csrf_of(page), "next": target})
         assert response.headers["location"] == "/"
@@ -203,3 +209,25 @@ def test_pages_carry_security_headers(app):
     assert response.headers["x-frame-options"] == "DENY"
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_cli_prints_an_api_token_once_that_the_api_accepts(app, inst, cli):
+    result = cli("users", "token", "collab1", "--name", "zalo")
+    assert result.exit_code == 0, result.output
+    token = result.output.split("API token for collab1: ")[1].split()[0]
+    assert token not in str(inst.store.api_tokens(inst.users["collab1"]))
+    api = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    assert api.get("/api/submissions").status_code == 200
+    assert cli("users", "token", "khong-co").exit_code == 1
+
+
+def test_submissions_are_rate_limited_per_user(app, inst):
+    from service.auth import RateLimiter
+
+    app.state.submit_limiter = RateLimiter(limit=3, window=600)
+    collab = client_for(app, "collab1")
+    codes = [submit(collab, f"Ý kiến thử giới hạn số {n}.").status_code for n in range(4)]
+    assert codes == [303, 303, 303, 429]
+    assert "quá nhiều ý kiến" in submit(collab, "Ý kiến thêm nữa.").text
+    assert inst.store.count_submissions() == 3
+    assert submit(client_for(app, "staff1"), "Người khác vẫn gửi được.").status_code == 303

@@ -104,3 +104,35 @@ class LiveServer:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
+
+
+MODELS = Path(Settings().models_dir)   # classifier_models/, or $PULSE_MODELS as the app itself reads it
+
+
+def models_ready() -> bool:
+    """The shipped models are in place (they are trained into classifier_models/ and committed)."""
+    try:
+        from service.registry import active_versions
+
+        versions = active_versions(MODELS)
+    except Exception:
+        return False
+    return all((MODELS / task / version / "model.skops").exists() for task, version in versions.items())
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, timeout: float, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not reached within {timeout} s")

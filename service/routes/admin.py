@@ -77,7 +77,7 @@ def user_page(request: Request, user_id: int, viewer: Viewer = Depends(ADMIN)):
 def update_user(request: Request, user_id: int, viewer: Viewer = Depends(ADMIN), role: str = Form("", max_length=20),
                 unit: str = Form("", max_length=100), active: str = Form("")):
     store = get_store(request)
-    user = _user_in_scope(store, viewer, user_id)
+    _user_in_scope(store, viewer, user_id)
     if role not in ROLES or not viewer.sees_unit(unit):
         raise HTTPException(400, "Vai trò hoặc đơn vị không hợp lệ.")
     if user_id == viewer.id and (role != "admin" or not active or unit != viewer.unit):

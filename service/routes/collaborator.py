@@ -91,7 +91,9 @@ def store_observation(request: Request, store: Store, viewer: Viewer, obs: Obser
     item = RawItem(text=obs.text, source=SOURCE, kind="observation", published_at=published, author=viewer.username,
                    org_unit=obs.unit, channel=obs.channel,
                    extra={"place": obs.place, "observed_on": obs.observed_on.isoformat(), "people": obs.people})
-    submission_id, created = store.add_submission(viewer.id, obs.idempotency_key, item)
+    # one writer at a time from this process: SQLite would otherwise make concurrent writers sleep and retry
+    with request.app.state.write_lock:
+        submission_id, created = store.add_submission(viewer.id, obs.idempotency_key, item)
     if created:
         request.app.state.worker.notify()
     return submission_id, created

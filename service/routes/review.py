@@ -6,7 +6,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from service.routes.web import (DECIDERS, KIND_NAMES, REVIEWERS, STATUS_NAMES, Viewer, access, clean_text, get_store,
+from service.routes.web import (DECIDERS, REVIEWERS, STATUS_NAMES, Viewer, access, clean_text, get_store,
                                 render, scoped_units, topic_names)
 from service.store import Store
 from service.timeutil import day_bounds
@@ -67,7 +67,12 @@ def timeline_chart(timeline: list[dict], width: int = 320, height: int = 90) -> 
                      "h": h, "day": t["day"], "count": t["count"], "total": t.get("total", 0),
                      "last": i == len(timeline) - 1})
     return {"bars": bars, "width": width, "height": height, "max": peak,
-            "first": timeline[0]["day"], "last": timeline[-1]["day"]}
+            "first": _short(timeline[0]["day"]), "last": _short(timeline[-1]["day"])}
+
+
+def _short(day: str) -> str:
+    """2026-11-27 → 27/11, the way the board writes a day."""
+    return f"{day[8:10]}/{day[5:7]}" if len(day) == 10 else day
 
 
 def _split(counts: dict[str, int]) -> list[tuple[str, int, int, float, float]]:
