@@ -45,6 +45,15 @@ LICENCES = {
     "vnexpress-titles-8cat": "headlines crawled from VnExpress; no licence",
 }
 
+# What a corpus's "test" figures mean when it is not a plain official test split.
+TEST_NOTES = {
+    "aivivn-2019": "no official test labels: a stratified 10 % hold-out of train",
+    "uit-visfd": "official test split; labels are weak (1-2 stars negative, 3 neutral, 4-5 positive)",
+    "baomoi-tc201805": "no split: a stratified 10 % hold-out of seed-labelled leads",
+    "vntc": "official Test_Full split (50,373 articles); training articles also in it were dropped",
+    "vihsd": "official test split; offensive and hate both count as toxic",
+}
+
 # Default recipes: corpora (folder names under the datasets root) and model parameters per task.
 RECIPES: dict[str, dict[str, Any]] = {
     "sentiment": {
@@ -286,6 +295,12 @@ def train(
     return summary
 
 
+def write_card(out_dir: Path, dataset_dir: Path | None = None) -> None:
+    """Re-render card.md from an artifact folder's metrics.json (after editing the card template)."""
+    summary = json.loads((Path(out_dir) / "metrics.json").read_text(encoding="utf-8"))
+    (Path(out_dir) / "card.md").write_text(_card(summary, dataset_dir), encoding="utf-8")
+
+
 def _active_model_path(task: str) -> Path:
     registry = json.loads((models_root() / "registry.json").read_text(encoding="utf-8"))
     if task not in registry:
@@ -330,6 +345,9 @@ def _card(summary: dict[str, Any], dataset_dir: Path | None) -> str:
               "## Metrics on the test splits", "", "| corpus | n | accuracy | macro F1 | weighted F1 |", "|---|---|---|---|---|"]
     for name, m in summary["test"].items():
         lines.append(f"| {name} | {m['n']} | {m['accuracy']} | {m['macro_f1']} | {m['weighted_f1']} |")
+    notes = [f"- {name}: {TEST_NOTES[name]}" for name in summary["test"] if name in TEST_NOTES]
+    if notes:
+        lines += ["", "Notes on the test sets:", *notes]
     lines += ["", "Per-class reports and confusion matrices are in metrics.json.", "",
               f"Artifact: {summary.get('artifact_bytes', 0) / 1e6:.1f} MB; fit took {summary['fit_seconds']} s.", ""]
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """The web application: FastAPI + Jinja2, server-rendered pages in Vietnamese, a JSON API with tokens.
 
-One process: requests use one SQLite connection per thread; collaborators' submissions are stored by the request and
-annotated, streamed and counted by the detectors in a background worker (service/intake.py).
+Requests use one SQLite connection per thread; a collaborator's submission is stored by its request, then annotated,
+streamed and counted by the detectors in a background worker process that holds the models (service/intake.py).
 """
 from __future__ import annotations
 

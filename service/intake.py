@@ -69,8 +69,9 @@ def _work(settings: Settings, loader: Callable | None, wake, stop, state, poll_s
         pass
     store = Store(settings.db_path)
     annotator = versions = None
+    parent = os.getppid()
     try:
-        while not stop.is_set():
+        while not stop.is_set() and os.getppid() == parent:   # the app is gone: so is its worker
             if annotator is None:
                 state.value = STATES.index("loading")
                 try:

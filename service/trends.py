@@ -192,9 +192,8 @@ def _stream_bursts(days: _Days, day: date, names: dict[str, str]) -> list[Flag]:
         share_ratio = (count / days.totals[d]) / (max(med, 1.0) / usual_total)
         if count < s.stream_burst_ratio * max(med, 1.0) or share_ratio < s.stream_burst_ratio:
             continue
-        stream = days.store.stream(stream_id) or {}
-        topic = stream.get("topic")
-        reason = (f"Luồng «{stream.get('label') or stream_id}» ({names.get(topic, topic)}) có {count} tin ngày "
+        topic, named = _stream_named(days, stream_id, names)
+        reason = (f"Luồng {named} có {count} tin ngày "
                   f"{_fmt_day(day)}, gấp {count / max(med, 1.0):.1f} lần mức thường ngày của luồng "
                   f"({med:g} tin/ngày trong {len(history)} ngày trước).")
         start, end = day_bounds(day)
@@ -219,9 +218,8 @@ def _new_streams(days: _Days, day: date, names: dict[str, str]) -> list[Flag]:
         independent = _independent_voices(facts)
         if len(facts) < s.new_min_items or len(independent) < s.new_min_sources:
             continue
-        stream = days.store.stream(stream_id) or {}
-        topic = stream.get("topic")
-        reason = (f"Luồng mới «{stream.get('label') or stream_id}» ({names.get(topic, topic)}): {len(facts)} tin "
+        topic, named = _stream_named(days, stream_id, names)
+        reason = (f"Luồng mới {named}: {len(facts)} tin "
                   f"từ {len(independent)} nguồn độc lập trong 48 giờ tính đến hết ngày {_fmt_day(day)}.")
         start, _ = day_bounds(window_first)
         _, end = day_bounds(day)
@@ -230,6 +228,13 @@ def _new_streams(days: _Days, day: date, names: dict[str, str]) -> list[Flag]:
                         0.0, reason, item_ids=sorted(f["item_id"] for f in facts),
                         evidence={"scope": "stream", "independent_sources": sorted(independent)}))
     return out
+
+
+def _stream_named(days: _Days, stream_id: int, names: dict[str, str]) -> tuple[str | None, str]:
+    """A stream's topic, and how a reason names it: «label» (topic name)."""
+    stream = days.store.stream(stream_id) or {}
+    topic = stream.get("topic")
+    return topic, f"«{stream.get('label') or stream_id}» ({names.get(topic, topic)})"
 
 
 def _independent_voices(facts: list[dict]) -> set[str]:
@@ -295,9 +300,8 @@ def _spread(days: _Days, day: date, names: dict[str, str]) -> list[Flag]:
         units = sorted({f["org_unit"] for f in facts})
         if len(units) < s.spread_min_units:
             continue
-        stream = days.store.stream(stream_id) or {}
-        topic = stream.get("topic")
-        reason = (f"Luồng «{stream.get('label') or stream_id}» ({names.get(topic, topic)}) được cộng tác viên của "
+        topic, named = _stream_named(days, stream_id, names)
+        reason = (f"Luồng {named} được cộng tác viên của "
                   f"{len(units)} đơn vị phản ánh trong {s.spread_days} ngày tính đến {_fmt_day(day)}: "
                   f"{', '.join(units)}.")
         start, _ = day_bounds(first)

@@ -2,6 +2,7 @@
 staff review (queue, filters, evidence, decisions, bulk, audit trail), the items search, admin pages, the API."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -275,3 +276,13 @@ def test_changing_password_ends_sessions_and_the_new_one_works(app, inst):
                                          "repeat": "mat-khau-moi-dai"}).status_code == 200
     assert collab.get("/submit").status_code == 303
     assert login(TestClient(app, follow_redirects=False), "collab1", "mat-khau-moi-dai").status_code == 303
+
+
+def test_the_collaborator_form_is_light_enough_for_a_cheap_phone(app):
+    collab = as_user(app, "collab1")
+    page = collab.get("/submit")
+    assets = [collab.get(path) for path in re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)]
+    assert {a.status_code for a in assets} == {200} and len(assets) == 2   # one stylesheet, one small script
+    total = len(page.content) + sum(len(a.content) for a in assets)
+    assert total < 20_000, f"the form weighs {total} bytes with its assets"
+    assert "<img" not in page.text and "fonts" not in page.text

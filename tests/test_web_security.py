@@ -231,3 +231,18 @@ def test_submissions_are_rate_limited_per_user(app, inst):
     assert "quá nhiều ý kiến" in submit(collab, "Ý kiến thêm nữa.").text
     assert inst.store.count_submissions() == 3
     assert submit(client_for(app, "staff1"), "Người khác vẫn gửi được.").status_code == 303
+
+
+def test_links_from_feeds_are_only_http(app, inst):
+    from collectors.items import RawItem
+
+    inst.store.add_items([RawItem(text="Bài có đường dẫn độc hại nợ lương.", title="Bài độc hại",
+                                  url="javascript:alert(document.cookie)", source="lạ")])
+    item_id = inst.store.find_items("độc hại")[0]["id"]
+    inst.store.upsert_flag({"key": "x", "kind": "watch_term", "stream_id": None, "topic": "tien_luong", "score": 5,
+                            "window_start": "2026-01-01T00:00:00+00:00", "window_end": "2026-01-02T00:00:00+00:00",
+                            "count": 1, "baseline": 0, "reason": "lý do", "item_ids": [item_id],
+                            "evidence": {"representative": [item_id]}})
+    staff = client_for(app, "staff1")
+    for page in (staff.get("/").text, staff.get("/flags/1").text, staff.get(f"/items/{item_id}").text):
+        assert "javascript:alert" not in page

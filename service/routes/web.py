@@ -21,6 +21,15 @@ HERE = Path(__file__).resolve().parent.parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["localtime"] = show
 
+
+def http_url(url: str | None) -> str:
+    """A link taken from the outside world, only when it is http(s): never `javascript:` or `data:` from a feed."""
+    url = (url or "").strip()
+    return url if url.lower().startswith(("http://", "https://")) else "#"
+
+
+templates.env.filters["http_url"] = http_url
+
 SESSION_COOKIE = "pulse_session"
 LOGIN_COOKIE = "pulse_login"          # double-submit CSRF token of the login form (there is no session yet)
 SESSION_HOURS = 12                    # a session ends this long after login, whatever happens
