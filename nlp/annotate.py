@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -134,7 +135,8 @@ def _keyphrases_each(segmented: list[str], k: int = KEYPHRASES_PER_TEXT) -> list
     out = []
     for counts in per_text:
         scored = sorted(
-            ((tf * (1 + phrase.count(" ") + phrase.count("_")) / (1 + (df[phrase] - 1) * 4 / max(n, 1)), phrase)
+            ((tf * math.sqrt(1 + phrase.count(" ") + phrase.count("_")) / (1 + (df[phrase] - 1) * 4 / max(n, 1)),
+              phrase)
              for phrase, tf in counts.items()),
             reverse=True,
         )

@@ -24,7 +24,7 @@ cũng vẫn còn rất nhiều ít hơn nhất lại đến nên vì nếu nhưn
 đây kia ấy nào gì ai sao bao_nhiêu thế vậy nhé ạ à ơi nhỉ hả đi thôi luôn lắm quá cả mọi mỗi từng tất_cả các_bạn
 người ta tôi chúng_tôi chúng_ta bạn anh chị em ông bà họ mình nó hắn cô chú bác cậu tớ tao mày
 năm tháng ngày giờ lúc sau trước trên dưới giữa ngoài bên cùng nhau việc điều cái con chiếc sự cuộc những_người
-hôm_nay hiện_nay hiện tuy_nhiên trong_khi ngoài_ra đồng_thời theo_đó bên_cạnh cho_biết cho_rằng nói thêm
+hôm_nay hiện_nay hiện tuy_nhiên trong_khi ngoài_ra đồng_thời theo_đó bên_cạnh cho_biết cho_rằng nói thêm nay qua đều hết bằng sự_việc thứ vụ
 làm có_thể cần phải muốn biết thấy nhận đưa số lần khoảng gần hơn_nữa nhằm
 tr ng đ vnd the of and to in a
 """.split())
@@ -38,7 +38,8 @@ def _tokens(segmented: str) -> list[str]:
 
 
 def candidates(segmented: str, max_ngram: int = MAX_NGRAM) -> list[str]:
-    """Word n-grams of a segmented text that neither start nor end with a stopword nor contain punctuation."""
+    """Word n-grams of a segmented text made of content words only (no stopword, number or punctuation);
+    single words count only when they have two or more syllables (`công_nhân`, not `tăng`)."""
     tokens = _tokens(segmented)
     out = []
     for n in range(1, max_ngram + 1):
@@ -46,7 +47,7 @@ def candidates(segmented: str, max_ngram: int = MAX_NGRAM) -> list[str]:
             gram = tokens[i:i + n]
             if not all(_TOKEN_OK.match(t) for t in gram):
                 continue
-            if gram[0] in STOPWORDS or gram[-1] in STOPWORDS:
+            if any(t in STOPWORDS for t in gram):
                 continue
             if n == 1 and "_" not in gram[0]:
                 continue  # single syllables are too vague to be a keyphrase

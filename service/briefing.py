@@ -46,10 +46,13 @@ def _signed_on() -> list[str]:
     return [f"{now.day:02d}", f"{now.month:02d}", str(now.year)]
 
 
+def _shorten(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
 def _quote(item: dict, limit: int = 260) -> dict:
-    text = (item.get("text") or item.get("title") or "").strip()
-    if len(text) > limit:
-        text = text[:limit].rsplit(" ", 1)[0] + " …"
+    text = _shorten(item.get("text") or item.get("title") or "", limit)
     return {"title": item.get("title") or "", "text": text, "source": item.get("source") or "",
             "url": item.get("url") or "", "id": item["id"]}
 
@@ -63,13 +66,16 @@ def _stream_entry(store: Store, flag: dict, names: dict[str, str]) -> dict:
     quotes = [_quote(i) for i in store.items_by_ids(rep[:3])]
     texts = [f"{i['title']}. {i['text']}" for i in store.items_by_ids(flag["item_ids"][:60])]
     topic = flag.get("topic") or ""
+    unit_names = {u["code"]: u["name"] for u in store.org_units()}
+    summary = [_shorten(x, 300) for x in representative_sentences(texts, k=3)] if texts else []
     return {
         "flag_id": flag["id"], "kind": flag["kind"], "status": flag["status"],
         "label": (stream or {}).get("label") or names.get(topic, topic),
         "topic": names.get(topic, topic), "reason": flag["reason"], "count": flag["count"],
         "sentiment": {SENTIMENT_LABELS.get(k, k): v for k, v in (ev.get("sentiment") or {}).items()},
-        "units": list((ev.get("units") or {}).keys()), "sources": list((ev.get("sources") or {}).keys()),
-        "quotes": quotes, "summary": representative_sentences(texts, k=3) if texts else [],
+        "units": [unit_names.get(u, u) for u in (ev.get("units") or {})],
+        "sources": list((ev.get("sources") or {}).keys()),
+        "quotes": quotes, "summary": summary,
         "keyphrases": flag.get("keyphrases") or [], "degraded": bool(flag.get("degraded")),
     }
 
@@ -341,7 +347,8 @@ def _numbers_lines(numbers: dict) -> list[str]:
 
 
 def _stream_lines(s: dict) -> list[Any]:
-    lines: list[Any] = [("bold", f"{s['label']} ({s['topic']})"), s["reason"]]
+    heading = s["label"] if s["label"] == s["topic"] else f"{s['label']} ({s['topic']})"
+    lines: list[Any] = [("bold", heading), s["reason"]]
     if s["sentiment"]:
         lines.append("Sắc thái: " + ", ".join(f"{k} {v}" for k, v in s["sentiment"].items()) + ".")
     if s["units"]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -46,8 +47,9 @@ def briefing_job(settings: Settings) -> None:
 
 def start(settings: Settings) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=settings.timezone)
+    first_cycle = datetime.now(timezone.utc) + timedelta(seconds=30)  # collect soon after start, then regularly
     scheduler.add_job(collection_cycle, "interval", minutes=settings.collect_every_minutes, args=[settings],
-                      id="collect", max_instances=1, coalesce=True)
+                      id="collect", max_instances=1, coalesce=True, next_run_time=first_cycle)
     hour, minute = (int(x) for x in settings.briefing_time.split(":"))
     scheduler.add_job(briefing_job, "cron", hour=hour, minute=minute, args=[settings], id="briefing",
                       max_instances=1, coalesce=True, misfire_grace_time=3600)

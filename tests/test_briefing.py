@@ -63,7 +63,7 @@ def test_briefing_contains_the_flagged_streams_with_real_quotes(replayed):
     burst_texts = {i["text"] for i in store.items_by_ids(burst)}
     assert wage[0]["quotes"] and all(any(q["text"].rstrip(" …") in t for t in burst_texts) for q in wage[0]["quotes"])
     spreading = next(s for s in data["sections"] if s["key"] == "spreading")["streams"]
-    assert spreading and sorted(spreading[0]["units"]) == ["cb-giaoduc", "cb-thanhpho", "cb-yte"]
+    assert spreading and sorted(spreading[0]["units"]) == ["Công đoàn ngành Giáo dục tỉnh", "Công đoàn ngành Y tế tỉnh", "Liên đoàn Lao động thành phố Cao Bằng"]
     assert data["watch"] and "«nợ lương»" in data["watch"][0]["reason"]
     assert data["numbers"]["total"]["count"] == 14 + 26 + 3
 
