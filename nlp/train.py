@@ -301,19 +301,22 @@ def write_card(out_dir: Path, dataset_dir: Path | None = None) -> None:
     (Path(out_dir) / "card.md").write_text(_card(summary, dataset_dir), encoding="utf-8")
 
 
-def _active_model_path(task: str) -> Path:
-    registry = json.loads((models_root() / "registry.json").read_text(encoding="utf-8"))
+def _active_model_path(task: str, models_dir: Path | None = None) -> Path:
+    models_dir = Path(models_dir) if models_dir else models_root()
+    registry = json.loads((models_dir / "registry.json").read_text(encoding="utf-8"))
     if task not in registry:
-        raise ValueError(f"no shipped model for '{task}'")
-    return models_root() / task / registry[task]["active"] / "model.skops"
+        raise ValueError(f"no active model for '{task}' in {models_dir}")
+    return models_dir / task / registry[task]["active"] / "model.skops"
 
 
-def evaluate(task: str, dataset_dir: Path, model_path: Path | None = None, seed: int = 0) -> dict[str, Any]:
-    """Score the active model of `task` (or `model_path`) on the test split of `dataset_dir`."""
+def evaluate(task: str, dataset_dir: Path, model_path: Path | None = None, seed: int = 0,
+             models_dir: Path | None = None) -> dict[str, Any]:
+    """Score the active model of `task` in `models_dir` (default: the shipped classifier_models), or the model at
+    `model_path`, on the test split of `dataset_dir`."""
     corpus = read_corpus(dataset_dir)
     data = load_task_data(task, corpus, seed=seed)
     test_t, test_y = data["test"]
-    model = TextClassifier.load(model_path or _active_model_path(task))
+    model = TextClassifier.load(model_path or _active_model_path(task, models_dir))
     known = {str(c) for c in model.classes_}
     unknown = sorted(set(test_y) - known)
     if unknown:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
+import anyio.to_thread
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -26,6 +28,7 @@ from service.routes.web import ERRORS, LoginRequired, StorePool, is_api, render
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY_BYTES = 256 * 1024   # a 5,000-character observation, percent-encoded, is under 50 KB
+REQUEST_THREADS = 12          # measured with bench/web_load.py: 8–16 threads give the shortest tails on 2 cores
 log = logging.getLogger("pulse.web")
 
 SECURITY_HEADERS = [
@@ -121,6 +124,8 @@ def create_app(settings: Settings, start_worker: bool = True, annotator_loader: 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Few request threads: with many, they mostly wait for the interpreter lock and every answer comes later.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         if start_worker:
             app.state.worker.start()
         try:
@@ -135,6 +140,7 @@ def create_app(settings: Settings, start_worker: bool = True, annotator_loader: 
     app.state.settings = settings
     app.state.stores = StorePool(settings.db_path)
     app.state.write_lock = threading.Lock()   # serialises the request threads' busiest write (submissions)
+    app.state.verifying = threading.BoundedSemaphore(2)   # password checks at once (argon2: 64 MiB, a core each)
     app.state.login_limiter = RateLimiter(limit=5, window=15 * 60)        # failed logins per username
     app.state.login_ip_limiter = RateLimiter(limit=30, window=15 * 60)    # failed logins per address
     app.state.submit_limiter = RateLimiter(limit=60, window=10 * 60)      # submissions per user
@@ -143,6 +149,8 @@ def create_app(settings: Settings, start_worker: bool = True, annotator_loader: 
     for module in (auth, review, items, collaborator, admin, api):
         app.include_router(module.router)
     app.include_router(api.docs_router)
+    from service.routes import analyst  # the analysts' labelling, taxonomy and retraining pages
+    app.include_router(analyst.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(request: Request):

@@ -19,6 +19,8 @@ models_app = typer.Typer(help="List, promote and roll back model versions.", no_
 app.add_typer(models_app, name="models")
 app.add_typer(sources_app, name="sources")
 app.add_typer(users_app, name="users")
+labels_app = typer.Typer(help="Import and export the board's labels as CSV.", no_args_is_help=True)
+app.add_typer(labels_app, name="labels")
 
 
 class State:
@@ -251,13 +253,29 @@ def train(task: str = typer.Argument(..., help="topic, news_topic, sentiment or 
           dataset: Optional[Path] = typer.Option(None, "--dataset", help="A corpus folder (default: the task's recipe)."),
           version: Optional[str] = typer.Option(None, "--version", help="Version name (default: the next free one)."),
           limit: Optional[int] = typer.Option(None, "--limit", help="Cap the training texts per corpus (quick runs)."),
-          promote: bool = typer.Option(False, "--promote", help="Make the new version active at once.")):
+          promote: bool = typer.Option(False, "--promote", help="Make the new version active at once."),
+          from_labels: bool = typer.Option(False, "--from-labels",
+                                           help="topic: train from the board's labels plus a seed-labelled sample."),
+          seed_per_class: int = typer.Option(300, "--seed-per-class", help="With --from-labels: seed texts per topic."),
+          seed_sample: int = typer.Option(20_000, "--seed-sample", help="With --from-labels: news leads sampled."),
+          user: str = typer.Option("cli", "--user", help="With --from-labels: who trains (kept on the card).")):
     """Train a candidate model and register it (promote it with `pulse models promote`)."""
     from nlp.train import train as train_model
 
     from service import registry
 
     s = settings()
+    if from_labels:
+        if task != "topic":
+            fail("--from-labels trains the topic task only.")
+        from service.retrain import train_candidate
+
+        summary = train_candidate(open_store(), s.models_dir, Path(s.db_path).parent, user, version=version,
+                                  seed_leads_n=seed_sample, seed_per_class=seed_per_class, log=lambda msg: typer.echo(msg, err=True))
+        typer.echo(describe_candidate(summary))
+        typer.echo(f"Card at {s.models_dir / 'topic' / summary['version'] / 'card.md'}; promote with "
+                   f"`pulse models promote topic {summary['version']}`.")
+        return
     if dataset is not None and not dataset.is_dir():
         fail(f"the dataset folder {dataset} does not exist.")
     version = version or registry.next_version(s.models_dir, task)
@@ -306,24 +324,67 @@ def models_list():
             typer.echo(f"{mark} {task:<12} {version:<6} {'' if metrics_path.exists() else '(no metrics)'}")
 
 
+def describe_candidate(summary: dict) -> str:
+    """The figures of a board-label candidate, in a few lines."""
+    c, a = summary["heldout"]["candidate"], summary["heldout"]["active"]
+    lines = [f"topic {summary['version']} trained on {sum(summary['board_train_counts'].values())} board labels and "
+             f"{sum(summary['seed_counts'].values())} seed-labelled texts in {summary['total_seconds']} s."]
+    if c.get("n"):
+        lines.append(f"Held-out board labels (n={c['n']}): macro F1 {c['macro_f1']}"
+                     + (f", active {summary['heldout']['active_version']} {a['macro_f1']}, difference "
+                        f"{summary['difference']['macro_f1']:+}" if a else ""))
+        if summary["difference"].get("worse"):
+            lines.append("The candidate is WORSE than the active model on the held-out labels.")
+        for topic, row in c["report"].items():
+            if isinstance(row, dict) and topic not in ("macro avg", "weighted avg") and "f1-score" in row:
+                d = summary["difference"]["per_topic"].get(topic)
+                lines.append(f"  {topic:<22} P {row['precision']:.3f}  R {row['recall']:.3f}  F1 {row['f1-score']:.3f}"
+                             f"  n={int(row['support'])}" + (f"  ({d:+.3f} vs active)" if d is not None else ""))
+    else:
+        lines.append("No held-out board labels yet: the candidate cannot be compared with the active model.")
+    lines += summary["warnings"]
+    return "\n".join(lines)
+
+
+def _store_if_any():
+    """The store when the database exists (a promotion then re-annotates recent items), else None."""
+    from service.store import Store
+
+    path = Path(settings().db_path)
+    if not path.exists():
+        return None
+    store = Store(path)
+    return store if store.is_initialised else None
+
+
 @models_app.command("promote")
 @plain_errors
-def models_promote(task: str, version: str):
-    """Make a model version active."""
-    from service import registry
+def models_promote(task: str, version: str,
+                   force: bool = typer.Option(False, "--force", help="Promote even a candidate worse than the active."),
+                   days: int = typer.Option(30, "--days", help="Re-annotate the items of the last this many days."),
+                   since: Optional[str] = typer.Option(None, "--since", help="Re-annotate from this local day instead."),
+                   user: str = typer.Option("cli", "--user", help="Who promotes (kept on the card).")):
+    """Make a model version active and re-annotate recent items with it."""
+    from service import retrain
 
-    previous = registry.promote(settings().models_dir, task, version)
-    typer.echo(f"{task}: {version} is active (was {previous or 'none'}).")
+    outcome = retrain.promote(_store_if_any(), settings().models_dir, task, version, user, force=force,
+                              since_day=since, days=days)
+    typer.echo(f"{task}: {version} is active (was {outcome.previous or 'none'}); {outcome.reannotated} items "
+               f"re-annotated, {outcome.reused} already annotated, {outcome.facts_updated} stream facts updated.")
 
 
 @models_app.command("rollback")
 @plain_errors
-def models_rollback(task: str):
-    """Make the previously active version of a task active again."""
-    from service import registry
+def models_rollback(task: str,
+                    days: int = typer.Option(30, "--days", help="Re-annotate the items of the last this many days."),
+                    since: Optional[str] = typer.Option(None, "--since", help="Re-annotate from this local day instead."),
+                    user: str = typer.Option("cli", "--user", help="Who rolls back.")):
+    """Make the previously active version of a task active again and restore its annotations of recent items."""
+    from service import retrain
 
-    active = registry.rollback(settings().models_dir, task)
-    typer.echo(f"{task}: rolled back to {active}.")
+    outcome = retrain.rollback(_store_if_any(), settings().models_dir, task, user, since_day=since, days=days)
+    typer.echo(f"{task}: rolled back to {outcome.version} (from {outcome.previous}); {outcome.reannotated} items "
+               f"re-annotated, {outcome.reused} already annotated, {outcome.facts_updated} stream facts updated.")
 
 
 @app.command()
@@ -410,6 +471,31 @@ def users_token(name: str, label: str = typer.Option("cli", "--name", help="What
     token = new_api_token()
     store.add_api_token(user["id"], label, token_hash(token))
     typer.echo(f"API token for {name}: {token}  (shown once; send it as 'Authorization: Bearer <token>')")
+
+
+@labels_app.command("import")
+@plain_errors
+def labels_import(file: Path = typer.Argument(..., help="CSV: item_id or text, task, label (username, at optional)."),
+                  user: str = typer.Option("cli", "--user", help="Who labelled, for rows without a username.")):
+    """Import labels from a CSV; rows that cannot be used are reported by number, the rest imported."""
+    from service.labels import import_csv
+
+    store = open_store()
+    outcome = import_csv(store, settings().models_dir, file, user)
+    for err in outcome.errors:
+        typer.echo(f"  {err}", err=True)
+    typer.echo(f"{file}: {outcome.read} rows read, {outcome.imported} labels imported, "
+               f"{len(outcome.errors)} could not be used.")
+
+
+@labels_app.command("export")
+@plain_errors
+def labels_export(file: Path = typer.Argument(..., help="CSV file to write.")):
+    """Export the labels that count (the latest per item and task) to a CSV."""
+    from service.labels import export_csv
+
+    n = export_csv(open_store(), file)
+    typer.echo(f"{n} labels written to {file}.")
 
 if __name__ == "__main__":
     app()

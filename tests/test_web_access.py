@@ -21,6 +21,7 @@ REVIEW = ("admin", "staff", "analyst")
 DECIDE = ("admin", "staff")
 SUBMIT = ("admin", "staff", "collaborator")
 ADMIN = ("admin",)
+TRAIN = ("admin", "analyst")
 
 
 def public():
@@ -80,7 +81,20 @@ RULES = {
     ("GET", "/api/items"): roles(*REVIEW),
     ("GET", "/openapi.json"): roles(*ALL),
     ("GET", "/docs"): roles(*ALL),
+    # the analysts' pages (service/routes/analyst.py)
+    ("GET", "/analyst"): roles(*TRAIN),
+    ("POST", "/analyst/train"): roles(*TRAIN),
+    ("GET", "/analyst/models/{version}"): roles(*TRAIN),
+    ("POST", "/analyst/models/{version}/promote"): roles(*TRAIN),
+    ("POST", "/analyst/rollback"): roles(*TRAIN),
+    ("GET", "/analyst/queue"): roles(*REVIEW),
+    ("POST", "/analyst/label"): scoped(*REVIEW),
+    ("GET", "/analyst/labels.csv"): roles(*TRAIN),
+    ("GET", "/analyst/taxonomy"): roles(*TRAIN),
+    ("POST", "/analyst/taxonomy"): roles(*TRAIN),
 }
+# routes whose object (of the user's unit or another) comes in the form rather than the path
+BODY_OBJECTS = {"/flags/bulk", "/analyst/label"}
 
 
 def routes_of(app) -> list[tuple[str, str]]:
@@ -135,13 +149,14 @@ def _objects(inst, role: str) -> dict[str, tuple[str, str]]:
         "code": (OWN, OTHER),
         "name": (store.sources()[0]["name"],) * 2,
         "term_id": (str(term), str(term)),
+        "version": ("v1", "v1"),
     }
 
 
 _counter = itertools.count()
 
 
-def _body(method: str, path: str, which: str, flag_ids: tuple[str, str]) -> dict:
+def _body(method: str, path: str, which: str, objects: dict[str, tuple[str, str]]) -> dict:
     """A valid form or JSON body for each changing route, so that 'allowed' means the action really ran."""
     n = next(_counter)
     unit = OWN if which == "own" else OTHER
@@ -151,7 +166,10 @@ def _body(method: str, path: str, which: str, flag_ids: tuple[str, str]) -> dict
     forms = {
         "/account": {"current": "sai-mat-khau", "new": "mat-khau-moi-123", "repeat": "mat-khau-moi-123"},
         "/flags/{flag_id}/action": {"action": "note", "note": "Ghi chú kiểm tra quyền."},
-        "/flags/bulk": {"ids": [flag_ids[0 if which == "own" else 1]], "action": "escalate"},
+        "/flags/bulk": {"ids": [objects["flag_id"][0 if which == "own" else 1]], "action": "escalate"},
+        "/analyst/label": {"item_id": objects["item_id"][0 if which == "own" else 1], "task": "sentiment",
+                           "label": "negative"},
+        "/analyst/taxonomy": {"action": "rename", "code": "khac", "name": "Chủ đề khác"},
         "/submit": {"text": f"Công nhân phản ánh tiền lương thấp, lần {n}.", "channel": "truc-tiep", "unit": "",
                     "place": "", "observed_on": "", "people": "3", "idempotency_key": uuid.uuid4().hex},
         "/admin/users": {"username": f"nguoidung{n}", "role": "collaborator", "unit": OWN},
@@ -198,13 +216,13 @@ def test_authorization_matrix(tmp_path, role):
         for method, path in table:
             rule = RULES[(method, path)]
             params = [p for p in objects if "{" + p + "}" in path]
-            for which in (("own", "other") if params else ("own",)):
+            for which in (("own", "other") if params or path in BODY_OBJECTS else ("own",)):
                 url = path
                 for p in params:
                     url = url.replace("{" + p + "}", objects[p][0 if which == "own" else 1])
                 if url == "/static":
                     url = "/static/pulse.css"
-                kwargs = _body(method, path, which, objects["flag_id"]) if method == "POST" else {}
+                kwargs = _body(method, path, which, objects) if method == "POST" else {}
                 if method == "POST" and "data" in kwargs:
                     kwargs["data"]["csrf_token"] = csrf
                 api = url.startswith("/api/")

@@ -44,11 +44,28 @@ def make_installation(tmp_path: Path, users: dict[str, tuple[str, str]] | None =
         users = {ROLE_USER[role]: (role, OWN) for role in ROLES}
         users.update({"collab2": ("collaborator", OTHER), "staff2": ("staff", OTHER),
                       "root": ("admin", "caobang")})
-    inst = Installation(Settings(db_path=db), store, outcome.admin_password or "")
+    # the models folder is a copy (model files linked, not copied): pages that train, promote or edit the taxonomy
+    # change the copy, never the shipped classifier_models/
+    inst = Installation(Settings(db_path=db, models_dir=models_copy(tmp_path / "models")), store,
+                        outcome.admin_password or "")
     hashed = hash_password(PASSWORD)   # one argon2 hash for all: hashing is slow on purpose
     for name, (role, unit) in users.items():
         inst.users[name] = store.add_user(name, hashed, role, unit)
     return inst
+
+
+def models_copy(target: Path) -> Path:
+    """A private copy of the models folder; the large model.skops files are symbolic links to the shipped ones."""
+    import shutil
+
+    source = Path(Settings().models_dir)
+    if not source.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        return target
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.skops"))
+    for model in source.glob("*/*/model.skops"):
+        (target / model.relative_to(source)).symlink_to(model.resolve())
+    return target
 
 
 def observation(text: str, unit: str, author: str = "", day: datetime | None = None) -> RawItem:

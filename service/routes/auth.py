@@ -1,11 +1,13 @@
 """Logging in and out, and changing one's own password."""
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import datetime, timedelta, timezone
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from service.auth import hash_password, new_secret, token_hash, verify_no_user, verify_password
 from service.store import iso
@@ -45,8 +47,8 @@ def login_form(request: Request, next: str = ""):
 
 
 @router.post("/login")
-def login(request: Request, username: str = Form("", max_length=100), password: str = Form("", max_length=200),
-          csrf_token: str = Form(""), next: str = Form("")):
+async def login(request: Request, username: str = Form("", max_length=100), password: str = Form("", max_length=200),
+                csrf_token: str = Form(""), next: str = Form("")):
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not csrf_token or not expected or not secrets.compare_digest(csrf_token, expected):
         return _login_page(request, "Biểu mẫu đăng nhập đã hết hạn. Vui lòng nhập lại.", 403, _safe_next(next) or "")
@@ -58,22 +60,35 @@ def login(request: Request, username: str = Form("", max_length=100), password: 
         minutes = max(1, round(wait / 60))
         return _login_page(request, f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau khoảng {minutes} phút.", 429,
                            _safe_next(next) or "", username)
-    store = get_store(request)
-    user = store.user_login(username) if username else None
-    ok = verify_password(user["password_hash"], password) if user else verify_no_user(password)
-    if not ok or not user["active"]:
+    # logins wait their turn here, not in a request thread, so a crowd logging in never holds up other pages
+    gate = request.app.state.verifying
+    while not gate.acquire(blocking=False):
+        await asyncio.sleep(0.01)
+    try:
+        user = await run_in_threadpool(_check_password, request, username, password)
+    finally:
+        gate.release()
+    if user is None:
         by_user.hit(user_key)
         by_address.hit(address_key)
         return _login_page(request, "Tên đăng nhập hoặc mật khẩu không đúng.", 401, _safe_next(next) or "", username)
     by_user.reset(user_key)
     token = new_secret()
     expires = datetime.now(timezone.utc) + timedelta(hours=SESSION_HOURS)
-    store.create_session(token_hash(token), user["id"], new_secret(), iso(expires))
+    await run_in_threadpool(get_store(request).create_session, token_hash(token), user["id"], new_secret(),
+                            iso(expires))
     response = RedirectResponse(_safe_next(next) or home_of(user["role"]), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https",
                         max_age=SESSION_HOURS * 3600, path="/")
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
+
+
+def _check_password(request: Request, username: str, password: str) -> dict | None:
+    """The active user with this name and password, or None (as slow for an unknown name as for a wrong password)."""
+    user = get_store(request).user_login(username) if username else None
+    ok = verify_password(user["password_hash"], password) if user else verify_no_user(password)
+    return user if ok and user["active"] else None
 
 
 @router.post("/logout")

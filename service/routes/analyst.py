@@ -1,0 +1,312 @@
+"""The analysts' pages: label items with one click (a queue ordered for learning), edit the taxonomy, train a
+candidate from the board's labels in the background, compare it with the active model, promote it or roll back.
+
+Training, promotion and rollback run in a background thread with its own store connection, one job at a time;
+the page shows the job's progress and the app stays responsive.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from service import registry, retrain
+from service.labels import LabelError, SENTIMENTS, board_counts, export_rows, set_label
+from service.labelqueue import labelling_queue
+from service.routes.web import REVIEWERS, Viewer, access, get_store, render
+from service.store import Store
+from service.taxonomy_edit import TaxonomyError, add_topic, delete_topic, merge_topics, read, rename_topic
+
+router = APIRouter(include_in_schema=False)
+TRAINERS = ("admin", "analyst")          # may train, promote, roll back and edit the taxonomy
+JOB_NAMES = {"train": "Huấn luyện mô hình mới", "promote": "Đưa mô hình vào sử dụng", "rollback": "Quay lại mô hình trước"}
+
+
+@dataclass
+class Job:
+    """One background job: what it is, who started it, its progress lines, and how it ended."""
+
+    kind: str
+    username: str
+    started: float = field(default_factory=time.time)
+    lines: list[str] = field(default_factory=list)
+    done: bool = False
+    ok: bool = False
+    result: str = ""
+
+    def log(self, line: str) -> None:
+        self.lines.append(line)
+
+
+class Jobs:
+    """At most one running job per app; the last finished one is kept to show its outcome."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.current: Job | None = None
+
+    def start(self, job: Job, work: Callable[[Job], str]) -> bool:
+        with self.lock:
+            if self.current is not None and not self.current.done:
+                return False
+            self.current = job
+
+        def run():
+            try:
+                job.result = work(job)
+                job.ok = True
+            except Exception as exc:  # a failed job is shown on the page with its reason, never lost
+                job.result = str(exc)
+            finally:
+                job.done = True
+
+        threading.Thread(target=run, name=f"pulse-{job.kind}", daemon=True).start()
+        return True
+
+
+def jobs_of(request: Request) -> Jobs:
+    state = request.app.state
+    with _JOBS_LOCK:
+        if not hasattr(state, "analyst_jobs"):
+            state.analyst_jobs = Jobs()
+    return state.analyst_jobs
+
+
+_JOBS_LOCK = threading.Lock()
+
+
+def _models_dir(request: Request) -> Path:
+    return Path(request.app.state.settings.models_dir)
+
+
+def _back(path: str, message: str = "", error: str = "") -> RedirectResponse:
+    query = f"?msg={quote(message)}" if message else (f"?err={quote(error)}" if error else "")
+    return RedirectResponse(path + query, status_code=303)
+
+
+def _safe_next(value: str, default: str) -> str:
+    return value if value.startswith("/") and not value.startswith("//") else default
+
+
+def _topic_names(models_dir: Path) -> dict[str, str]:
+    return {code: t["name"] for code, t in read(models_dir)["topics"].items()}
+
+
+def _versions(store: Store, models_dir: Path) -> list[dict]:
+    """Every topic version: registry state, card facts, held-out figures."""
+    entry = registry.read_registry(models_dir).get("topic") or {}
+    known = {r["version"]: r for r in store.model_versions("topic")}
+    out = []
+    for version in reversed(entry.get("versions", [])):
+        path = models_dir / "topic" / version / "metrics.json"
+        summary = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        row = known.get(version, {})
+        out.append({"version": version, "active": version == entry.get("active"),
+                    "board": summary.get("source") == "board labels", "summary": summary,
+                    "trained_by": row.get("trained_by") or summary.get("trained_by"),
+                    "trained_at": row.get("trained_at") or summary.get("trained_at") or summary.get("date"),
+                    "promoted_by": row.get("promoted_by"), "promoted_at": row.get("promoted_at")})
+    return out
+
+
+# --- overview ----------------------------------------------------------------------------------------------------------
+
+
+@router.get("/analyst")
+def analyst_page(request: Request, msg: str = "", err: str = "", viewer: Viewer = Depends(access(*TRAINERS))):
+    store, models_dir = get_store(request), _models_dir(request)
+    names = _topic_names(models_dir)
+    counts = board_counts(store)
+    warnings = retrain.label_warnings(counts["train"], list(names))
+    return render(request, "analyst_index.html", {
+        "names": names, "counts": counts, "warnings": warnings, "versions": _versions(store, models_dir),
+        "job": jobs_of(request).current, "job_names": JOB_NAMES, "msg": msg, "err": err,
+        "has_history": bool((registry.read_registry(models_dir).get("topic") or {}).get("history"))}, viewer)
+
+
+@router.post("/analyst/train")
+def train_candidate(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
+    settings = request.app.state.settings
+    job = Job("train", viewer.username)
+
+    def work(job: Job) -> str:
+        store = Store(settings.db_path)
+        try:
+            summary = retrain.train_candidate(store, settings.models_dir, Path(settings.db_path).parent,
+                                              viewer.username, seed_leads_n=retrain.SEED_LEADS, log=job.log)
+        finally:
+            store.close()
+        return summary["version"]
+
+    if not jobs_of(request).start(job, work):
+        return _back("/analyst", error="Đang có một việc chạy nền; vui lòng chờ nó xong.")
+    return _back("/analyst", "Đã bắt đầu huấn luyện; tiến độ hiện bên dưới.")
+
+
+# --- a version's report, promote, rollback -----------------------------------------------------------------------------
+
+
+@router.get("/analyst/models/{version}")
+def model_page(request: Request, version: str, msg: str = "", err: str = "",
+               viewer: Viewer = Depends(access(*TRAINERS))):
+    store, models_dir = get_store(request), _models_dir(request)
+    found = [v for v in _versions(store, models_dir) if v["version"] == version]
+    if not found:
+        raise HTTPException(404)
+    row = found[0]
+    check = None
+    if not row["active"]:
+        try:
+            check = retrain.compare_with_active(store, models_dir, version)
+        except ValueError as exc:
+            err = err or f"Không đọc được mô hình: {exc}"
+    names = _topic_names(models_dir)
+    candidate = (check or {}).get("candidate") or (row["summary"].get("heldout") or {}).get("candidate") or {}
+    topics = [t for t, r in (candidate.get("report") or {}).items()
+              if isinstance(r, dict) and "f1-score" in r and t not in ("macro avg", "weighted avg")]
+    return render(request, "analyst_model.html", {
+        "row": row, "check": check, "candidate": candidate, "topics": topics, "names": names,
+        "job": jobs_of(request).current, "msg": msg, "err": err, "min_labels": retrain.MIN_LABELS}, viewer)
+
+
+@router.post("/analyst/models/{version}/promote")
+def promote(request: Request, version: str, force: str = Form(""), viewer: Viewer = Depends(access(*TRAINERS))):
+    settings = request.app.state.settings
+    job = Job("promote", viewer.username)
+
+    def work(job: Job) -> str:
+        store = Store(settings.db_path)
+        try:
+            job.log(f"Đưa topic {version} vào sử dụng, gán nhãn lại tin của {retrain.REANNOTATE_DAYS} ngày gần nhất…")
+            out = retrain.promote(store, settings.models_dir, "topic", version, viewer.username, force=bool(force))
+        finally:
+            store.close()
+        return (f"topic {version} đang được dùng (thay {out.previous}); {out.reannotated} tin được gán nhãn lại, "
+                f"{out.facts_updated} tin trong luồng được cập nhật.")
+
+    if not jobs_of(request).start(job, work):
+        return _back(f"/analyst/models/{version}", error="Đang có một việc chạy nền; vui lòng chờ nó xong.")
+    return _back("/analyst", "Đang đưa mô hình vào sử dụng; tiến độ hiện bên dưới.")
+
+
+@router.post("/analyst/rollback")
+def rollback(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
+    settings = request.app.state.settings
+    job = Job("rollback", viewer.username)
+
+    def work(job: Job) -> str:
+        store = Store(settings.db_path)
+        try:
+            out = retrain.rollback(store, settings.models_dir, "topic", viewer.username)
+        finally:
+            store.close()
+        return f"Đã quay lại topic {out.version} (thay {out.previous}); {out.facts_updated} tin được cập nhật."
+
+    if not jobs_of(request).start(job, work):
+        return _back("/analyst", error="Đang có một việc chạy nền; vui lòng chờ nó xong.")
+    return _back("/analyst", "Đang quay lại mô hình trước; tiến độ hiện bên dưới.")
+
+
+# --- labelling -----------------------------------------------------------------------------------------------------------
+
+
+@router.get("/analyst/queue")
+def queue_page(request: Request, msg: str = "", err: str = "", viewer: Viewer = Depends(access(*REVIEWERS))):
+    store, models_dir = get_store(request), _models_dir(request)
+    queue = [q for q in labelling_queue(store, models_dir, limit=20)]
+    return render(request, "analyst_queue.html", {
+        "queue": queue, "names": _topic_names(models_dir), "sentiments": SENTIMENTS, "msg": msg, "err": err}, viewer)
+
+
+@router.post("/analyst/label")
+def label_item(request: Request, item_id: int = Form(...), task: str = Form("topic"), label: str = Form(...),
+               next: str = Form("/analyst/queue"), viewer: Viewer = Depends(access(*REVIEWERS))):
+    store = get_store(request)
+    item = store.item(item_id)
+    if item is None or not viewer.sees_item(item):
+        raise HTTPException(404)
+    target = _safe_next(next, "/analyst/queue")
+    try:
+        set_label(store, _models_dir(request), item_id, task, label, viewer.username)
+    except LabelError:
+        return _back(target, error="Nhãn không hợp lệ.")
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/analyst/labels.csv")
+def labels_csv(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    rows = export_rows(get_store(request))
+    writer.writerow(rows[0])
+    writer.writerows(rows[1:])
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="pulse-labels.csv"'})
+
+
+# --- taxonomy ------------------------------------------------------------------------------------------------------------
+
+
+@router.get("/analyst/taxonomy")
+def taxonomy_page(request: Request, msg: str = "", err: str = "", viewer: Viewer = Depends(access(*TRAINERS))):
+    store, models_dir = get_store(request), _models_dir(request)
+    data = read(models_dir)
+    counts = store.label_counts("topic")
+    return render(request, "analyst_taxonomy.html", {
+        "topics": data["topics"], "other": data.get("other", "khac"), "counts": counts, "msg": msg, "err": err},
+        viewer)
+
+
+@router.post("/analyst/taxonomy")
+def edit_taxonomy(request: Request, action: str = Form(...), code: str = Form(""), name: str = Form(""),
+                  strong: str = Form(""), phrases: str = Form(""), target: str = Form(""),
+                  viewer: Viewer = Depends(access(*TRAINERS))):
+    store, models_dir = get_store(request), _models_dir(request)
+    try:
+        if action == "add":
+            add_topic(models_dir, code, name, strong, phrases)
+            message = f"Đã thêm chủ đề {name}."
+        elif action == "rename":
+            rename_topic(models_dir, code, name)
+            message = f"Đã đổi tên chủ đề thành {name}."
+        elif action == "merge":
+            moved = merge_topics(store, models_dir, code, target)
+            message = f"Đã gộp chủ đề {code} vào {target}; {moved} nhãn được chuyển theo."
+        elif action == "delete":
+            delete_topic(store, models_dir, code)
+            message = f"Đã xoá chủ đề {code}."
+        else:
+            raise HTTPException(400)
+    except TaxonomyError as exc:
+        return _back("/analyst/taxonomy", error=_vietnamese(exc))
+    return _back("/analyst/taxonomy", message)
+
+
+def _vietnamese(exc: TaxonomyError) -> str:
+    """The page speaks Vietnamese: the plain reason of a refused edit."""
+    text = str(exc)
+    if "has" in text and "labels" in text:
+        return "Chủ đề này đã có nhãn nên không thể xoá; hãy gộp nó vào một chủ đề khác để giữ các nhãn."
+    if "catch-all" in text:
+        return "Chủ đề “Khác” là chủ đề chung, không thể xoá hay gộp."
+    if "already exists" in text:
+        return "Mã chủ đề này đã có."
+    if "seed phrases" in text:
+        return "Chủ đề mới cần có cụm từ gợi ý để mô hình học được trước khi có nhãn."
+    if "ASCII" in text:
+        return "Mã chủ đề chỉ gồm chữ thường không dấu, chữ số và dấu gạch dưới (2–40 ký tự)."
+    if "no topic" in text:
+        return "Không có chủ đề này."
+    if "itself" in text:
+        return "Không thể gộp một chủ đề vào chính nó."
+    return "Cần nhập tên chủ đề."

@@ -1,0 +1,110 @@
+"""The analysts' pages through the real app: one-click labels from the queue, training in the background with its
+report, promotion with the worse-candidate confirmation, taxonomy edits; roles and CSRF enforced."""
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service import registry, retrain
+from service.app import create_app
+from service.pipeline import load_annotator, process
+from retrain_support import SEED_CACHE, SEED_SAMPLE, copy_models, label_all, seed_cache, store_gold_items
+from web_support import csrf_of, login, make_installation
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    inst = make_installation(tmp_path)
+    inst.settings.models_dir = copy_models(tmp_path)
+    gold = store_gold_items(inst.store, 200)
+    annotator, versions = load_annotator(inst.settings.models_dir)
+    process(inst.store, annotator, versions)
+    seed_cache()
+    for cached in SEED_CACHE.glob(f"seed-leads-*-{SEED_SAMPLE}-*.jsonl.gz"):
+        shutil.copy(cached, tmp_path / cached.name)
+    monkeypatch.setattr(retrain, "SEED_LEADS", SEED_SAMPLE)
+    app = create_app(inst.settings, start_worker=False)
+    with TestClient(app, follow_redirects=False) as client:
+        yield inst, client, gold
+
+
+def as_user(client, name):
+    assert login(client, name).status_code == 303
+    return client
+
+
+def wait_for_job(client, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page = client.get("/analyst").text
+        if "Đang chạy…" not in page:
+            return page
+        time.sleep(0.3)
+    raise TimeoutError("the background job did not end")
+
+
+def test_one_click_label_from_the_queue_keeps_who_and_when(site):
+    inst, client, gold = site
+    as_user(client, "staff1")
+    page = client.get("/analyst/queue")
+    assert page.status_code == 200 and "mô hình gợi ý" in page.text and 'class="suggested"' in page.text
+    item_id = int(page.text.split('name="item_id" value="')[1].split('"')[0])
+    answer = client.post("/analyst/label", data={"item_id": item_id, "task": "topic", "label": "viec_lam",
+                                                 "csrf_token": csrf_of(page.text)})
+    assert answer.status_code == 303 and answer.headers["location"] == "/analyst/queue"
+    (label,) = inst.store.latest_labels("topic")
+    assert (label["item_id"], label["label"], label["username"]) == (item_id, "viec_lam", "staff1") and label["at"]
+    assert f'value="{item_id}"' not in client.get("/analyst/queue").text          # labelled: out of the queue
+    no_csrf = client.post("/analyst/label", data={"item_id": item_id, "task": "topic", "label": "khac"})
+    assert no_csrf.status_code == 403
+    assert client.get("/analyst").status_code == 403                               # staff label, analysts train
+
+
+def test_collaborators_cannot_label(site):
+    inst, client, gold = site
+    as_user(client, "collab1")
+    assert client.get("/analyst/queue").status_code == 403
+
+
+def test_training_in_the_background_then_report_and_guarded_promotion(site):
+    inst, client, gold = site
+    as_user(client, "analyst1")
+    page = client.get("/analyst")
+    assert page.status_code == 200 and "quá ít nhãn" in page.text
+    client.post("/analyst/train", data={"csrf_token": csrf_of(page.text)})
+    page = wait_for_job(client)
+    assert "Không thành công: Not enough board labels" in page
+
+    label_all(inst.store, gold)
+    client.post("/analyst/train", data={"csrf_token": csrf_of(page)})
+    page = wait_for_job(client)
+    assert "Đã xong: v2" in page and "topic: fitted in" in page
+    report = client.get("/analyst/models/v2").text
+    assert "Ma trận nhầm lẫn" in report and "Các vấn đề xã hội khác" in report and "F1 chênh lệch" in report
+    assert "Chủ đề Bảo hiểm xã hội, y tế, thất nghiệp còn quá ít nhãn: 1 nhãn" in report
+    assert ("KÉM HƠN" in report) == retrain.compare_with_active(inst.store, inst.settings.models_dir,
+                                                                 "v2")["difference"]["worse"]
+    client.post("/analyst/models/v2/promote", data={"csrf_token": csrf_of(report), "force": "1"})
+    page = wait_for_job(client)
+    assert "topic v2 đang được dùng" in page, page
+    assert registry.read_registry(inst.settings.models_dir)["topic"]["active"] == "v2"
+    assert "Quay lại phiên bản dùng trước đó" in page
+
+
+def test_taxonomy_page_merges_and_refuses_to_delete_a_labelled_topic(site):
+    inst, client, gold = site
+    as_user(client, "analyst1")
+    label_all(inst.store, gold)
+    page = client.get("/analyst/taxonomy").text
+    n = inst.store.label_counts("topic")["nha_o_doi_song"]
+    answer = client.post("/analyst/taxonomy", data={"action": "delete", "code": "nha_o_doi_song",
+                                                    "csrf_token": csrf_of(page)})
+    assert answer.status_code == 303
+    assert "không thể xoá" in client.get(answer.headers["location"]).text
+    answer = client.post("/analyst/taxonomy", data={"action": "merge", "code": "nha_o_doi_song",
+                                                    "target": "tien_luong", "csrf_token": csrf_of(page)})
+    assert f"{n} nhãn được chuyển theo" in client.get(answer.headers["location"]).text
+    assert "nha_o_doi_song" not in inst.store.label_counts("topic")
