@@ -298,7 +298,7 @@ def eval_(task: str = typer.Argument(..., help="topic, news_topic, sentiment or 
 
     if not dataset.is_dir():
         fail(f"the dataset folder {dataset} does not exist.")
-    result = evaluate(task, dataset)
+    result = evaluate(task, dataset, models_dir=settings().models_dir)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return

@@ -89,11 +89,22 @@ def _work(settings: Settings, loader: Callable | None, wake, stop, state, poll_s
             except Exception:
                 log.exception("processing submissions failed; they stay pending and are retried")
                 stop.wait(poll_seconds)
-            wake.wait(poll_seconds)
+            if wake.wait(poll_seconds):
+                _settle(wake, stop)
     except KeyboardInterrupt:
         pass
     finally:
         store.close()
+
+
+def _settle(wake, stop, quiet: float = 0.25, longest: float = 1.5) -> None:
+    """While submissions keep arriving (a burst), wait for a quiet moment, at most `longest` seconds: then one batch
+    does them all, and the worker's writes do not slow the requests that are storing them."""
+    deadline = time.monotonic() + longest
+    while time.monotonic() < deadline and not stop.is_set():
+        wake.clear()
+        if not wake.wait(quiet):
+            return
 
 
 class SubmissionWorker:

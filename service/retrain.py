@@ -179,8 +179,9 @@ def compare_with_active(store: Store, models_dir: Path, version: str) -> dict[st
 
 def promote(store: Store | None, models_dir: Path, task: str, version: str, username: str, force: bool = False,
             since_day: str | None = None, days: int = REANNOTATE_DAYS) -> PromoteOutcome:
-    """Make a version active. A topic candidate that scores lower than the active model on the held-out labels (or
-    cannot be compared) needs `force`. With a store, the items of the last `days` days are re-annotated."""
+    """Make a version active. A topic candidate that scores lower than the active model on the held-out labels needs
+    `force` (one that cannot be compared, for want of held-out labels, does not). With a store, the items of the
+    last `days` days are re-annotated and their stream facts updated."""
     if task == TASK and store is not None:
         entry = registry.read_registry(models_dir).get(task) or {}
         if entry.get("active") != version:
@@ -193,12 +194,9 @@ def promote(store: Store | None, models_dir: Path, task: str, version: str, user
                     f"{task} {version} scores lower than the active {check['active_version']} on the "
                     f"{check['candidate']['n']} held-out labels (macro F1 {check['candidate']['macro_f1']} against "
                     f"{check['active']['macro_f1']}); promote it with --force if you mean it.")
-            if not force and not diff["comparable"]:
-                raise UserError(f"{task} {version} cannot be compared with the active model: there are no held-out "
-                                f"board labels yet; promote it with --force if you mean it.")
     previous = registry.promote(models_dir, task, version)
     outcome = PromoteOutcome(task, version, previous)
-    if store is not None:
+    if store is not None and previous != version:   # promoting the active version again changes nothing
         store.mark_model_promoted(task, version, username)
         _note_on_card(Path(models_dir) / task / version, f"Promoted by {username} at {utcnow()}"
                       f"{' (forced)' if force else ''}; replaced {previous or 'none'}.")
@@ -279,7 +277,7 @@ def render_card(summary: dict[str, Any]) -> str:
         lines += ["No held-out labels yet: the candidate cannot be compared with the active model.", ""]
     else:
         active_f1 = a["macro_f1"] if a else "—"
-        lines += [f"| model | n | accuracy | macro F1 |", "|---|---|---|---|",
+        lines += ["| model | n | accuracy | macro F1 |", "|---|---|---|---|",
                   f"| candidate {summary['version']} | {c['n']} | {c['accuracy']} | {c['macro_f1']} |"]
         if a:
             lines.append(f"| active {summary['heldout']['active_version']} | {a['n']} | {a['accuracy']} | {active_f1} |")

@@ -76,7 +76,7 @@ def test_training_in_the_background_then_report_and_guarded_promotion(site):
     assert page.status_code == 200 and "quá ít nhãn" in page.text
     client.post("/analyst/train", data={"csrf_token": csrf_of(page.text)})
     page = wait_for_job(client)
-    assert "Không thành công: Not enough board labels" in page
+    assert "Không thành công: Chưa đủ nhãn để huấn luyện" in page and "Not enough board labels" in page
 
     label_all(inst.store, gold)
     client.post("/analyst/train", data={"csrf_token": csrf_of(page)})
@@ -108,3 +108,36 @@ def test_taxonomy_page_merges_and_refuses_to_delete_a_labelled_topic(site):
                                                     "target": "tien_luong", "csrf_token": csrf_of(page)})
     assert f"{n} nhãn được chuyển theo" in client.get(answer.headers["location"]).text
     assert "nha_o_doi_song" not in inst.store.label_counts("topic")
+
+
+def test_an_item_page_labels_with_one_click_and_comes_back(site):
+    inst, client, gold = site
+    as_user(client, "analyst1")
+    item_id = gold[0][0]
+    page = client.get(f"/items/{item_id}")
+    assert page.status_code == 200 and "Gán nhãn cho tin này" in page.text
+    answer = client.post("/analyst/label", data={"item_id": item_id, "task": "sentiment", "label": "negative",
+                                                 "next": f"/items/{item_id}", "csrf_token": csrf_of(page.text)})
+    assert answer.status_code == 303 and answer.headers["location"] == f"/items/{item_id}"
+    assert inst.store.label_history(item_id, "sentiment")[0]["label"] == "negative"
+    evil = client.post("/analyst/label", data={"item_id": item_id, "task": "topic", "label": "khac",
+                                               "next": "//evil.example", "csrf_token": csrf_of(page.text)})
+    assert evil.headers["location"] == "/analyst/queue"
+
+
+def test_a_worse_candidate_is_marked_and_not_promoted_without_the_confirmation(site):
+    import random
+
+    inst, client, gold = site
+    as_user(client, "analyst1")
+    codes = sorted({y for _, y in gold})
+    rng = random.Random(3)
+    label_all(inst.store, [(i, rng.choice(codes)) for i, _ in gold])
+    retrain.train_candidate(inst.store, inst.settings.models_dir, seed_cache(), "analyst1", seed_leads_n=SEED_SAMPLE)
+    label_all(inst.store, gold)
+    report = client.get("/analyst/models/v2").text
+    assert "KÉM HƠN" in report and 'name="force"' in report
+    client.post("/analyst/models/v2/promote", data={"csrf_token": csrf_of(report)})
+    page = wait_for_job(client)
+    assert "Không thành công: Mô hình này kém hơn mô hình đang dùng" in page
+    assert registry.read_registry(inst.settings.models_dir)["topic"]["active"] == "v1"

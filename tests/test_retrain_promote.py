@@ -69,7 +69,6 @@ def test_the_command_line_trains_promotes_and_rolls_back(cli, db_path, tmp_path,
     store = Store(db_path)
     gold = store_gold_items(store)
     store.close()
-    annotator, versions = load_annotator(models)
     result = cli("process")
     assert result.exit_code == 0, result.output
 

@@ -11,7 +11,6 @@ import pytest
 from nlp.classify import TextClassifier
 from service import registry, retrain
 from service.pipeline import UserError
-from service.store import Store
 from retrain_support import copy_models, label_all, seed_cache, store_gold_items, SEED_SAMPLE
 
 

@@ -286,3 +286,16 @@ def test_the_collaborator_form_is_light_enough_for_a_cheap_phone(app):
     total = len(page.content) + sum(len(a.content) for a in assets)
     assert total < 20_000, f"the form weighs {total} bytes with its assets"
     assert "<img" not in page.text and "fonts" not in page.text
+
+
+def test_admin_sees_source_health_from_its_runs(app, inst):
+    from service.store import utcnow
+
+    name = inst.store.sources()[0]["name"]
+    for _ in range(3):
+        inst.store.record_run(name, utcnow(), utcnow(), ok=False, found=0, new=0, not_modified=False,
+                              errors=[f"{name}: HTTP 503"], duration=0.1)
+    page = as_user(app, "root").get("/admin/sources").text
+    card = page.split(f'id="source-{name}"')[1].split("</li>")[0]
+    assert "Cần kiểm tra: 3 lần thu gần nhất đều lỗi." in card and "HTTP 503" in card and "Tắt nguồn" in card
+    assert "The last" not in card

@@ -159,11 +159,28 @@ def rename_unit(request: Request, code: str, viewer: Viewer = Depends(ADMIN), na
     return RedirectResponse("/admin/units", status_code=303)
 
 
+def health_in_words(row: dict) -> str:
+    """The collectors' health verdict (English, for the command line) said in Vietnamese for the page."""
+    reason = row.get("health") or ""
+    last = row.get("last_run") or {}
+    errors = last.get("errors") or []
+    detail = f" Lỗi gần nhất (chi tiết kỹ thuật): {errors[0]}" if errors else ""
+    found = re.match(r"The last (\d+) runs failed", reason)
+    if found:
+        return f"{found.group(1)} lần thu gần nhất đều lỗi.{detail}"
+    if "items on the latest day" in reason:
+        return "Số tin của ngày gần nhất khác thường so với mọi ngày: kiểm tra xem trang nguồn có đổi cấu trúc không."
+    if reason.startswith("The latest run failed"):
+        return f"Lần thu gần nhất bị lỗi, các lần trước vẫn thành công.{detail}"
+    return "Nguồn đang hoạt động bình thường." if row.get("healthy") else "Nguồn cần được kiểm tra."
+
+
 def _sources_page(request: Request, viewer: Viewer, error: str = "", status_code: int = 200):
     from service.pipeline import source_health
 
-    return render(request, "admin_sources.html", {"sources": source_health(get_store(request)), "error": error},
-                  viewer, status_code=status_code)
+    sources = [{**row, "health_vi": health_in_words(row)} for row in source_health(get_store(request))]
+    return render(request, "admin_sources.html", {"sources": sources, "error": error}, viewer,
+                  status_code=status_code)
 
 
 @router.get("/sources")

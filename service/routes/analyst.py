@@ -63,12 +63,29 @@ class Jobs:
                 job.result = work(job)
                 job.ok = True
             except Exception as exc:  # a failed job is shown on the page with its reason, never lost
-                job.result = str(exc)
+                job.result = job_failure(exc)
+                job.log(str(exc))
             finally:
                 job.done = True
 
         threading.Thread(target=run, name=f"pulse-{job.kind}", daemon=True).start()
         return True
+
+
+def job_failure(exc: Exception) -> str:
+    """Why a job failed, in the page's language (the English detail goes to the job's log)."""
+    text = str(exc)
+    if "Not enough board labels" in text:
+        return ("Chưa đủ nhãn để huấn luyện: cần ít nhất hai nhãn cho một chủ đề (nên có từ "
+                f"{retrain.MIN_LABELS} nhãn mỗi chủ đề). Hãy gán nhãn thêm rồi huấn luyện lại.")
+    if "scores lower than the active" in text:
+        return ("Mô hình này kém hơn mô hình đang dùng trên các tin giữ riêng; hãy đánh dấu ô xác nhận nếu vẫn muốn "
+                "đưa vào dùng.")
+    if "refusing to load" in text:
+        return "Tệp mô hình không hợp lệ (chỉ nhận tệp skops của Pulse); mô hình không được đưa vào dùng."
+    if "roll back" in text:
+        return "Không có phiên bản nào dùng trước đó để quay lại."
+    return "Đã có lỗi; chi tiết ở nhật ký bên dưới."
 
 
 def jobs_of(request: Request) -> Jobs:

@@ -212,8 +212,18 @@ async def check_csrf(request: Request, expected: str) -> None:
 def render(request: Request, name: str, context: dict[str, Any], viewer: Viewer | None = None,
            status_code: int = 200):
     settings = request.app.state.settings
-    ctx = {"settings": settings, "viewer": viewer, "csrf": viewer.csrf if viewer else "", **context}
+    ctx = {"settings": settings, "viewer": viewer, "csrf": viewer.csrf if viewer else "",
+           "unit_name": lambda code: _unit_names(request).get(code, code), **context}
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def _unit_names(request: Request) -> dict[str, str]:
+    """Code → name of every org unit, read once per request (templates show names, not codes)."""
+    names = getattr(request.state, "unit_names", None)
+    if names is None:
+        names = {u["code"]: u["name"] for u in get_store(request).org_units()}
+        request.state.unit_names = names
+    return names
 
 
 def scoped_units(store: Store, viewer: Viewer) -> list[dict]:
