@@ -72,6 +72,8 @@ def _work(settings: Settings, loader: Callable | None, wake, stop, state, poll_s
     parent = os.getppid()
     try:
         while not stop.is_set() and os.getppid() == parent:   # the app is gone: so is its worker
+            if annotator is not None and loader is None and _promoted_since(settings, versions):
+                annotator = None   # an analyst promoted or rolled back a model: load the active ones
             if annotator is None:
                 state.value = STATES.index("loading")
                 try:
@@ -95,6 +97,16 @@ def _work(settings: Settings, loader: Callable | None, wake, stop, state, poll_s
         pass
     finally:
         store.close()
+
+
+def _promoted_since(settings: Settings, versions: dict[str, str] | None) -> bool:
+    """Whether the active model versions differ from the ones loaded (the registry is a small JSON file)."""
+    from service.registry import ModelsMissing, active_versions
+
+    try:
+        return active_versions(settings.models_dir) != versions
+    except (ModelsMissing, OSError, ValueError):
+        return False
 
 
 def _settle(wake, stop, quiet: float = 0.25, longest: float = 1.5) -> None:
