@@ -151,6 +151,8 @@ def create_app(settings: Settings, start_worker: bool = True, annotator_loader: 
     app.include_router(api.docs_router)
     from service.routes import analyst  # the analysts' labelling, taxonomy and retraining pages
     app.include_router(analyst.router)
+    from service.routes import briefings  # the daily briefing archive and the units' reports
+    app.include_router(briefings.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(request: Request):

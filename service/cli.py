@@ -155,7 +155,9 @@ def process():
     s = settings()
     store = open_store()
     annotator, versions = load_annotator(s.models_dir)
-    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+    from service.intake import processing_lock
+
+    with processing_lock(s.db_path), Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("Annotating", total=None)
         outcome = run_process(store, annotator, versions, stream_settings=s.streams,
                               progress=lambda done, total: bar.update(task, completed=done, total=total))

@@ -8,6 +8,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from service import pipeline, trends
 from service.config import Settings
+from service.intake import processing_lock
 from service.store import Store
 from service.timeutil import today_local
 
@@ -23,7 +24,8 @@ def collection_cycle(settings: Settings) -> None:
             for err in o.errors:
                 log.warning(err)
         annotator, versions = pipeline.load_annotator(settings.models_dir)
-        pipeline.process(store, annotator, versions, stream_settings=settings.streams)
+        with processing_lock(settings.db_path):   # the submission worker places items too
+            pipeline.process(store, annotator, versions, stream_settings=settings.streams)
         day = today_local()
         trends.detect(store, day, day, settings.trends)
     except Exception:  # a failed cycle is logged; the next one runs as usual

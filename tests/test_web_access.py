@@ -92,6 +92,15 @@ RULES = {
     ("GET", "/analyst/labels.csv"): roles(*TRAIN),
     ("GET", "/analyst/taxonomy"): roles(*TRAIN),
     ("POST", "/analyst/taxonomy"): roles(*TRAIN),
+    # the briefing archive and the units' reports (service/routes/briefings.py)
+    ("GET", "/briefings"): roles(*REVIEW),
+    ("POST", "/briefings"): roles(*DECIDE),
+    ("GET", "/briefings/{day}"): roles(*REVIEW),
+    ("GET", "/briefings/{day}/docx"): roles(*REVIEW),
+    ("POST", "/briefings/{day}/make"): roles(*DECIDE),
+    ("GET", "/reports"): roles(*REVIEW),
+    ("GET", "/reports/{code}"): scoped(*REVIEW),
+    ("GET", "/reports/{code}/docx"): scoped(*REVIEW),
 }
 # routes whose object (of the user's unit or another) comes in the form rather than the path
 BODY_OBJECTS = {"/flags/bulk", "/analyst/label"}
@@ -150,6 +159,7 @@ def _objects(inst, role: str) -> dict[str, tuple[str, str]]:
         "name": (store.sources()[0]["name"],) * 2,
         "term_id": (str(term), str(term)),
         "version": ("v1", "v1"),
+        "day": ("2026-01-02", "2026-01-02"),
     }
 
 
@@ -181,6 +191,7 @@ def _body(method: str, path: str, which: str, objects: dict[str, tuple[str, str]
         "/admin/sources/{name}/enabled": {"enabled": "1"},
         "/admin/terms": {"term": f"từ khóa {n}"},
         "/login": {"username": "khong-co", "password": "sai"},
+        "/briefings": {"day": "2026-01-02"},
     }
     return {"data": dict(forms.get(path, {}))}
 

@@ -1,0 +1,106 @@
+"""Leaders' and staff's reading: the daily briefing archive (web page, print, DOCX) and the units' period reports."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+
+from service import briefing
+from service.routes.web import DECIDERS, REVIEWERS, Viewer, access, get_store, render, scoped_units
+from service.timeutil import today_local
+
+router = APIRouter(include_in_schema=False)
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(400, "Ngày không hợp lệ (dạng YYYY-MM-DD).") from None
+
+
+@router.get("/briefings")
+def briefings_page(request: Request, viewer: Viewer = Depends(access(*REVIEWERS))):
+    store = get_store(request)
+    yesterday = today_local() - timedelta(days=1)
+    return render(request, "briefings.html", {"days": store.briefing_days(), "yesterday": yesterday.isoformat(),
+                                              "units": scoped_units(store, viewer)}, viewer)
+
+
+@router.get("/briefings/{day}")
+def briefing_page(request: Request, day: str, viewer: Viewer = Depends(access(*REVIEWERS))):
+    store = get_store(request)
+    wanted = _day(day)
+    stored = store.briefing(wanted.isoformat())
+    return render(request, "briefing.html", {
+        "day": wanted, "day_vn": wanted.strftime("%d/%m/%Y"), "stored": stored,
+        "html": Markup(stored["html"]) if stored else None,   # drawn by our own template, autoescaped there
+        "can_make": viewer.role in DECIDERS}, viewer)
+
+
+@router.get("/briefings/{day}/docx")
+def briefing_docx(request: Request, day: str, viewer: Viewer = Depends(access(*REVIEWERS))):
+    store = get_store(request)
+    wanted = _day(day)
+    stored = store.briefing(wanted.isoformat())
+    data = stored["data"] if stored else briefing.daily(store, wanted, request.app.state.settings)
+    return Response(briefing.to_docx(data), media_type=DOCX, headers={
+        "Content-Disposition": f'attachment; filename="bao-cao-nhanh-{wanted.isoformat()}.docx"'})
+
+
+@router.post("/briefings/{day}/make")
+def briefing_make(request: Request, day: str, viewer: Viewer = Depends(access(*DECIDERS))):
+    """Make (or make again, replacing) a day's briefing now."""
+    store = get_store(request)
+    wanted = _day(day)
+    if wanted > today_local():
+        raise HTTPException(400, "Không thể lập báo cáo cho một ngày chưa đến.")
+    with request.app.state.write_lock:
+        briefing.make(store, wanted, request.app.state.settings)
+    return RedirectResponse(f"/briefings/{wanted.isoformat()}", status_code=303)
+
+
+def _report(request: Request, viewer: Viewer, code: str, period: str, ref: str) -> dict:
+    store = get_store(request)
+    if not viewer.sees_unit(code):
+        raise HTTPException(404)
+    if period not in ("month", "year"):
+        raise HTTPException(400, "Kỳ báo cáo phải là tháng hoặc năm.")
+    when = _day(ref) if ref else today_local()
+    return briefing.period_report(store, code, period, when, request.app.state.settings)
+
+
+@router.get("/reports")
+def report_form(request: Request, code: str = "", period: str = "month", ref: str = "",
+                viewer: Viewer = Depends(access(*REVIEWERS))):
+    """The archive page's report form lands here and is sent on to the unit's report."""
+    target = code or (viewer.unit or "")
+    if not target:
+        raise HTTPException(400, "Hãy chọn đơn vị.")
+    return RedirectResponse(f"/reports/{target}?period={period}&ref={ref}", status_code=303)
+
+
+@router.get("/reports/{code}")
+def report_page(request: Request, code: str, period: str = "month", ref: str = "",
+                viewer: Viewer = Depends(access(*REVIEWERS))):
+    data = _report(request, viewer, code, period, ref)
+    return render(request, "report.html", {"data": data, "html": Markup(briefing.to_html(data, standalone=False)),
+                                           "period": period, "ref": ref}, viewer)
+
+
+@router.get("/reports/{code}/docx")
+def report_docx(request: Request, code: str, period: str = "month", ref: str = "",
+                viewer: Viewer = Depends(access(*REVIEWERS))):
+    data = _report(request, viewer, code, period, ref)
+    name = f"bao-cao-{'thang' if period == 'month' else 'nam'}-{code}-{data['first'][:7]}.docx"
+    return Response(briefing.to_docx(data), media_type=DOCX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/briefings")
+def briefing_make_form(request: Request, day: str = Form(...), viewer: Viewer = Depends(access(*DECIDERS))):
+    """The archive page's form: make the briefing of a chosen day."""
+    return briefing_make(request, day, viewer)
