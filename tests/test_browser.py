@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from service.app import create_app
-from web_support import PASSWORD, LiveServer, free_port, make_installation, models_ready
+from web_support import PASSWORD, LiveServer, free_port, make_installation
 
 CHROMIUM = os.environ.get("PULSE_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -19,10 +19,12 @@ CLOSED_NETWORK_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-firs
 OBSERVATION = ("Công nhân Công ty may Bảo Lâm phản ánh bị nợ lương hai tháng liền, nhiều người phải vay mượn "
                "để trang trải tiền nhà trọ và học phí cho con.")
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+import playwright.sync_api as playwright_sync  # noqa: E402  (a dev dependency: its absence is an install error)
+
+# Without Chromium a developer's `make test` skips this test; CI (`.ci/run` sets PULSE_REQUIRE_BROWSER) fails instead.
 pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-    pytest.mark.skipif(not models_ready(), reason="the shipped models are not in classifier_models/ yet"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("PULSE_REQUIRE_BROWSER"),
+                       reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
 ]
 
 

@@ -9,9 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from web_support import csrf_of, key_of, login, make_installation, models_ready, wait_until
-
-pytestmark = pytest.mark.skipif(not models_ready(), reason="the shipped models are not in classifier_models/ yet")
+from web_support import csrf_of, key_of, login, make_installation, wait_until
 
 TEXTS = ["Công nhân nhà máy xi măng phản ánh bị nợ lương ba tháng, đời sống rất khó khăn.",
          "Giáo viên hợp đồng mong được tăng lương và đóng bảo hiểm xã hội đầy đủ."]
