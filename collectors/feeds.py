@@ -16,7 +16,7 @@ from email.utils import parsedate_to_datetime
 import feedparser
 from bs4 import BeautifulSoup
 
-from collectors.http import HttpClient
+from collectors.http import HttpClient, Response
 from collectors.items import CollectResult, RawItem, SourceConfig
 
 _SPACES = re.compile(r"\s+")
@@ -105,19 +105,29 @@ def _entry_item(entry, source: str) -> RawItem | None:
                    published_at=entry_time(entry), author=author, extra=extra)
 
 
-def collect_feed(source: SourceConfig, client: HttpClient, etag: str | None = None,
-                 last_modified: str | None = None, known_urls: Collection[str] = ()) -> CollectResult:
-    """Fetch and parse one feed source; with `source.full_text`, each new item's page is fetched for its body."""
+def fetch_source(source: SourceConfig, client: HttpClient, etag: str | None = None,
+                 last_modified: str | None = None) -> tuple[Response | None, CollectResult]:
+    """Conditional GET of a source's URL: the response to read, or None (with the result said) when there is
+    nothing to read — the fetch failed (its error recorded) or the source answered 304 Not Modified."""
     resp = client.get(source.url, etag=etag, last_modified=last_modified)
     result = CollectResult(source=source.name)
     if resp.error:
         result.errors.append(f"{source.name}: {resp.error}")
-        return result
+        return None, result
     headers = resp.headers or {}
     result.etag = headers.get("ETag") or etag
     result.last_modified = headers.get("Last-Modified") or last_modified
     if resp.not_modified:
         result.not_modified = True
+        return None, result
+    return resp, result
+
+
+def collect_feed(source: SourceConfig, client: HttpClient, etag: str | None = None,
+                 last_modified: str | None = None, known_urls: Collection[str] = ()) -> CollectResult:
+    """Fetch and parse one feed source; with `source.full_text`, each new item's page is fetched for its body."""
+    resp, result = fetch_source(source, client, etag, last_modified)
+    if resp is None:
         return result
     result.items, result.errors = parse_feed(resp.content, source.name)
     if source.full_text:

@@ -101,16 +101,10 @@ def enrich_items(items: list[RawItem], client, source: SourceConfig, known_urls:
 def collect_page(source: SourceConfig, client, etag: str | None = None, last_modified: str | None = None,
                  known_urls: Collection[str] = ()) -> CollectResult:
     """Fetch a listing page, follow its new article links, extract each; errors per link, never raised."""
-    result = CollectResult(source=source.name)
-    resp = client.get(source.url, etag=etag, last_modified=last_modified)
-    if resp.error:
-        result.errors.append(f"{source.name}: {resp.error}")
-        return result
-    headers = resp.headers or {}
-    result.etag = headers.get("ETag") or etag
-    result.last_modified = headers.get("Last-Modified") or last_modified
-    if resp.not_modified:
-        result.not_modified = True
+    from collectors.feeds import fetch_source
+
+    resp, result = fetch_source(source, client, etag, last_modified)
+    if resp is None:
         return result
     links = listing_links(resp.text, resp.final_url or source.url, source.selectors)
     if not links:
