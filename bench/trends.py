@@ -45,6 +45,7 @@ TOPICS = ["chinh tri va phap luat", "kinh doanh va cong nghiep", "suc khoe", "gi
           "bat dong san", "du lich", "the thao - the thao dong doi - bong da", "tai chinh", "khoa hoc",
           "con nguoi va xa hoi"]
 START = date(2026, 1, 1)
+UNITS = ["cb-giaoduc", "cb-yte", "cb-vienchuc", "cb-thanhpho"]   # the default org units below the province
 
 
 def load_baomoi() -> dict[str, list[str]]:
@@ -250,39 +251,47 @@ def evaluate(flags, naive, events, outage_days, busy_day, by_id, days, n_items) 
           f"naive flags {len([x for x in naive if x[1] == busy_day])}")
 
 
-def speed(sizes: list[int]) -> None:
-    """Detection over 90 days on stores of growing size (items placed directly, texts from baomoi)."""
+def build_store(path: Path, size: int, days: int = 90) -> Store:
+    """A store of `size` placed items over `days` days (texts from baomoi, 200 streams, five outlets)."""
     corpus = load_baomoi()
     texts = [t for pool in corpus.values() for t in pool[:3000]]
     rng = random.Random(3)
+    store = Store(path)
+    store.migrate()
+    per_day = size // days
+    stream_ids = [store.create_stream(t, "2026-01-01T00:00:00+00:00") for t in TOPICS for _ in range(20)]
+    n = 0
+    for d in range(days):
+        day = START + timedelta(days=d)
+        when = datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=3)
+        batch = []
+        for _ in range(per_day):
+            n += 1
+            observed = n % 20 == 0   # one item in twenty is a collaborator's report from one of the units
+            batch.append(RawItem(text=texts[n % len(texts)], title=f"{n}", url=f"http://bench.invalid/{n}",
+                                 source="ctv" if observed else OUTLETS[n % 5][0], published_at=when,
+                                 kind="observation" if observed else "article",
+                                 org_unit=UNITS[n % len(UNITS)] if observed else None))
+        ids = store.add_items(batch)
+        rows = []
+        for item_id, item in zip(ids, batch):
+            sid = rng.choice(stream_ids)
+            rows.append((item_id, sid, item_id, day.isoformat(), TOPICS[sid % len(TOPICS)],
+                         rng.choice(["neutral", "neutral", "negative", "positive"]), item.source,
+                         item.org_unit, item.kind))
+        store.place_items(rows)
+    store.add_watch_term("nợ lương")
+    return store
+
+
+def speed(sizes: list[int]) -> None:
+    """Detection over 90 days on stores of growing size (items placed directly, texts from baomoi)."""
     print(f"\n{'items':>10} {'load s':>8} {'detect 90 days s':>17}")
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            store = Store(Path(tmp) / "speed.db")
-            store.migrate()
             t0 = time.monotonic()
-            per_day = size // 90
-            stream_ids = [store.create_stream(t, "2026-01-01T00:00:00+00:00") for t in TOPICS for _ in range(20)]
-            n = 0
-            for d in range(90):
-                day = START + timedelta(days=d)
-                when = datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=3)
-                batch = []
-                for _ in range(per_day):
-                    n += 1
-                    text = texts[n % len(texts)]
-                    batch.append(RawItem(text=text, title=f"{n}", url=f"http://bench.invalid/{n}",
-                                         source=OUTLETS[n % 5][0], published_at=when))
-                ids = store.add_items(batch)
-                rows = []
-                for item_id in ids:
-                    sid = rng.choice(stream_ids)
-                    rows.append((item_id, sid, item_id, day.isoformat(), TOPICS[sid % len(TOPICS)],
-                                 rng.choice(["neutral", "neutral", "negative", "positive"]), OUTLETS[item_id % 5][0],
-                                 None, "article"))
-                store.place_items(rows)
+            store = build_store(Path(tmp) / "speed.db", size)
             load = time.monotonic() - t0
-            store.add_watch_term("nợ lương")
             t1 = time.monotonic()
             trends.detect(store, START, START + timedelta(days=89), TrendSettings())
             print(f"{size:>10} {load:>8.1f} {time.monotonic() - t1:>17.2f}", flush=True)
