@@ -109,7 +109,7 @@ def _back(path: str, message: str = "", error: str = "") -> RedirectResponse:
 
 
 def _safe_next(value: str, default: str) -> str:
-    return value if value.startswith("/") and not value.startswith("//") else default
+    return value if value.startswith("/") and value[1:2] not in ("/", "\\") else default
 
 
 def _topic_names(models_dir: Path) -> dict[str, str]:

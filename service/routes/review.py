@@ -114,6 +114,9 @@ def flag_page(request: Request, flag_id: int, viewer: Viewer = Depends(access(*R
     flag = flag_or_404(store, viewer, flag_id)
     evidence = flag["evidence"] or {}
     representative = [i for i in store.items_by_ids(evidence.get("representative") or []) if viewer.sees_item(i)]
+    facts = {f["item_id"]: f for f in store.item_facts([i["id"] for i in representative])}
+    for item in representative:   # the model's topic and sentiment, shown as the suggestion to correct
+        item.update(topic=facts.get(item["id"], {}).get("topic"), sentiment=facts.get(item["id"], {}).get("sentiment"))
     items = [i for i in store.items_by_ids(flag["item_ids"][:100]) if viewer.sees_item(i)]
     unit_names = {u["code"]: u["name"] for u in store.org_units()}
     sentiment = evidence.get("sentiment") or {}
@@ -123,7 +126,7 @@ def flag_page(request: Request, flag_id: int, viewer: Viewer = Depends(access(*R
         "flag": flag, "evidence": evidence, "chart": timeline_chart(evidence.get("timeline") or []),
         "representative": representative, "items": items, "unit_names": unit_names,
         "sentiment": _split(sentiment),
-        "stream": stream, "topic_name": names.get(flag["topic"] or "", flag["topic"] or ""),
+        "stream": stream, "topic_name": names.get(flag["topic"] or "", flag["topic"] or ""), "topic_names": names,
         "events": store.flag_events(flag_id), "can_decide": viewer.role in DECIDERS, **templates_globals}, viewer)
 
 
