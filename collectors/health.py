@@ -2,13 +2,30 @@
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 
 MIN_HISTORY_DAYS = 14  # fewer past days than this and the daily-count test says nothing
 WINDOW_DAYS = 30
 
 
-def assess_health(runs: list[dict], daily_counts: list[int], fail_threshold: int = 3) -> tuple[bool, str]:
-    """(healthy, reason in plain English) for one source.
+@dataclass(frozen=True)
+class Verdict:
+    """A source's health: whether it is healthy, which rule decided (`kind`), and the reason in plain English.
+
+    kind: "failing" (the last runs all failed), "unusual_count" (the latest daily count is out of its usual range),
+    "last_failed" (only the latest run failed), "no_runs" or "ok". Callers that speak another language switch on
+    `kind` rather than parse `reason`.
+    """
+
+    healthy: bool
+    kind: str
+    reason: str
+    failed_runs: int = 0
+    last_error: str = ""
+
+
+def verdict(runs: list[dict], daily_counts: list[int], fail_threshold: int = 3) -> Verdict:
+    """The health of one source.
 
     `runs` are its recorded runs, newest last, each with keys ok, found, new, errors, duration.
     `daily_counts` are items per day, oldest first, the last being the latest (complete) day.
@@ -21,7 +38,8 @@ def assess_health(runs: list[dict], daily_counts: list[int], fail_threshold: int
     if len(recent) == fail_threshold and all(not r.get("ok") for r in recent):
         last_error = _first_error(recent[-1])
         detail = f" The latest error: {last_error}" if last_error else ""
-        return False, f"The last {fail_threshold} runs failed.{detail}"
+        return Verdict(False, "failing", f"The last {fail_threshold} runs failed.{detail}", fail_threshold,
+                       last_error)
     if len(daily_counts) >= MIN_HISTORY_DAYS + 1:
         history = [int(c) for c in daily_counts[-WINDOW_DAYS - 1:-1]]
         latest = int(daily_counts[-1])
@@ -30,13 +48,21 @@ def assess_health(runs: list[dict], daily_counts: list[int], fail_threshold: int
         low, high = mean - 2 * sd, mean + 2 * sd
         if latest < low or latest > high:
             direction = "below" if latest < low else "above"
-            return False, (f"{latest} items on the latest day is {direction} the usual range "
+            return Verdict(False, "unusual_count",
+                           f"{latest} items on the latest day is {direction} the usual range "
                            f"({max(0.0, low):.1f} to {high:.1f}; {len(history)}-day mean {mean:.1f}, SD {sd:.1f}).")
     if runs and not runs[-1].get("ok"):
-        return True, "The latest run failed, but earlier ones succeeded."
+        return Verdict(True, "last_failed", "The latest run failed, but earlier ones succeeded.", 1,
+                       _first_error(runs[-1]))
     if not runs:
-        return True, "No runs recorded yet."
-    return True, "Runs succeed and the daily count is in its usual range."
+        return Verdict(True, "no_runs", "No runs recorded yet.")
+    return Verdict(True, "ok", "Runs succeed and the daily count is in its usual range.")
+
+
+def assess_health(runs: list[dict], daily_counts: list[int], fail_threshold: int = 3) -> tuple[bool, str]:
+    """(healthy, reason in plain English) for one source: `verdict` without its rule name."""
+    v = verdict(runs, daily_counts, fail_threshold)
+    return v.healthy, v.reason
 
 
 def _first_error(run: dict) -> str:

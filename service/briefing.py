@@ -16,6 +16,7 @@ from typing import Any
 
 from service.config import Settings
 from service.store import Store
+from service.streams import item_text
 from service.timeutil import TZ, day_bounds, days_between
 
 log = logging.getLogger("pulse.briefing")
@@ -34,6 +35,10 @@ def _names() -> dict[str, str]:
     from service.trends import topic_names
 
     return topic_names()
+
+
+def _unit_names(store: Store) -> dict[str, str]:
+    return {u["code"]: u["name"] for u in store.org_units()}
 
 
 def _vn_date(d: date) -> str:
@@ -57,16 +62,15 @@ def _quote(item: dict, limit: int = 260) -> dict:
             "url": item.get("url") or "", "id": item["id"]}
 
 
-def _stream_entry(store: Store, flag: dict, names: dict[str, str]) -> dict:
+def _stream_entry(store: Store, flag: dict, names: dict[str, str], unit_names: dict[str, str]) -> dict:
     from nlp.keyphrases import representative_sentences
 
     ev = flag.get("evidence") or {}
     stream = store.stream(flag["stream_id"]) if flag.get("stream_id") else None
     rep = ev.get("representative") or flag["item_ids"][:3]
     quotes = [_quote(i) for i in store.items_by_ids(rep[:3])]
-    texts = [f"{i['title']}. {i['text']}" for i in store.items_by_ids(flag["item_ids"][:60])]
+    texts = [item_text(i) for i in store.items_by_ids(flag["item_ids"][:60])]
     topic = flag.get("topic") or ""
-    unit_names = {u["code"]: u["name"] for u in store.org_units()}
     summary = [_shorten(x, 300) for x in representative_sentences(texts, k=3)] if texts else []
     return {
         "flag_id": flag["id"], "kind": flag["kind"], "status": flag["status"],
@@ -84,6 +88,7 @@ def daily(store: Store, day: date, settings: Settings | None = None) -> dict:
     """Everything the morning briefing says about one local day, as plain data."""
     settings = settings or Settings()
     names = _names()
+    unit_names = _unit_names(store)
     start, end = day_bounds(day)
     week = [day - timedelta(days=i) for i in range(7, 0, -1)]
     counts = store.item_counts((day - timedelta(days=13)).isoformat(), day.isoformat())
@@ -109,7 +114,7 @@ def daily(store: Store, day: date, settings: Settings | None = None) -> dict:
     for f in flags:
         section = SECTION_OF_KIND.get(f["kind"])
         if section:
-            sections[section].append(_stream_entry(store, f, names))
+            sections[section].append(_stream_entry(store, f, names, unit_names))
     watch = [{"reason": f["reason"], "count": f["count"], "term": (f["evidence"] or {}).get("term", ""),
               "quotes": [_quote(i) for i in store.items_by_ids(f["item_ids"][:3])]}
              for f in flags if f["kind"] == "watch_term"]
@@ -118,7 +123,7 @@ def daily(store: Store, day: date, settings: Settings | None = None) -> dict:
     week_start, _ = day_bounds(day - timedelta(days=6))
     for f in store.flags_decided(week_start, end):  # decisions on the week's streams that are still current
         events = store.flag_events(f["id"])
-        entry = _stream_entry(store, f, names)
+        entry = _stream_entry(store, f, names, unit_names)
         entry["notes"] = [e["note"] for e in events if e["note"] and "orient" not in e["action"]]
         entry["orientation"] = [e["note"] for e in events if e["note"] and "orient" in e["action"]]
         entry["status_label"] = STATUS_LABELS.get(f["status"], f["status"])
@@ -171,6 +176,7 @@ def period_report(store: Store, unit_code: str, period: str, ref: date, settings
     else:
         raise ValueError("the period must be month or year.")
     names = _names()
+    unit_names = _unit_names(store)
     units = store.unit_subtree(unit_code)
     start, _ = day_bounds(first)
     _, end = day_bounds(last)
@@ -184,7 +190,7 @@ def period_report(store: Store, unit_code: str, period: str, ref: date, settings
     flags = store.flags_touching_units(units, start, end)
     streams = []
     for f in flags:
-        entry = _stream_entry(store, f, names)
+        entry = _stream_entry(store, f, names, unit_names)
         entry["status_label"] = STATUS_LABELS.get(f["status"], f["status"])
         entry["decisions"] = [{"action": e["action"], "note": e["note"], "by": e["username"], "at": e["at"]}
                               for e in store.flag_events(f["id"])]
@@ -273,6 +279,7 @@ def to_docx(data: dict) -> bytes:
     from docx.oxml.ns import qn
     from docx.shared import Cm, Pt
 
+    images = charts(data)   # drawn once, placed where the sections ask for them
     doc = Document()
     for section in doc.sections:
         section.top_margin, section.bottom_margin = Cm(2), Cm(2)
@@ -314,7 +321,7 @@ def to_docx(data: dict) -> bytes:
         para(f"{_roman(number)}. {title.upper()}", bold=True)
         for line in lines:
             if isinstance(line, tuple) and line[0] == "image":
-                image = charts(data).get(line[1])
+                image = images.get(line[1])
                 if image:
                     doc.add_picture(io.BytesIO(image), width=Cm(15.5))
                 continue

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from collectors import CollectResult, SourceConfig, collect_source
-from collectors.files import read_timeline
+from collectors.files import read_observations, read_timeline
 from collectors.http import HttpClient
 from service import streams
 from service.config import StreamSettings
@@ -102,7 +102,7 @@ def source_health(store: Store, days: int = 31) -> list[dict]:
     """Every source with its last run and a health verdict (failed runs in a row, or an unusual daily count)."""
     from datetime import timedelta
 
-    from collectors.health import assess_health
+    from collectors.health import verdict
     from service.timeutil import day_bounds, days_between, today_local
 
     today = today_local()
@@ -112,10 +112,12 @@ def source_health(store: Store, days: int = 31) -> list[dict]:
     for row in store.sources():
         runs = list(reversed(store.runs(row["name"], limit=50)))
         per_day = store.source_daily_new(row["name"], since)
-        active_days = [d.isoformat() for d in days_between(first, today - timedelta(days=1))]
-        counts = [per_day.get(d, 0) for d in active_days if d >= min(per_day, default=today.isoformat())]
-        healthy, reason = assess_health(runs, counts)
-        out.append({**row, "last_run": runs[-1] if runs else None, "healthy": healthy, "health": reason})
+        since_first_run = min(per_day, default=today.isoformat())   # days before a source existed are not zeros
+        counts = [per_day.get(d.isoformat(), 0) for d in days_between(first, today - timedelta(days=1))
+                  if d.isoformat() >= since_first_run]
+        health = verdict(runs, counts)
+        out.append({**row, "last_run": runs[-1] if runs else None, "healthy": health.healthy,
+                    "health": health.reason, "verdict": health})
     return out
 
 
@@ -127,12 +129,7 @@ def import_file(store: Store, path: Path, kind: str = "timeline", source: str | 
     if kind == "timeline":
         result = read_timeline(path, default_source=source or path.stem)
     elif kind == "observations":
-        from collectors import files
-
-        reader = getattr(files, "read_observations", None)
-        if reader is None:
-            raise UserError("Importing collaborators' observation files is not available in this version.")
-        result = reader(path, default_source=source or path.stem)
+        result = read_observations(path, default_source=source or path.stem)
     else:
         raise UserError(f"Unknown import kind {kind!r}: use observations or timeline.")
     new_ids = store.add_items(result.items)
@@ -143,10 +140,10 @@ def process(store: Store, annotator, versions: dict[str, str], batch_size: int =
             progress: Progress | None = None, stream_settings: StreamSettings | None = None) -> ProcessOutcome:
     """Annotate every item not yet annotated by the active models, then place it in its stream."""
     model_version = model_version_key(versions)
-    total = store.count_items()
+    total = store.count_unannotated(model_version)
     done = 0
     for batch in store.unannotated_items(model_version, batch_size=batch_size):
-        texts = [f"{r['title']}. {r['text']}" if r["title"] else r["text"] for r in batch]
+        texts = [streams.item_text(r) for r in batch]
         annotations = annotator.annotate(texts)
         rows = []
         for item, ann in zip(batch, annotations):

@@ -13,6 +13,17 @@ from service.store import Store
 from service.timeutil import today_local
 
 log = logging.getLogger("pulse.scheduler")
+_models: dict = {}   # the annotator of the last cycle, kept while the same model versions stay active
+
+
+def _annotator(settings: Settings):
+    """The active models, loaded once and again only after a promotion or rollback changes them."""
+    from service.registry import active_versions
+
+    versions = active_versions(settings.models_dir)
+    if _models.get("versions") != versions:
+        _models["annotator"], _models["versions"] = pipeline.load_annotator(settings.models_dir)
+    return _models["annotator"], _models["versions"]
 
 
 def collection_cycle(settings: Settings) -> None:
@@ -23,7 +34,7 @@ def collection_cycle(settings: Settings) -> None:
         for o in outcomes:
             for err in o.errors:
                 log.warning(err)
-        annotator, versions = pipeline.load_annotator(settings.models_dir)
+        annotator, versions = _annotator(settings)
         with processing_lock(settings.db_path):   # the submission worker places items too
             pipeline.process(store, annotator, versions, stream_settings=settings.streams)
         day = today_local()
@@ -38,13 +49,10 @@ def briefing_job(settings: Settings) -> None:
     """Make every daily briefing that is due and missing (so a 07:00 missed while the server was down is made)."""
     from service import briefing
 
-    store = Store(settings.db_path)
-    try:
+    with Store(settings.db_path) as store:
         made = briefing.run_due(store, settings)
-        if made:
-            log.info("briefings made: %s", ", ".join(d.isoformat() for d in made))
-    finally:
-        store.close()
+    if made:
+        log.info("briefings made: %s", ", ".join(d.isoformat() for d in made))
 
 
 def start(settings: Settings) -> BackgroundScheduler:

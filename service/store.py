@@ -278,6 +278,12 @@ class Store:
     def close(self) -> None:
         self.db.conn.close()
 
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     # --- schema ----------------------------------------------------------------------------------
     def schema_version(self) -> int:
         if not self.db["schema_version"].exists():
@@ -356,10 +362,10 @@ class Store:
         return rows
 
     def source(self, name: str) -> dict | None:
-        for row in self.sources():
-            if row["name"] == name:
-                return row
-        return None
+        rows = list(self.db.query("SELECT * FROM sources WHERE name = ?", [name]))
+        for row in rows:
+            row["config"] = json.loads(row["config"] or "{}")
+        return rows[0] if rows else None
 
     def set_source_enabled(self, name: str, enabled: bool) -> bool:
         with self.db.conn:
@@ -390,15 +396,6 @@ class Store:
         for row in rows:
             row["errors"] = json.loads(row["errors"])
         return rows
-
-    def failed_sources_between(self, start: str, end: str) -> list[str]:
-        """Sources whose every run in [start, end) failed: their silence is an outage, not a trend."""
-        rows = self.db.execute(
-            "SELECT source FROM runs WHERE started_at >= ? AND started_at < ?"
-            " GROUP BY source HAVING SUM(ok) = 0",
-            [start, end],
-        ).fetchall()
-        return [r[0] for r in rows]
 
     # --- items -----------------------------------------------------------------------------------
     def add_items(self, items: Iterable[RawItem], collected_at: str | None = None) -> list[int]:
@@ -460,6 +457,11 @@ class Store:
                 return
             yield rows
             last_id = rows[-1]["id"]
+
+    def count_unannotated(self, model_version: str) -> int:
+        return self.db.execute(
+            "SELECT COUNT(*) FROM items i WHERE NOT EXISTS"
+            " (SELECT 1 FROM annotations a WHERE a.item_id = i.id AND a.model_version = ?)", [model_version]).fetchone()[0]
 
     def search_items(self, query: str, limit: int = 50) -> list[dict]:
         """Full-text search without regard to diacritics: `luong` finds `lương`."""
@@ -577,11 +579,16 @@ class Store:
         row = self.db.execute("SELECT stream_id FROM stream_items WHERE item_id = ?", [item_id]).fetchone()
         return row[0] if row else None
 
-    def stream_members(self, stream_id: int) -> list[dict]:
-        """The facts of every item in a stream, oldest first."""
-        return list(self.db.query(
-            "SELECT si.*, i.title, i.url, i.published_at FROM stream_items si JOIN items i ON i.id = si.item_id"
-            " WHERE si.stream_id = ? ORDER BY i.published_at, i.id", [stream_id]))
+    def stream_topic_counts(self, stream_id: int) -> dict[str, int]:
+        """Items of a stream per topic (for its majority topic)."""
+        return dict(self.db.execute("SELECT topic, COUNT(*) FROM stream_items WHERE stream_id = ? GROUP BY topic",
+                                    [stream_id]).fetchall())
+
+    def stream_recent_item_ids(self, stream_id: int, limit: int) -> list[int]:
+        """The ids of a stream's latest items (newest placed first)."""
+        return [r[0] for r in self.db.execute(
+            "SELECT item_id FROM stream_items WHERE stream_id = ? ORDER BY item_id DESC LIMIT ?",
+            [stream_id, limit]).fetchall()]
 
     def item_facts(self, item_ids: list[int]) -> list[dict]:
         """The placed facts of given items (any stream)."""

@@ -214,11 +214,10 @@ def _merge_similar(store: Store, index: _Index, touched: list[_Stream], settings
 
 def _save(store: Store, stream: _Stream) -> None:
     """Write a stream's centroid, majority topic and label (its most shared keyphrases)."""
-    members = store.stream_members(stream.id)
-    topics = Counter(m["topic"] for m in members)
-    topic = topics.most_common(1)[0][0] if topics else stream.topic
+    topics = store.stream_topic_counts(stream.id)
+    topic = max(topics, key=lambda t: (topics[t], t)) if topics else stream.topic
     phrases = Counter()
-    for kp in store.item_keyphrases_any([m["item_id"] for m in members[-200:]]):
+    for kp in store.item_keyphrases_any(store.stream_recent_item_ids(stream.id, 200)):
         phrases.update(set(kp))
     label_terms = [p for p, _ in phrases.most_common(3)]
     if not label_terms:

@@ -1,7 +1,7 @@
 """Source health: failed runs in a row, or a daily count outside the 30-day mean ± 2 SD."""
 from __future__ import annotations
 
-from collectors.health import assess_health
+from collectors.health import assess_health, verdict
 
 OK = {"ok": True, "found": 20, "new": 5, "errors": [], "duration": 1.2}
 FAIL = {"ok": False, "found": 0, "new": 0, "errors": ["laodong: https://laodong.vn/rss answered HTTP 503."],
@@ -46,3 +46,12 @@ def test_short_history_says_nothing_about_counts():
 def test_only_the_last_30_days_count():
     old_busy = [200] * 30
     assert assess_health([OK], old_busy + STEADY[:15] + STEADY[:15] + [20])[0] is True
+
+
+def test_the_verdict_names_the_rule_that_decided():
+    assert verdict([OK, FAIL, FAIL, FAIL], STEADY).kind == "failing"
+    assert verdict([OK, FAIL, FAIL, FAIL], STEADY).failed_runs == 3
+    assert verdict([OK] * 5, STEADY + [2]).kind == "unusual_count"
+    assert verdict([OK, OK, FAIL], STEADY).kind == "last_failed"
+    assert verdict([], []).kind == "no_runs"
+    assert verdict([OK], STEADY + [21]).kind == "ok"

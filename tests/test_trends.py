@@ -57,9 +57,14 @@ def test_a_collector_outage_day_gives_no_burst_and_is_marked(store):
     run_at = datetime(day.year, day.month, day.day, 2, tzinfo=timezone.utc).isoformat()
     store.record_run("dantri.com.vn", run_at, run_at, ok=False, found=0, new=0, not_modified=False,
                      errors=["dantri.com.vn answered HTTP 503."], duration=1.0)
+    store.add_watch_term("nợ lương")
+    replay.add(day, "tien_luong", 1, text="Công nhân bị nợ lương hai tháng.")
     flags = trends.detect(store, day, day)
     assert kinds(flags, "burst") == []
-    assert all(f.degraded for f in flags)
+    watched = kinds(flags, "watch_term")
+    assert watched, "the day still has a flag to mark"
+    assert all(f.degraded and "dantri.com.vn" in f.reason for f in flags)
+    assert watched[0].evidence["sources_down"] == ["dantri.com.vn"]
 
 
 def test_rerunning_detection_makes_no_duplicate_flags(store):

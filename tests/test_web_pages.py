@@ -210,6 +210,12 @@ def test_admin_manages_users_units_sources_and_watch_terms(app, inst):
                                               "kind": "rss", "title": "Báo Mới"}).status_code == 303
     sources = admin.get("/admin/sources").text
     assert "Báo Mới" in sources and "Chưa thu lần nào" in sources
+    for _ in range(3):
+        inst.store.record_run("bao-moi", "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:01+00:00", ok=False, found=0,
+                              new=0, not_modified=False, errors=["http://127.0.0.1:9/rss answered HTTP 503."],
+                              duration=1.0)
+    failing = admin.get("/admin/sources").text
+    assert "3 lần thu gần nhất đều lỗi." in failing and "answered HTTP 503" in failing
     admin.post("/admin/sources/bao-moi/enabled", data={"csrf_token": csrf, "enabled": "0"})
     assert not inst.store.source("bao-moi")["enabled"]
     assert admin.post("/admin/terms", data={"csrf_token": csrf, "term": "thiếu việc làm"}).status_code == 303

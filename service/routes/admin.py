@@ -160,19 +160,18 @@ def rename_unit(request: Request, code: str, viewer: Viewer = Depends(ADMIN), na
 
 
 def health_in_words(row: dict) -> str:
-    """The collectors' health verdict (English, for the command line) said in Vietnamese for the page."""
-    reason = row.get("health") or ""
-    last = row.get("last_run") or {}
-    errors = last.get("errors") or []
-    detail = f" Lỗi gần nhất (chi tiết kỹ thuật): {errors[0]}" if errors else ""
-    found = re.match(r"The last (\d+) runs failed", reason)
-    if found:
-        return f"{found.group(1)} lần thu gần nhất đều lỗi.{detail}"
-    if "items on the latest day" in reason:
+    """The collectors' health verdict said in Vietnamese for the page (by its rule, not by its English words)."""
+    v = row["verdict"]
+    detail = f" Lỗi gần nhất (chi tiết kỹ thuật): {v.last_error}" if v.last_error else ""
+    if v.kind == "failing":
+        return f"{v.failed_runs} lần thu gần nhất đều lỗi.{detail}"
+    if v.kind == "unusual_count":
         return "Số tin của ngày gần nhất khác thường so với mọi ngày: kiểm tra xem trang nguồn có đổi cấu trúc không."
-    if reason.startswith("The latest run failed"):
+    if v.kind == "last_failed":
         return f"Lần thu gần nhất bị lỗi, các lần trước vẫn thành công.{detail}"
-    return "Nguồn đang hoạt động bình thường." if row.get("healthy") else "Nguồn cần được kiểm tra."
+    if v.kind == "no_runs":
+        return "Nguồn chưa được thu lần nào."
+    return "Nguồn đang hoạt động bình thường."
 
 
 def _sources_page(request: Request, viewer: Viewer, error: str = "", status_code: int = 200):

@@ -148,22 +148,22 @@ def analyst_page(request: Request, msg: str = "", err: str = "", viewer: Viewer 
         "has_history": bool((registry.read_registry(models_dir).get("topic") or {}).get("history"))}, viewer)
 
 
+BUSY = "Đang có một việc chạy nền; vui lòng chờ nó xong."
+
+
 @router.post("/analyst/train")
 def train_candidate(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
     settings = request.app.state.settings
     job = Job("train", viewer.username)
 
     def work(job: Job) -> str:
-        store = Store(settings.db_path)
-        try:
+        with Store(settings.db_path) as store:
             summary = retrain.train_candidate(store, settings.models_dir, Path(settings.db_path).parent,
                                               viewer.username, seed_leads_n=retrain.SEED_LEADS, log=job.log)
-        finally:
-            store.close()
         return summary["version"]
 
     if not jobs_of(request).start(job, work):
-        return _back("/analyst", error="Đang có một việc chạy nền; vui lòng chờ nó xong.")
+        return _back("/analyst", error=BUSY)
     return _back("/analyst", "Đã bắt đầu huấn luyện; tiến độ hiện bên dưới.")
 
 
@@ -199,17 +199,14 @@ def promote(request: Request, version: str, force: str = Form(""), viewer: Viewe
     job = Job("promote", viewer.username)
 
     def work(job: Job) -> str:
-        store = Store(settings.db_path)
-        try:
-            job.log(f"Đưa topic {version} vào sử dụng, gán nhãn lại tin của {retrain.REANNOTATE_DAYS} ngày gần nhất…")
+        job.log(f"Đưa topic {version} vào sử dụng, gán nhãn lại tin của {retrain.REANNOTATE_DAYS} ngày gần nhất…")
+        with Store(settings.db_path) as store:
             out = retrain.promote(store, settings.models_dir, "topic", version, viewer.username, force=bool(force))
-        finally:
-            store.close()
         return (f"topic {version} đang được dùng (thay {out.previous}); {out.reannotated} tin được gán nhãn lại, "
                 f"{out.facts_updated} tin trong luồng được cập nhật.")
 
     if not jobs_of(request).start(job, work):
-        return _back(f"/analyst/models/{version}", error="Đang có một việc chạy nền; vui lòng chờ nó xong.")
+        return _back(f"/analyst/models/{version}", error=BUSY)
     return _back("/analyst", "Đang đưa mô hình vào sử dụng; tiến độ hiện bên dưới.")
 
 
@@ -219,15 +216,12 @@ def rollback(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
     job = Job("rollback", viewer.username)
 
     def work(job: Job) -> str:
-        store = Store(settings.db_path)
-        try:
+        with Store(settings.db_path) as store:
             out = retrain.rollback(store, settings.models_dir, "topic", viewer.username)
-        finally:
-            store.close()
         return f"Đã quay lại topic {out.version} (thay {out.previous}); {out.facts_updated} tin được cập nhật."
 
     if not jobs_of(request).start(job, work):
-        return _back("/analyst", error="Đang có một việc chạy nền; vui lòng chờ nó xong.")
+        return _back("/analyst", error=BUSY)
     return _back("/analyst", "Đang quay lại mô hình trước; tiến độ hiện bên dưới.")
 
 
