@@ -20,6 +20,7 @@ def taxonomy(models):
 
 def test_rewriting_keeps_every_topic_and_phrase(models):
     before = taxonomy(models)
+    version = edit.read(models)["version"]
     edit.rename_topic(models, "viec_lam", "Việc làm")
     after = taxonomy(models)
     assert after.codes == before.codes and after.name("viec_lam") == "Việc làm"
@@ -27,7 +28,7 @@ def test_rewriting_keeps_every_topic_and_phrase(models):
         assert after.topics[code].strong == before.topics[code].strong
         assert after.topics[code].phrases == before.topics[code].phrases
     text = (models / "taxonomy.toml").read_text(encoding="utf-8")
-    assert text.startswith("# The board's topic taxonomy") and "version = 2" in text
+    assert text.startswith("# The board's topic taxonomy") and f"version = {version + 1}" in text
     assert load_taxonomy(SHIPPED_MODELS / "taxonomy.toml").name("viec_lam") != "Việc làm"
 
 

@@ -7,7 +7,8 @@ import pytest
 from nlp.taxonomy import OTHER, load_taxonomy, seed_label
 
 EXPECTED = {"tien_luong", "bao_hiem", "viec_lam", "dieu_kien_lao_dong", "quan_he_lao_dong", "nha_o_doi_song",
-            "chinh_sach_phap_luat", "hoat_dong_cong_doan", "tham_nhung_tieu_cuc", "xa_hoi_khac", "khac"}
+            "chinh_sach_phap_luat", "hoat_dong_cong_doan", "tham_nhung_tieu_cuc", "y_te_giao_duc", "thien_tai",
+            "xa_hoi_khac", "khac"}
 
 
 def test_taxonomy_has_the_board_topics():
