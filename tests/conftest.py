@@ -100,6 +100,29 @@ def store(db_path):
     s.close()
 
 
+def require_data(path: Path, what: str = "") -> Path:
+    """The one way a test asks for data from ../shared: it skips when the data is missing, except under
+    PULSE_REQUIRE_DATA=1 (set by .ci/run), where missing data is a failure, as PULSE_REQUIRE_BROWSER does for the
+    browser test. Returns the path."""
+    if not Path(path).exists():
+        message = f"{what or 'shared data'} is not available at {path}"
+        if os.environ.get("PULSE_REQUIRE_DATA", "") not in ("", "0"):
+            pytest.fail(f"{message}; PULSE_REQUIRE_DATA=1 makes missing ../shared data a failure", pytrace=False)
+        pytest.skip(message)
+    return Path(path)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "shared_data(path, what): the test reads data from ../shared (see "
+                                       "require_data)")
+
+
+def pytest_runtest_setup(item):
+    """`@pytest.mark.shared_data(path)` (or a module's `pytestmark`) routes through require_data."""
+    for mark in item.iter_markers(name="shared_data"):
+        require_data(*mark.args, **mark.kwargs)
+
+
 def wait_for(url: str, timeout: float = 30.0) -> None:
     import requests
 

@@ -17,7 +17,8 @@ from collectors.health import assess_health
 from collectors.http import Response, parse_retry_after
 from collectors.items import SourceConfig
 from collectors.pages import listing_links
-from collectors_support import ARTICLES, HTML_FIXTURES, RSS_FIXTURES, SHARED
+from conftest import require_data
+from collectors_support import LOOPBACK, ARTICLES, HTML_FIXTURES, RSS_FIXTURES, SHARED
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -154,8 +155,7 @@ def test_no_exception_escapes_a_collector(body, status, kind, full_text):
 
 
 def test_shared_fixtures_present_for_the_mutation_seeds():
-    if not SHARED.is_dir():
-        pytest.skip("shared fixtures not beside the repo; the mutation tests ran on tiny seeds")
+    require_data(SHARED, "../shared (the mutation tests ran on tiny seeds)")
     assert len(FEED) > 1000 and len(PAGE) > 1000
 
 
@@ -181,6 +181,6 @@ def test_any_robots_txt_gives_a_response_not_an_exception(robots_server, robots)
 
     robots_server.add("/robots.txt", robots, "text/plain")
     rec = Recorder()
-    resp = HttpClient(sleep=rec.sleep, clock=rec.clock, min_interval=0, retries=0).get(robots_server.url("/x"))
+    resp = HttpClient(allowed_hosts=LOOPBACK, sleep=rec.sleep, clock=rec.clock, min_interval=0, retries=0).get(robots_server.url("/x"))
     assert resp.content == b"x" or (resp.error and "robots.txt" in resp.error)
     assert all(s <= 60 for s in rec.sleeps)

@@ -13,7 +13,7 @@ from nlp.classify import FORMAT, TextClassifier
 from nlp.corpora import read_corpus
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-needs_vsfc = pytest.mark.skipif(not (DATASETS / "uit-vsfc").exists(), reason="../shared/datasets/uit-vsfc missing")
+needs_vsfc = pytest.mark.shared_data(DATASETS / "uit-vsfc", "../shared/datasets/uit-vsfc")
 
 # A small, fast configuration: the shipped models use larger n-gram ranges.
 SMALL = dict(word_ngrams=(1, 2), syllable_ngrams=(1, 2), char_ngrams=None, n_features=2**18, max_features=50_000)

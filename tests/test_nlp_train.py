@@ -9,7 +9,7 @@ from nlp.corpora import read_corpus
 from nlp.train import evaluate, load_task_data, metrics, train
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-pytestmark = pytest.mark.skipif(not DATASETS.exists(), reason="../shared/datasets missing")
+pytestmark = pytest.mark.shared_data(DATASETS, "../shared/datasets")
 SMALL = dict(word_ngrams=(1, 2), syllable_ngrams=(1, 2), char_ngrams=None, n_features=2**18, max_features=50_000)
 
 
