@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from collectors.sources import DEFAULT_SOURCES
 from service.auth import hash_password, new_password
+from service.config import StreamSettings
+from service.doctor import DoctorReport, doctor
 from service.store import Store
 
 # Cao Bằng's union tree to start from; admins edit it in the web app.
@@ -31,11 +33,14 @@ class InitOutcome:
     admin_password: str | None
     units: int
     sources: int
+    repairs: DoctorReport | None = None   # what `pulse doctor` mended, if anything was left by an earlier version
 
 
-def init(store: Store, admin_username: str = "admin") -> InitOutcome:
-    """Create or upgrade the store; on a new store also create the first admin and return its password once."""
+def init(store: Store, admin_username: str = "admin", stream_settings: StreamSettings | None = None) -> InitOutcome:
+    """Create or upgrade the store and mend what earlier versions left (see service/doctor.py); on a new store also
+    create the first admin and return its password once."""
     version = store.migrate()
+    repairs = doctor(store, stream_settings=stream_settings, integrity=False)
     for code, name, parent, level in DEFAULT_UNITS:
         store.add_org_unit(code, name, parent, level)
     for src in DEFAULT_SOURCES:
@@ -47,4 +52,4 @@ def init(store: Store, admin_username: str = "admin") -> InitOutcome:
             store.add_watch_term(term, created_by="init")
         password = new_password()
         store.add_user(admin_username, hash_password(password), "admin", DEFAULT_UNITS[0][0])
-    return InitOutcome(version, password, len(store.org_units()), len(store.sources()))
+    return InitOutcome(version, password, len(store.org_units()), len(store.sources()), repairs)

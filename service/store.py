@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -250,6 +251,19 @@ def content_hash(title: str, text: str, source: str = "") -> str:
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
+def sql_statements(script: str) -> list[str]:
+    """The statements of an SQL script, one by one (comments and string literals respected by SQLite itself)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not all(ln.strip().startswith("--") or not ln.strip() for ln in buffer.splitlines()):
+        raise ValueError(f"incomplete SQL statement in a migration: {buffer.strip()[:80]!r}")
+    return statements
+
+
 @dataclass
 class StoredItem:
     id: int
@@ -268,8 +282,10 @@ class Store:
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        # autocommit mode: the driver opens no hidden transaction; a unit of work is `with store.transaction():`
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
         self.db = sqlite_utils.Database(conn)
+        self._savepoints = 0
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut may lose the last commit only
         self.db.execute("PRAGMA foreign_keys=ON")
@@ -291,19 +307,60 @@ class Store:
         row = self.db.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return row[0] or 0
 
-    def migrate(self) -> int:
-        """Apply every migration not yet applied; returns the schema version reached."""
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-        )
-        current = self.schema_version()
-        for number, script in enumerate(MIGRATIONS, start=1):
-            if number <= current:
-                continue
-            with self.db.conn:
-                self.db.conn.executescript(script)
-                self.db.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", [number, utcnow()])
+    def migrate(self, migrations: list[str] | None = None) -> int:
+        """Apply every migration not yet applied; returns the schema version reached.
+
+        Each migration runs statement by statement inside one transaction with its version row (`executescript`
+        would commit on its own), so a migration that fails leaves the schema and the version as they were.
+        """
+        migrations = MIGRATIONS if migrations is None else migrations
+        for number, script in enumerate(migrations, start=1):
+            with self.transaction():
+                self.db.conn.execute("CREATE TABLE IF NOT EXISTS schema_version"
+                                     " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+                if number <= self.schema_version():   # read inside the write lock: two processes never both apply it
+                    continue
+                for statement in sql_statements(script):
+                    self.db.conn.execute(statement)
+                self.db.conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                                     [number, utcnow()])
         return self.schema_version()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One unit of work: everything written inside commits together or not at all.
+
+        `BEGIN IMMEDIATE` takes the write lock at once (other processes wait up to the busy timeout, never fail
+        half-way); a transaction opened inside another one is a savepoint, so an inner failure that is caught undoes
+        only the inner part. Compute before entering: the lock is held until the block ends.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            self._savepoints += 1
+            name = f"pulse_sp{self._savepoints}"
+            conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                conn.execute(f"RELEASE {name}")
+            finally:
+                self._savepoints -= 1
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        if not conn.in_transaction:
+            raise RuntimeError("a unit of work was committed half-way by a nested commit (`with db.conn:`?)")
+        conn.execute("COMMIT")
 
     @property
     def is_initialised(self) -> bool:
@@ -312,7 +369,7 @@ class Store:
     # --- org units and users ---------------------------------------------------------------------
     def add_org_unit(self, code: str, name: str, parent_code: str | None = None, level: str = "grassroots") -> int:
         parent_id = self.org_unit_id(parent_code) if parent_code else None
-        with self.db.conn:
+        with self.transaction():
             self.db.execute(
                 "INSERT OR IGNORE INTO org_units (code, name, parent_id, level) VALUES (?, ?, ?, ?)",
                 [code, name, parent_id, level],
@@ -328,7 +385,7 @@ class Store:
 
     def add_user(self, username: str, password_hash: str, role: str, org_unit_code: str | None = None) -> int:
         unit_id = self.org_unit_id(org_unit_code) if org_unit_code else None
-        with self.db.conn:
+        with self.transaction():
             cur = self.db.execute(
                 "INSERT INTO users (username, password_hash, role, org_unit_id, created_at) VALUES (?, ?, ?, ?, ?)",
                 [username, password_hash, role, unit_id, utcnow()],
@@ -346,7 +403,7 @@ class Store:
     def upsert_source(self, name: str, kind: str, url: str, title: str = "", config: dict | None = None,
                       verified: bool = True, enabled: bool = True) -> None:
         """Add a source, or leave an existing one of that name as the board configured it."""
-        with self.db.conn:
+        with self.transaction():
             self.db.execute(
                 "INSERT OR IGNORE INTO sources (name, kind, url, title, config, verified, enabled, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -368,17 +425,17 @@ class Store:
         return rows[0] if rows else None
 
     def set_source_enabled(self, name: str, enabled: bool) -> bool:
-        with self.db.conn:
+        with self.transaction():
             cur = self.db.execute("UPDATE sources SET enabled = ? WHERE name = ?", [int(enabled), name])
         return cur.rowcount > 0
 
     def set_source_validators(self, name: str, etag: str | None, last_modified: str | None) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("UPDATE sources SET etag = ?, last_modified = ? WHERE name = ?", [etag, last_modified, name])
 
     def record_run(self, source: str, started_at: str, finished_at: str, ok: bool, found: int, new: int,
                    not_modified: bool, errors: list[str], duration: float) -> int:
-        with self.db.conn:
+        with self.transaction():
             cur = self.db.execute(
                 "INSERT INTO runs (source, started_at, finished_at, ok, found, new, not_modified, errors, duration)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -404,22 +461,23 @@ class Store:
         Returns the ids of the items that were new.
         """
         collected_at = collected_at or utcnow()
+        rows = []
+        for item in items:   # computed before the write lock is taken, so the transaction stays short
+            published = iso(item.published_at) if item.published_at else collected_at
+            rows.append(([item.url or None, content_hash(item.title, item.text, item.source), item.kind, item.title,
+                          item.text, item.source, item.author, item.org_unit, item.channel, published,
+                          local_day(published), collected_at, json.dumps(item.extra, ensure_ascii=False, default=str)],
+                         fold(f"{item.title}\n{item.text}")))
         new_ids: list[int] = []
-        with self.db.conn:
-            for item in items:
-                published = iso(item.published_at) if item.published_at else collected_at
+        with self.transaction():   # the items and their search rows together: no item is ever unfindable
+            for values, folded in rows:
                 cur = self.db.execute(
                     "INSERT OR IGNORE INTO items (url, content_hash, kind, title, text, source, author, org_unit,"
                     " channel, published_at, day, collected_at, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [item.url or None, content_hash(item.title, item.text, item.source), item.kind, item.title, item.text,
-                     item.source, item.author, item.org_unit, item.channel, published, local_day(published),
-                     collected_at, json.dumps(item.extra, ensure_ascii=False, default=str)],
-                )
+                    values)
                 if cur.rowcount == 1:
-                    item_id = cur.lastrowid
-                    new_ids.append(item_id)
-                    self.db.execute("INSERT INTO items_fts (rowid, folded) VALUES (?, ?)",
-                                    [item_id, fold(f"{item.title}\n{item.text}")])
+                    new_ids.append(cur.lastrowid)
+                    self.db.execute("INSERT INTO items_fts (rowid, folded) VALUES (?, ?)", [cur.lastrowid, folded])
         return new_ids
 
     def has_url(self, url: str) -> bool:
@@ -478,7 +536,7 @@ class Store:
     # --- annotations -----------------------------------------------------------------------------
     def add_annotations(self, rows: list[dict[str, Any]]) -> None:
         now = utcnow()
-        with self.db.conn:
+        with self.transaction():
             for r in rows:
                 self.db.execute(
                     "INSERT OR REPLACE INTO annotations (item_id, model_version, topic, topic_score, news_topic,"
@@ -511,7 +569,7 @@ class Store:
         return rows
 
     def create_stream(self, topic: str, seen_at: str) -> int:
-        with self.db.conn:
+        with self.transaction():
             cur = self.db.execute(
                 "INSERT INTO streams (topic, first_seen, last_seen, created_at) VALUES (?, ?, ?, ?)",
                 [topic, seen_at, seen_at, utcnow()])
@@ -520,7 +578,7 @@ class Store:
     def place_item(self, item_id: int, stream_id: int, story_id: int, day: str, topic: str, sentiment: str,
                    source: str, org_unit: str | None, kind: str) -> bool:
         """Put an item in a stream with the facts the detectors count; an item is placed once."""
-        with self.db.conn:
+        with self.transaction():
             cur = self.db.execute(
                 "INSERT OR IGNORE INTO stream_items (item_id, stream_id, story_id, day, topic, sentiment, source,"
                 " org_unit, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -529,14 +587,14 @@ class Store:
 
     def place_items(self, rows: list[tuple]) -> None:
         """Bulk form of `place_item`: (item_id, stream_id, story_id, day, topic, sentiment, source, org_unit, kind)."""
-        with self.db.conn:
+        with self.transaction():
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO stream_items (item_id, stream_id, story_id, day, topic, sentiment, source,"
                 " org_unit, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def update_stream(self, stream_id: int, *, topic: str, label: str, first_seen: str, last_seen: str,
                       centroid: dict[str, float]) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.execute(
                 "UPDATE streams SET topic = ?, label = ?, first_seen = ?, last_seen = ?, centroid = ?,"
                 " size = (SELECT COUNT(*) FROM stream_items WHERE stream_id = ?) WHERE id = ?",
@@ -544,7 +602,7 @@ class Store:
 
     def merge_stream(self, source_id: int, target_id: int) -> None:
         """Move every item of one stream into another; the emptied stream points at the one it joined."""
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("UPDATE stream_items SET stream_id = ? WHERE stream_id = ?", [target_id, source_id])
             self.db.execute("UPDATE streams SET status = 'merged', merged_into = ?, size = 0 WHERE id = ?",
                             [target_id, source_id])
@@ -552,7 +610,7 @@ class Store:
                             " WHERE id = ?", [target_id, target_id])
 
     def close_quiet_streams(self, before: str) -> int:
-        with self.db.conn:
+        with self.transaction():
             cur = self.db.execute("UPDATE streams SET status = 'closed' WHERE status = 'active' AND last_seen < ?",
                                   [before])
         return cur.rowcount
@@ -617,7 +675,7 @@ class Store:
         return [(r[0], int(r[1], 16), r[2]) for r in rows]
 
     def set_simhash(self, item_id: int, value: int) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("UPDATE items SET simhash = ? WHERE id = ?", [f"{value:016x}", item_id])
 
     def term_document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
@@ -630,7 +688,7 @@ class Store:
         return out
 
     def add_term_document_frequencies(self, counts: dict[str, int]) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.conn.executemany(
                 "INSERT INTO term_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
                 list(counts.items()))
@@ -710,14 +768,14 @@ class Store:
 
     # --- watch terms -------------------------------------------------------------------------------
     def add_watch_term(self, term: str, created_by: str | None = None) -> bool:
-        with self.db.conn:
+        with self.transaction():
             cur = self.db.execute(
                 "INSERT OR IGNORE INTO watch_terms (term, folded, created_by, created_at) VALUES (?, ?, ?, ?)",
                 [term.strip(), fold(term).strip(), created_by, utcnow()])
         return cur.rowcount == 1
 
     def remove_watch_term(self, term_id: int) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("DELETE FROM watch_terms WHERE id = ?", [term_id])
 
     def watch_terms(self) -> list[dict]:
@@ -731,7 +789,7 @@ class Store:
                   flag["window_end"], flag["count"], flag["baseline"], flag["reason"],
                   json.dumps(flag.get("keyphrases", []), ensure_ascii=False), json.dumps(flag.get("item_ids", [])),
                   json.dumps(flag.get("evidence", {}), ensure_ascii=False), int(bool(flag.get("degraded")))]
-        with self.db.conn:
+        with self.transaction():
             self.db.execute(
                 "INSERT INTO flags (key, kind, stream_id, topic, score, window_start, window_end, count, baseline,"
                 " reason, keyphrases, item_ids, evidence, degraded, created_at, updated_at)"
@@ -743,7 +801,7 @@ class Store:
                 " evidence = excluded.evidence, degraded = excluded.degraded, updated_at = excluded.updated_at",
                 [flag["key"], *values, now, now],
             )
-        return self.db.execute("SELECT id FROM flags WHERE key = ?", [flag["key"]]).fetchone()[0]
+            return self.db.execute("SELECT id FROM flags WHERE key = ?", [flag["key"]]).fetchone()[0]
 
     def flags(self, status: str | None = None, since: str | None = None, until: str | None = None) -> list[dict]:
         """Flags, highest score first; `since`/`until` bound the window end (ISO strings)."""
@@ -829,7 +887,7 @@ class Store:
 
     def save_briefing(self, day: str, html: str, data: dict) -> int:
         """Store a day's briefing; making it again replaces it."""
-        with self.db.conn:
+        with self.transaction():
             self.db.execute(
                 "INSERT INTO briefings (day, html, data, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(day) DO UPDATE"
                 " SET html = excluded.html, data = excluded.data, created_at = excluded.created_at",
@@ -849,7 +907,7 @@ class Store:
     # --- web: sessions, users, units, tokens, reviews ---------------------------------------------
     def create_session(self, token_hash: str, user_id: int, csrf: str, expires_at: str) -> None:
         now = utcnow()
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("DELETE FROM sessions WHERE expires_at < ?", [now])
             self.db.execute(
                 "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen, expires_at)"
@@ -865,15 +923,15 @@ class Store:
         return rows[0] if rows else None
 
     def touch_session(self, token_hash: str, last_seen: str) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?", [last_seen, token_hash])
 
     def delete_session(self, token_hash: str) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("DELETE FROM sessions WHERE token_hash = ?", [token_hash])
 
     def delete_user_sessions(self, user_id: int) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("DELETE FROM sessions WHERE user_id = ?", [user_id])
 
     def user_by_id(self, user_id: int) -> dict | None:
@@ -900,14 +958,14 @@ class Store:
 
     def update_user(self, user_id: int, role: str, unit_code: str | None, active: bool) -> None:
         unit_id = self.org_unit_id(unit_code) if unit_code else None
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("UPDATE users SET role = ?, org_unit_id = ?, active = ? WHERE id = ?",
                             [role, unit_id, int(active), user_id])
             if not active:
                 self.db.execute("DELETE FROM sessions WHERE user_id = ?", [user_id])
 
     def set_password(self, user_id: int, password_hash: str) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
             self.db.execute("DELETE FROM sessions WHERE user_id = ?", [user_id])
 
@@ -919,12 +977,12 @@ class Store:
             [code]).fetchall()]
 
     def update_org_unit(self, code: str, name: str, level: str) -> bool:
-        with self.db.conn:
+        with self.transaction():
             cur = self.db.execute("UPDATE org_units SET name = ?, level = ? WHERE code = ?", [name, level, code])
         return cur.rowcount > 0
 
     def add_api_token(self, user_id: int, name: str, token_hash: str) -> int:
-        with self.db.conn:
+        with self.transaction():
             cur = self.db.execute("INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
                                   [user_id, name, token_hash, utcnow()])
         return cur.lastrowid
@@ -940,7 +998,7 @@ class Store:
             return None
         now = utcnow()
         if (rows[0]["last_used_at"] or "")[:16] != now[:16]:  # at most one write a minute per token
-            with self.db.conn:
+            with self.transaction():
                 self.db.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [now, rows[0]["token_id"]])
         return rows[0]
 
@@ -955,7 +1013,7 @@ class Store:
         return rows[0] if rows else None
 
     def revoke_api_token(self, token_id: int) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                             [utcnow(), token_id])
 
@@ -967,29 +1025,32 @@ class Store:
         """
         published = iso(item.published_at) if item.published_at else utcnow()
         digest = content_hash(f"submission:{user_id}:{idempotency_key}", item.text)
-        try:
-            with self.db.conn:
-                cur = self.db.execute(
-                    "INSERT OR IGNORE INTO items (url, content_hash, kind, title, text, source, author, org_unit,"
-                    " channel, published_at, day, collected_at, extra) VALUES (NULL, ?, 'observation', ?, ?, ?, ?, ?,"
-                    " ?, ?, ?, ?, ?)",
-                    [digest, item.title, item.text, item.source, item.author, item.org_unit, item.channel, published,
-                     local_day(published), utcnow(), json.dumps(item.extra, ensure_ascii=False, default=str)])
-                if cur.rowcount == 1:
-                    item_id = cur.lastrowid
-                    self.db.execute("INSERT INTO items_fts (rowid, folded) VALUES (?, ?)",
-                                    [item_id, fold(f"{item.title}\n{item.text}")])
-                    cur = self.db.execute(
-                        "INSERT INTO submissions (user_id, idempotency_key, item_id, org_unit, created_at)"
-                        " VALUES (?, ?, ?, ?, ?)", [user_id, idempotency_key, item_id, item.org_unit, utcnow()])
-                    return cur.lastrowid, True
-        except sqlite3.IntegrityError:  # the same key resent with edited words: the first one stands
-            pass
-        row = self.db.execute("SELECT id FROM submissions WHERE user_id = ? AND idempotency_key = ?",
-                              [user_id, idempotency_key]).fetchone()
-        if row is None:
-            raise RuntimeError("submission neither stored nor found")
-        return row[0], False
+        folded = fold(f"{item.title}\n{item.text}")
+        extra = json.dumps(item.extra, ensure_ascii=False, default=str)
+        # one transaction with the write lock taken first: of concurrent requests with one key, the first stores the
+        # item and its submission, the others find that submission (the same key resent with edited words: the first
+        # one stands) and store nothing
+        with self.transaction():
+            row = self.db.execute("SELECT id FROM submissions WHERE user_id = ? AND idempotency_key = ?",
+                                  [user_id, idempotency_key]).fetchone()
+            if row is not None:
+                return row[0], False
+            now = utcnow()
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO items (url, content_hash, kind, title, text, source, author, org_unit,"
+                " channel, published_at, day, collected_at, extra) VALUES (NULL, ?, 'observation', ?, ?, ?, ?, ?,"
+                " ?, ?, ?, ?, ?)",
+                [digest, item.title, item.text, item.source, item.author, item.org_unit, item.channel, published,
+                 local_day(published), now, extra])
+            if cur.rowcount == 1:
+                item_id = cur.lastrowid
+                self.db.execute("INSERT INTO items_fts (rowid, folded) VALUES (?, ?)", [item_id, folded])
+            else:   # an item an earlier version stored without its submission (a crash between the two): adopt it
+                item_id = self.db.execute("SELECT id FROM items WHERE content_hash = ?", [digest]).fetchone()[0]
+            cur = self.db.execute(
+                "INSERT INTO submissions (user_id, idempotency_key, item_id, org_unit, created_at)"
+                " VALUES (?, ?, ?, ?, ?)", [user_id, idempotency_key, item_id, item.org_unit, now])
+            return cur.lastrowid, True
 
     def submissions(self, user_id: int | None = None, ids: list[int] | None = None, limit: int = 100) -> list[dict]:
         """Submissions newest first, with their item, the stream they joined and the flags that cite them."""
@@ -1023,7 +1084,7 @@ class Store:
 
     def mark_submissions_processed(self, ids: list[int]) -> None:
         now = utcnow()
-        with self.db.conn:
+        with self.transaction():
             self.db.conn.executemany("UPDATE submissions SET processed_at = ? WHERE id = ?", [(now, i) for i in ids])
 
     def flags_citing(self, item_ids: list[int]) -> dict[int, list[dict]]:
@@ -1042,7 +1103,7 @@ class Store:
                        new_status: str | None = None) -> int:
         """Record a review decision; a decision that changes the flag's status changes it in the same transaction."""
         now = utcnow()
-        with self.db.conn:
+        with self.transaction():
             cur = self.db.execute("INSERT INTO flag_events (flag_id, username, action, note, at) VALUES (?, ?, ?, ?, ?)",
                                   [flag_id, username, action, note, now])
             if new_status:
@@ -1106,17 +1167,110 @@ class Store:
     def item_sources(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT source FROM items ORDER BY source").fetchall()]
 
+    # --- repair: what earlier versions (one commit per statement) left behind (service/doctor.py) ---------------
+    def annotated_unplaced_items(self, limit: int = 256) -> list[dict]:
+        """Items annotated by some model set but placed in no stream, with their latest annotation (oldest first)."""
+        rows = list(self.db.query(
+            "SELECT i.id, i.title, i.text, i.published_at, i.day, i.source, i.org_unit, i.kind, a.topic, a.topic_score,"
+            " a.news_topic, a.sentiment, a.sentiment_score, a.toxicity, a.keyphrases FROM items i"
+            " JOIN annotations a ON a.id = (SELECT MAX(id) FROM annotations WHERE item_id = i.id)"
+            " WHERE NOT EXISTS (SELECT 1 FROM stream_items si WHERE si.item_id = i.id) ORDER BY i.id LIMIT ?",
+            [limit]))
+        for row in rows:
+            row["keyphrases"] = json.loads(row["keyphrases"] or "[]")
+        return rows
+
+    def count_annotated_unplaced(self) -> int:
+        return self.db.execute(
+            "SELECT COUNT(DISTINCT a.item_id) FROM annotations a"
+            " WHERE NOT EXISTS (SELECT 1 FROM stream_items si WHERE si.item_id = a.item_id)").fetchone()[0]
+
+    def items_missing_search_rows(self) -> list[int]:
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM items WHERE id NOT IN (SELECT rowid FROM items_fts) ORDER BY id").fetchall()]
+
+    def stray_search_rows(self) -> list[int]:
+        """Search rows whose item is gone."""
+        return [r[0] for r in self.db.execute(
+            "SELECT rowid FROM items_fts WHERE rowid NOT IN (SELECT id FROM items) ORDER BY rowid").fetchall()]
+
+    def reindex_items(self, item_ids: list[int]) -> int:
+        """Write the missing search rows of these items; returns how many were written."""
+        rows = [(r["id"], fold(f"{r['title']}\n{r['text']}")) for r in self.items_by_ids(item_ids)]
+        with self.transaction():
+            self.db.conn.executemany(
+                "INSERT INTO items_fts (rowid, folded) SELECT ?1, ?2 WHERE NOT EXISTS"
+                " (SELECT 1 FROM items_fts WHERE rowid = ?1)", rows)
+        return len(rows)
+
+    def delete_search_rows(self, rowids: list[int]) -> None:
+        with self.transaction():
+            self.db.conn.executemany("DELETE FROM items_fts WHERE rowid = ?", [(i,) for i in rowids])
+
+    def orphan_submission_items(self) -> list[int]:
+        """Observations from the web form (they alone carry `observed_on` and a user as author) with no submission:
+        left by concurrent resends of one key with edited words, or by a crash between the item and its submission."""
+        return [r[0] for r in self.db.execute(
+            "SELECT i.id FROM items i WHERE i.kind = 'observation' AND i.url IS NULL"
+            " AND json_extract(i.extra, '$.observed_on') IS NOT NULL"
+            " AND i.author IN (SELECT username FROM users)"
+            " AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.item_id = i.id) ORDER BY i.id").fetchall()]
+
+    def delete_items(self, item_ids: list[int]) -> int:
+        """Remove items with every row that refers to them (found from the schema's foreign keys), their search rows
+        and their places in flags' item lists; the sizes of the streams they were in are recounted."""
+        if not item_ids:
+            return 0
+        ids = [(i,) for i in item_ids]
+        with self.transaction():
+            streams: set[int] = set()
+            for (item_id,) in ids:
+                row = self.db.execute("SELECT stream_id FROM stream_items WHERE item_id = ?", [item_id]).fetchone()
+                if row:
+                    streams.add(row[0])
+            for table in self.db.table_names():
+                for fk in self.db.execute(f"PRAGMA foreign_key_list([{table}])").fetchall():
+                    if fk[2] == "items":
+                        self.db.conn.executemany(f"DELETE FROM [{table}] WHERE [{fk[3]}] = ?", ids)
+            self.db.conn.executemany("DELETE FROM items_fts WHERE rowid = ?", ids)
+            cur = self.db.conn.executemany("DELETE FROM items WHERE id = ?", ids)
+            deleted = cur.rowcount
+            for i in range(0, len(item_ids), 500):
+                chunk = item_ids[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(
+                    "UPDATE flags SET item_ids = (SELECT json_group_array(j.value) FROM json_each(flags.item_ids) j"
+                    f" WHERE j.value NOT IN ({marks})) WHERE EXISTS (SELECT 1 FROM json_each(flags.item_ids) j"
+                    f" WHERE j.value IN ({marks}))", [*chunk, *chunk])
+            self.db.conn.executemany("UPDATE streams SET size = (SELECT COUNT(*) FROM stream_items"
+                                     " WHERE stream_id = ?1) WHERE id = ?1", [(s,) for s in streams])
+        return deleted
+
+    def streams_with_wrong_size(self) -> list[int]:
+        return [r[0] for r in self.db.execute(
+            "SELECT s.id FROM streams s WHERE s.status != 'merged' AND s.size !="
+            " (SELECT COUNT(*) FROM stream_items si WHERE si.stream_id = s.id) ORDER BY s.id").fetchall()]
+
+    def recount_streams(self, stream_ids: list[int]) -> None:
+        with self.transaction():
+            self.db.conn.executemany("UPDATE streams SET size = (SELECT COUNT(*) FROM stream_items"
+                                     " WHERE stream_id = ?1) WHERE id = ?1", [(s,) for s in stream_ids])
+
+    def integrity_check(self) -> list[str]:
+        """SQLite's own check of the file; ['ok'] when sound."""
+        return [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
+
     # --- labels and model versions ---------------------------------------------------------------
     def add_label(self, item_id: int, task: str, label: str, username: str, at: str | None = None) -> int:
         """Record one label of an item by a person; earlier labels stay (the latest one counts)."""
-        with self.db.conn:
+        with self.transaction():
             cur = self.db.execute("INSERT INTO labels (item_id, task, label, username, at) VALUES (?, ?, ?, ?, ?)",
                                   [item_id, task, label, username, at or utcnow()])
         return cur.lastrowid
 
     def add_labels(self, rows: list[tuple[int, str, str, str, str]]) -> None:
         """Bulk form of `add_label`: (item_id, task, label, username, at)."""
-        with self.db.conn:
+        with self.transaction():
             self.db.conn.executemany("INSERT INTO labels (item_id, task, label, username, at) VALUES (?, ?, ?, ?, ?)",
                                      rows)
 
@@ -1155,7 +1309,7 @@ class Store:
 
     def rename_label(self, task: str, old: str, new: str) -> int:
         """Move every label row of `old` to `new` (a topic renamed or merged); who and when stay."""
-        with self.db.conn:
+        with self.transaction():
             cur = self.db.execute("UPDATE labels SET label = ? WHERE task = ? AND label = ?", [new, task, old])
         return cur.rowcount
 
@@ -1198,7 +1352,7 @@ class Store:
 
     def update_item_facts(self, rows: list[tuple[str, str, int]]) -> list[int]:
         """Set (topic, sentiment) of placed items, then each touched stream's majority topic; returns those streams."""
-        with self.db.conn:
+        with self.transaction():
             self.db.conn.executemany("UPDATE stream_items SET topic = ?, sentiment = ? WHERE item_id = ?", rows)
             ids = [r[2] for r in rows]
             streams: set[int] = set()
@@ -1215,7 +1369,7 @@ class Store:
 
     def save_model_version(self, task: str, version: str, card: str, metrics: dict[str, Any],
                            trained_by: str | None, trained_at: str | None = None) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.execute(
                 "INSERT INTO model_versions (task, version, card, metrics, trained_by, trained_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (task, version) DO UPDATE SET card = excluded.card,"
@@ -1223,7 +1377,7 @@ class Store:
                 [task, version, card, json.dumps(metrics, ensure_ascii=False), trained_by, trained_at or utcnow()])
 
     def mark_model_promoted(self, task: str, version: str, promoted_by: str, at: str | None = None) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db.execute(
                 "INSERT INTO model_versions (task, version, promoted_by, promoted_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (task, version) DO UPDATE SET promoted_by = excluded.promoted_by,"
