@@ -21,10 +21,14 @@ def collect_source(source: SourceConfig, client, etag: str | None = None, last_m
 
     try:
         if source.kind == "rss":
-            return feeds.collect_feed(source, client, etag=etag, last_modified=last_modified, known_urls=known_urls)
-        if source.kind == "page":
-            return pages.collect_page(source, client, etag=etag, last_modified=last_modified, known_urls=known_urls)
+            result = feeds.collect_feed(source, client, etag=etag, last_modified=last_modified, known_urls=known_urls)
+        elif source.kind == "page":
+            result = pages.collect_page(source, client, etag=etag, last_modified=last_modified, known_urls=known_urls)
+        else:
+            return CollectResult(source=source.name, errors=[f"{source.name}: unknown source kind {source.kind!r}."])
+        for item in result.items:  # enrichment changed texts after construction: clean them once more
+            item.clean()
+        return result
     except Exception as exc:  # a collector bug must cost one source, not the run
         return CollectResult(source=source.name,
                              errors=[f"{source.name}: the collector failed ({type(exc).__name__}: {exc})."])
-    return CollectResult(source=source.name, errors=[f"{source.name}: unknown source kind {source.kind!r}."])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import calendar
 import html
 import re
+import unicodedata
 import warnings
 from collections.abc import Collection
 from datetime import datetime, timezone
@@ -16,6 +17,7 @@ from email.utils import parsedate_to_datetime
 import feedparser
 from bs4 import BeautifulSoup
 
+from collectors.encoding import decode_bytes
 from collectors.http import HttpClient, Response
 from collectors.items import CollectResult, RawItem, SourceConfig
 
@@ -33,7 +35,7 @@ def clean_text(value: str | None) -> str:
     except Exception:  # html.parser can choke on some broken markup; fall back to stripping tags
         text = _TAGS.sub(" ", value)
     text = html.unescape(html.unescape(text)) if "&" in text else text
-    return _SPACES.sub(" ", text).strip()
+    return unicodedata.normalize("NFC", _SPACES.sub(" ", text).strip())
 
 
 def clean_link(value: str | None) -> str | None:
@@ -65,10 +67,26 @@ def entry_time(entry) -> datetime | None:
     return None
 
 
-def parse_feed(content: bytes, source: str = "") -> tuple[list[RawItem], list[str]]:
-    """Parse feed bytes into items; a document that is not a feed gives an error sentence, not an exception."""
+_XML_DECLARATION_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)["'][^"']*["']""")
+
+
+def feed_as_utf8(content: bytes | str, content_type: str | None = None) -> bytes:
+    """Feed bytes decoded by Pulse's own rules (HTTP charset, BOM, declaration, detection of windows-1258 and the
+    like), NFC-normalised, and re-encoded as UTF-8 with a declaration that says so, for feedparser to read."""
+    text = decode_bytes(content, content_type)[0] if isinstance(content, bytes) else str(content)
+    text = unicodedata.normalize("NFC", text.lstrip("\ufeff"))
+    text = _XML_DECLARATION_ENCODING.sub(lambda m: m.group(1) + '"utf-8"', text, count=1)
+    return text.encode("utf-8", errors="replace")
+
+
+def parse_feed(content: bytes, source: str = "", content_type: str | None = None) -> tuple[list[RawItem], list[str]]:
+    """Parse feed bytes into items; a document that is not a feed gives an error sentence, not an exception.
+
+    `content_type` is the HTTP header: its charset is the first evidence of the encoding.
+    """
     try:
-        parsed = feedparser.parse(content if isinstance(content, bytes) else str(content).encode("utf-8"))
+        parsed = feedparser.parse(feed_as_utf8(content, content_type),
+                                  response_headers={"content-type": "application/xml; charset=utf-8"})
         entries = list(parsed.get("entries") or [])
     except Exception as exc:  # feedparser is tolerant, but bytes from the wild can still surprise it
         return [], [f"{source}: the feed could not be parsed ({type(exc).__name__})."]
@@ -111,6 +129,8 @@ def fetch_source(source: SourceConfig, client: HttpClient, etag: str | None = No
     nothing to read — the fetch failed (its error recorded) or the source answered 304 Not Modified."""
     resp = client.get(source.url, etag=etag, last_modified=last_modified)
     result = CollectResult(source=source.name)
+    if resp.retry_after_until is not None:
+        result.retry_after = datetime.fromtimestamp(resp.retry_after_until, tz=timezone.utc)
     if resp.error:
         result.errors.append(f"{source.name}: {resp.error}")
         return None, result
@@ -129,7 +149,7 @@ def collect_feed(source: SourceConfig, client: HttpClient, etag: str | None = No
     resp, result = fetch_source(source, client, etag, last_modified)
     if resp is None:
         return result
-    result.items, result.errors = parse_feed(resp.content, source.name)
+    result.items, result.errors = parse_feed(resp.content, source.name, resp.content_type)
     if source.full_text:
         from collectors.pages import enrich_items
 

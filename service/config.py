@@ -46,6 +46,38 @@ class StreamSettings:
     centroid_terms: int = 80
 
 
+def _env_hosts() -> tuple[str, ...]:
+    """PULSE_ALLOWED_HOSTS: internal hosts the collectors may fetch, comma-separated (none by default)."""
+    return tuple(h.strip() for h in os.environ.get("PULSE_ALLOWED_HOSTS", "").split(",") if h.strip())
+
+
+@dataclass
+class FetchSettings:
+    """How the collectors fetch (collectors/http.py): limits no server can stall, and the internal-address guard."""
+
+    allowed_hosts: tuple[str, ...] = field(default_factory=_env_hosts)  # internal hosts that may still be fetched
+    contact: str = ""                 # User-Agent contact: the operator's e-mail or web page
+    deadline_seconds: float = 60.0    # wall-clock limit of one request, body included
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    host_budget_seconds: float = 300.0  # one host's share of a collection cycle
+    max_retry_after_seconds: float = 120.0  # a longer Retry-After skips the source until then
+    min_interval_seconds: float = 1.0  # politeness: the gap between two requests to one host
+    retries: int = 3
+    workers: int = 4                  # hosts fetched at the same time
+    max_bytes: int = 10_000_000
+
+
+@dataclass
+class ImportSettings:
+    """Limits of `pulse import` (collectors/files.py): a file that is too big is refused before it is read."""
+
+    max_file_bytes: int = 50_000_000
+    max_rows: int = 100_000
+    max_text_chars: int = 20_000       # one row's text; a longer one is a row error
+    max_unpacked_bytes: int = 200_000_000  # an XLSX/DOCX's declared unpacked size (zip bombs)
+
+
 @dataclass
 class Settings:
     db_path: Path = field(default_factory=lambda: Path(os.environ.get("PULSE_DB", "data/pulse.db")))
@@ -59,6 +91,8 @@ class Settings:
     province: str = "Cao Bằng"
     trends: TrendSettings = field(default_factory=TrendSettings)
     streams: StreamSettings = field(default_factory=StreamSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    imports: ImportSettings = field(default_factory=ImportSettings)
 
 
 def load_settings(config_file: Path | None = None, db_path: Path | None = None) -> Settings:

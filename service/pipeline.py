@@ -1,19 +1,25 @@
 """The work of Pulse: collect → store → annotate → stream. Each step is a function over the store.
 
-A national deployment can run these same functions from a task queue; nothing here holds state between calls.
+A national deployment can run these same functions from a task queue; nothing here holds state between calls
+except the long-lived HTTP client (`http_client`), whose robots.txt cache and Retry-After memory outlive a cycle.
 """
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 from collectors import CollectResult, SourceConfig, collect_source
 from collectors.files import read_observations, read_timeline
-from collectors.http import HttpClient
+from collectors.http import HttpClient, user_agent
+from collectors.netguard import url_refusal
 from service import streams
-from service.config import StreamSettings
+from service.config import FetchSettings, ImportSettings, StreamSettings
 from service.registry import model_version_key
 from service.store import Store, utcnow
 
@@ -31,6 +37,7 @@ class SourceOutcome:
     new: int = 0
     not_modified: bool = False
     errors: list[str] = field(default_factory=list)
+    retry_after: datetime | None = None  # the source asked not to be fetched again before this time (UTC)
 
 
 @dataclass
@@ -69,8 +76,70 @@ def source_config(row: dict) -> SourceConfig:
                         verified=bool(row.get("verified", 1)), enabled=bool(row.get("enabled", 1)))
 
 
-def collect(store: Store, source: str | None = None, client: HttpClient | None = None) -> list[SourceOutcome]:
-    """Run the collectors of every enabled source (or one named source); one failing source never stops the rest."""
+def http_client(settings: FetchSettings | None = None) -> HttpClient:
+    """The collectors' HTTP client for these settings, kept for the life of the process so robots.txt stays cached
+    (until it expires) and a host that said Retry-After stays skipped across cycles."""
+    settings = settings or FetchSettings()
+    key = repr(settings)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = HttpClient(
+                connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
+                total_timeout=settings.deadline_seconds, host_budget=settings.host_budget_seconds,
+                max_retry_after=settings.max_retry_after_seconds, min_interval=settings.min_interval_seconds,
+                retries=settings.retries, max_bytes=settings.max_bytes, allowed_hosts=settings.allowed_hosts,
+                user_agent=user_agent(settings.contact))
+        return client
+
+
+_clients: dict[str, HttpClient] = {}
+_clients_lock = threading.Lock()
+
+
+def source_url_problem(url: str, settings: FetchSettings | None = None) -> str | None:
+    """Why a source address must not be added (it points to an internal address), in English; None when fine."""
+    settings = settings or FetchSettings()
+    return url_refusal(url, settings.allowed_hosts)
+
+
+@dataclass
+class _Fetched:
+    row: dict
+    result: CollectResult
+    started: str
+    finished: str
+    duration: float
+
+
+def _collect_host(store_path: Path, rows: list[dict], client: HttpClient, shared: Store) -> list[_Fetched]:
+    """One host's sources, one after the other (politeness); runs on a worker thread and only reads the store,
+    through its own connection."""
+    reader = Store(store_path) if str(store_path) != ":memory:" else shared
+    try:
+        done = []
+        for row in rows:
+            started, t0 = utcnow(), time.monotonic()
+            try:
+                result = collect_source(source_config(row), client, etag=row.get("etag"),
+                                        last_modified=row.get("last_modified"), known_urls=StoredUrls(reader))
+            except Exception as exc:  # a collector bug must not stop the other sources
+                result = CollectResult(source=row["name"], errors=[f"{row['name']}: collector failed ({exc!r})."])
+            done.append(_Fetched(row, result, started, utcnow(), time.monotonic() - t0))
+        return done
+    finally:
+        if reader is not shared:
+            reader.close()
+
+
+def collect(store: Store, source: str | None = None, client: HttpClient | None = None,
+            settings: FetchSettings | None = None) -> list[SourceOutcome]:
+    """Run the collectors of every enabled source (or one named source); one failing source never stops the rest.
+
+    Hosts are fetched at the same time (at most `settings.workers`), each host's sources one after another;
+    every store write happens here, on the calling thread, as each host finishes.
+    """
+    settings = settings or FetchSettings()
     if source is not None:
         row = store.source(source)
         if row is None:
@@ -79,23 +148,47 @@ def collect(store: Store, source: str | None = None, client: HttpClient | None =
         rows = [row]
     else:
         rows = store.sources(enabled_only=True)
-    client = client or HttpClient()
-    outcomes = []
+    client = client or http_client(settings)
+    client.start_cycle()
+    by_host: dict[str, list[dict]] = {}
     for row in rows:
-        started, t0 = utcnow(), time.monotonic()
-        try:
-            result = collect_source(source_config(row), client, etag=row.get("etag"),
-                                    last_modified=row.get("last_modified"), known_urls=StoredUrls(store))
-        except Exception as exc:  # a collector bug must not stop the other sources
-            result = CollectResult(source=row["name"], errors=[f"{row['name']}: collector failed ({exc!r})."])
-        new_ids = store.add_items(result.items) if result.items else []
-        if result.etag or result.last_modified:
-            store.set_source_validators(row["name"], result.etag, result.last_modified)
-        store.record_run(row["name"], started, utcnow(), ok=result.ok, found=len(result.items), new=len(new_ids),
-                         not_modified=result.not_modified, errors=result.errors, duration=time.monotonic() - t0)
-        outcomes.append(SourceOutcome(row["name"], len(result.items), len(new_ids), result.not_modified,
-                                      result.errors))
-    return outcomes
+        by_host.setdefault(_host_of(row["url"]), []).append(row)
+    outcomes: dict[str, SourceOutcome] = {}
+    if by_host:
+        with ThreadPoolExecutor(max_workers=max(1, min(settings.workers, len(by_host))),
+                                thread_name_prefix="pulse-collect") as pool:
+            futures = {pool.submit(_collect_host, store.path, host_rows, client, store): host_rows
+                       for host_rows in by_host.values()}
+            for future in as_completed(futures):
+                try:
+                    done = future.result()
+                except Exception as exc:  # the host's thread itself failed: its sources say so, others go on
+                    now = utcnow()
+                    done = [_Fetched(row, CollectResult(source=row["name"], errors=[
+                        f"{row['name']}: collection failed ({type(exc).__name__}: {exc})."]), now, now, 0.0)
+                        for row in futures[future]]
+                for fetched in done:
+                    outcomes[fetched.row["name"]] = _record(store, fetched)
+    return [outcomes[row["name"]] for row in rows if row["name"] in outcomes]
+
+
+def _record(store: Store, fetched: _Fetched) -> SourceOutcome:
+    row, result = fetched.row, fetched.result
+    new_ids = store.add_items(result.items) if result.items else []
+    if result.etag or result.last_modified:
+        store.set_source_validators(row["name"], result.etag, result.last_modified)
+    store.record_run(row["name"], fetched.started, fetched.finished, ok=result.ok, found=len(result.items),
+                     new=len(new_ids), not_modified=result.not_modified, errors=result.errors,
+                     duration=fetched.duration)
+    return SourceOutcome(row["name"], len(result.items), len(new_ids), result.not_modified, result.errors,
+                         retry_after=result.retry_after)
+
+
+def _host_of(url: str) -> str:
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:
+        return url
 
 
 def source_health(store: Store, days: int = 31) -> list[dict]:
@@ -150,11 +243,8 @@ def process(store: Store, annotator, versions: dict[str, str], batch_size: int =
             row = ann.to_dict()
             row.update(item_id=item["id"], model_version=model_version)
             rows.append(row)
-        # annotate + place is one unit of work: a batch is annotated only if it is placed too, so a run killed
-        # half-way leaves nothing annotated-but-unplaced (the next run simply does the batch again)
-        with store.transaction():
-            store.add_annotations(rows)
-            streams.assign(store, list(zip(batch, annotations)), stream_settings)
+        store.add_annotations(rows)
+        streams.assign(store, list(zip(batch, annotations)), stream_settings)
         done += len(batch)
         if progress:
             progress(done, total)

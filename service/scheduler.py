@@ -30,7 +30,7 @@ def collection_cycle(settings: Settings) -> None:
     """One cycle: collect every enabled source, annotate what is new, detect trends for today."""
     store = Store(settings.db_path)
     try:
-        outcomes = pipeline.collect(store)
+        outcomes = pipeline.collect(store, settings=settings.fetch)
         for o in outcomes:
             for err in o.errors:
                 log.warning(err)

@@ -145,3 +145,6 @@ def free_port() -> int:
 
 
 os.environ.setdefault("PULSE_TEST", "1")
+# The fetch guard refuses internal addresses; tests allow their own loopback servers through the setting
+# (tests of the guard itself pass an empty allow-list explicitly). Subprocesses inherit it.
+os.environ.setdefault("PULSE_ALLOWED_HOSTS", "127.0.0.1")

@@ -11,7 +11,7 @@ from collectors.feeds import clean_text, parse_feed
 from collectors.health import assess_health
 from collectors.http import HttpClient
 from collectors.items import SourceConfig
-from collectors_support import ARTICLES, HTML_FIXTURES, RSS_FIXTURES, LoopbackServer, Recorder, shared_file
+from collectors_support import LOOPBACK, ARTICLES, HTML_FIXTURES, RSS_FIXTURES, LoopbackServer, Recorder, shared_file
 
 SNAPSHOTS = ["vnexpress_tin-moi-nhat_2017-02-18.rss.xml", "vnexpress_tin-moi-nhat_2017-04-19.rss.xml",
              "vnexpress_tin-moi-nhat_2017-07-26.rss.xml", "vnexpress_tin-moi-nhat_2017-08-30.rss.xml",
@@ -27,7 +27,7 @@ def server():
 
 def http() -> HttpClient:
     rec = Recorder()
-    return HttpClient(sleep=rec.sleep, clock=rec.clock, min_interval=0.0, retries=0)
+    return HttpClient(allowed_hosts=LOOPBACK, sleep=rec.sleep, clock=rec.clock, min_interval=0.0, retries=0)
 
 
 @pytest.mark.parametrize("name", SNAPSHOTS)

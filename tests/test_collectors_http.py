@@ -7,7 +7,7 @@ import pytest
 
 from collectors.encoding import decode_bytes
 from collectors.http import USER_AGENT, HttpClient, parse_retry_after
-from collectors_support import LoopbackServer, Recorder, encode_windows_1258, send, slow_handler
+from collectors_support import LOOPBACK, LoopbackServer, Recorder, encode_windows_1258, send, slow_handler
 
 
 @pytest.fixture()
@@ -21,7 +21,7 @@ def server():
 def client(recorder: Recorder | None = None, **kw) -> HttpClient:
     recorder = recorder or Recorder()
     kw.setdefault("min_interval", 0.0)
-    return HttpClient(sleep=recorder.sleep, clock=recorder.clock, **kw)
+    return HttpClient(allowed_hosts=LOOPBACK, sleep=recorder.sleep, clock=recorder.clock, **kw)
 
 
 def test_user_agent_names_pulse(server):
@@ -70,12 +70,28 @@ def test_429_with_retry_after_is_waited_for(server):
     assert resp.attempts == 2
 
 
-def test_retry_after_is_capped(server):
+def test_long_retry_after_skips_the_host_instead_of_sleeping(server):
     server.add_handler("/busy", lambda h: send(h, 429, b"", {"Retry-After": "86400"}))
+    server.add("/other", b"other")
     rec = Recorder()
-    resp = client(rec, retries=1, max_retry_after=60).get(server.url("/busy"))
-    assert rec.sleeps == [60]
-    assert resp.status == 429 and "429" in resp.error
+    c = client(rec, retries=3, max_retry_after=60)
+    before = time.time()
+    resp = c.get(server.url("/busy"))
+    assert rec.sleeps == []  # no sleep at all: the source is skipped until the server's time
+    assert resp.status == 429 and "429" in resp.error and "skipped until" in resp.error
+    assert resp.retry_after_until == pytest.approx(before + 86400, abs=5)
+    again = c.get(server.url("/other"))  # the same host is not asked again before then
+    assert again.error and "Retry-After" in again.error and "/other" not in server.paths_hit()
+    assert again.retry_after_until == resp.retry_after_until
+
+
+def test_short_retry_after_is_waited_for_up_to_the_threshold(server):
+    calls = []
+    server.add_handler("/busy", lambda h: (calls.append(1), send(h, 503, b"", {"Retry-After": "30"})))
+    rec = Recorder()
+    resp = client(rec, retries=2, max_retry_after=60).get(server.url("/busy"))
+    assert rec.sleeps == [30.0, 30.0] and len(calls) == 3
+    assert resp.retry_after_until is None and "503" in resp.error
 
 
 def test_5xx_backs_off_exponentially_with_jitter_then_gives_up(server):
@@ -190,7 +206,7 @@ def test_robots_server_error_means_wait(server):
 def test_per_host_minimum_interval(server):
     server.add("/a", b"a")
     rec = Recorder()
-    c = HttpClient(sleep=rec.sleep, clock=rec.clock, min_interval=2.0)
+    c = HttpClient(allowed_hosts=LOOPBACK, sleep=rec.sleep, clock=rec.clock, min_interval=2.0)
     c.get(server.url("/a"))  # robots.txt then /a: one wait between them
     c.get(server.url("/a"))
     assert rec.sleeps == [2.0, 2.0]
@@ -230,7 +246,7 @@ def test_crawl_delay_in_robots_widens_the_interval(server):
     server.add("/robots.txt", b"User-agent: *\nCrawl-delay: 5\n", "text/plain")
     server.add("/a", b"a")
     rec = Recorder()
-    c = HttpClient(sleep=rec.sleep, clock=rec.clock, min_interval=1.0)
+    c = HttpClient(allowed_hosts=LOOPBACK, sleep=rec.sleep, clock=rec.clock, min_interval=1.0)
     c.get(server.url("/a"))
     c.get(server.url("/a"))
     assert rec.sleeps == [5.0, 5.0]

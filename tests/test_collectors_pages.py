@@ -7,7 +7,7 @@ from collectors import collect_source
 from collectors.http import HttpClient
 from collectors.items import SourceConfig
 from collectors.pages import listing_links
-from collectors_support import HTML_FIXTURES, LoopbackServer, Recorder, shared_file
+from collectors_support import LOOPBACK, HTML_FIXTURES, LoopbackServer, Recorder, shared_file
 
 LISTINGS = {
     # outlet: (listing file, its URL, an article known to be on it, a non-article link on it)
@@ -58,7 +58,7 @@ def test_page_source_collects_articles_through_extraction():
         source = SourceConfig(name="tuoitre-kinh-doanh", kind="page", url=srv.url("/kinh-doanh.htm"),
                               selectors={"max_items": "3"})
         rec = Recorder()
-        client = HttpClient(sleep=rec.sleep, clock=rec.clock, min_interval=0, retries=0)
+        client = HttpClient(allowed_hosts=LOOPBACK, sleep=rec.sleep, clock=rec.clock, min_interval=0, retries=0)
         result = collect_source(source, client)
         fetched = [p for p in srv.paths_hit() if p not in ("/robots.txt", "/kinh-doanh.htm")]
         assert len(fetched) == 3 and fetched[0] == article_path  # page order, capped by max_items
@@ -87,7 +87,7 @@ def test_listing_without_links_is_reported():
         srv.add("/empty.htm", "<html><body><p>Trang đang bảo trì</p></body></html>".encode())
         rec = Recorder()
         result = collect_source(SourceConfig(name="baocaobang", kind="page", url=srv.url("/empty.htm")),
-                                HttpClient(sleep=rec.sleep, clock=rec.clock, min_interval=0))
+                                HttpClient(allowed_hosts=LOOPBACK, sleep=rec.sleep, clock=rec.clock, min_interval=0))
         assert result.items == [] and "no article links" in result.errors[0]
     finally:
         srv.close()

@@ -181,6 +181,7 @@ def test_any_robots_txt_gives_a_response_not_an_exception(robots_server, robots)
 
     robots_server.add("/robots.txt", robots, "text/plain")
     rec = Recorder()
-    resp = HttpClient(allowed_hosts=LOOPBACK, sleep=rec.sleep, clock=rec.clock, min_interval=0, retries=0).get(robots_server.url("/x"))
+    http = HttpClient(allowed_hosts=LOOPBACK, sleep=rec.sleep, clock=rec.clock, min_interval=0, retries=0)
+    resp = http.get(robots_server.url("/x"))
     assert resp.content == b"x" or (resp.error and "robots.txt" in resp.error)
     assert all(s <= 60 for s in rec.sleeps)

@@ -198,6 +198,11 @@ def add_source(request: Request, viewer: Viewer = Depends(ADMIN), name: str = Fo
         return _sources_page(request, viewer, "Tên nguồn gồm 2–60 chữ thường không dấu, chữ số, dấu chấm, gạch.", 400)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         return _sources_page(request, viewer, "Địa chỉ nguồn phải bắt đầu bằng http:// hoặc https://.", 400)
+    from service.pipeline import source_url_problem
+
+    if source_url_problem(url, request.app.state.settings.fetch):
+        return _sources_page(request, viewer, "Địa chỉ nguồn trỏ vào mạng nội bộ (máy chủ này, mạng riêng hoặc địa "
+                                              "chỉ dành riêng); Pulse chỉ thu tin từ địa chỉ công khai.", 400)
     if kind not in ("rss", "page"):
         return _sources_page(request, viewer, "Loại nguồn không hợp lệ.", 400)
     if store.source(name):
