@@ -82,11 +82,30 @@ def init():
     from service.setup import init as init_store
 
     store = open_store(must_exist=False)
-    outcome = init_store(store)
+    outcome = init_store(store, stream_settings=settings().streams)
     typer.echo(f"Database ready at {store.path} (schema version {outcome.schema_version}); "
                f"{outcome.units} org units, {outcome.sources} sources.")
+    if outcome.repairs and outcome.repairs.problems:
+        for line in outcome.repairs.lines()[:-1]:
+            typer.echo(f"  repair: {line}")
     if outcome.admin_password:
         typer.echo(f"First admin account: admin / {outcome.admin_password}  (shown once: write it down)")
+
+
+@app.command("doctor")
+@plain_errors
+def doctor_(check: bool = typer.Option(False, "--check", help="Only report; change nothing.")):
+    """Find and mend what earlier versions left: unplaced annotated items, missing search rows, orphan observations."""
+    from service.doctor import doctor
+
+    store = open_store()
+    report = doctor(store, check=check, stream_settings=settings().streams)
+    for line in report.lines():
+        typer.echo(line)
+    if check and report.problems:
+        typer.echo(f"{report.problems} problem(s) found; run `pulse doctor` to mend them.")
+    if not report.sound or (check and report.problems):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -146,7 +165,8 @@ def import_(file: Path = typer.Argument(..., help="CSV, XLSX or JSONL file."),
 
 @app.command()
 @plain_errors
-def process():
+def process(batch_size: int = typer.Option(256, "--batch-size", min=1,
+                                          help="Items per unit of work (annotated and placed together).")):
     """Annotate and stream everything not yet processed."""
     from rich.progress import Progress
 
@@ -159,7 +179,7 @@ def process():
 
     with processing_lock(s.db_path), Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("Annotating", total=None)
-        outcome = run_process(store, annotator, versions, stream_settings=s.streams,
+        outcome = run_process(store, annotator, versions, batch_size=batch_size, stream_settings=s.streams,
                               progress=lambda done, total: bar.update(task, completed=done, total=total))
     typer.echo(f"{outcome.annotated} items annotated with {outcome.model_version}.")
 

@@ -243,8 +243,11 @@ def process(store: Store, annotator, versions: dict[str, str], batch_size: int =
             row = ann.to_dict()
             row.update(item_id=item["id"], model_version=model_version)
             rows.append(row)
-        store.add_annotations(rows)
-        streams.assign(store, list(zip(batch, annotations)), stream_settings)
+        # annotate + place is one unit of work: a batch is annotated only if it is placed too, so a run killed
+        # half-way leaves nothing annotated-but-unplaced (the next run simply does the batch again)
+        with store.transaction():
+            store.add_annotations(rows)
+            streams.assign(store, list(zip(batch, annotations)), stream_settings)
         done += len(batch)
         if progress:
             progress(done, total)
