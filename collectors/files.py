@@ -1,8 +1,11 @@
 """File imports: timeline JSONL, and collaborators' reports from CSV, XLSX and DOCX tables.
 
-A row that cannot be read is reported with its number ("row 7: ...") and the others are imported.
-Column names are matched in Vietnamese or English, with or without diacritics; dates are read as Vietnamese offices
-write them (dd/mm/yyyy), naive times as Vietnam time.
+A row that cannot be read is reported with its number ("row 7: ...") and the others are imported; nothing a file
+holds can raise out of these readers. Column names are matched in Vietnamese or English, with or without diacritics;
+dates are read as Vietnamese offices write them (dd/mm/yyyy), naive times as Vietnam time, and refused when they fall
+before 1990 or more than a day in the future. Limits (`ImportLimits`) bound the file size, the rows read, one row's
+text and the unpacked size of an XLSX/DOCX, which is checked from the zip's own directory before any XML is opened
+(zip bombs). Control characters are stripped from every field (`RawItem.clean`).
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import io
 import json
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -20,62 +24,183 @@ from collectors.items import KINDS, RawItem
 
 @dataclass
 class FileImport:
-    """Items read from a file plus one plain sentence per line or row that could not be used."""
+    """Items read from a file plus one plain sentence per line or row that could not be used.
+
+    `refused` is set when the whole file was refused (too big, a zip bomb, not openable): `errors` says why.
+    """
 
     items: list[RawItem] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    refused: bool = False
+
+
+@dataclass
+class ImportLimits:
+    """What one imported file may hold; the service's [imports] settings fill it."""
+
+    max_file_bytes: int = 50_000_000
+    max_rows: int = 100_000
+    max_text_chars: int = 20_000
+    max_unpacked_bytes: int = 200_000_000
+    max_zip_entries: int = 5_000
+
+
+EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
+FUTURE_SLACK = timedelta(days=1)
+_TEXT_FIELDS = ("title", "text", "url", "source", "kind", "org_unit", "channel", "author", "place")
+
+
+def sane_date(dt: datetime, now: datetime | None = None) -> datetime:
+    """`dt` when it is a plausible date for an item (1990 up to a day ahead); ValueError saying why otherwise."""
+    now = now or datetime.now(timezone.utc)
+    if dt < EARLIEST:
+        raise ValueError(f"the date {_local_day(dt)} is before 1990")
+    if dt > now + FUTURE_SLACK:
+        raise ValueError(f"the date {_local_day(dt)} is more than a day in the future")
+    return dt
+
+
+def _local_day(dt: datetime) -> str:
+    """The day as the file meant it (Vietnam time), or the UTC day at the ends of the calendar."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        return dt.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat()
+    except (OverflowError, ValueError):
+        return dt.date().isoformat()
 
 
 def parse_datetime(value: str) -> datetime:
-    """ISO 8601 (a trailing Z allowed) → aware UTC datetime; a naive time is taken as Vietnam time (+07:00)."""
+    """ISO 8601 (a trailing Z allowed) → aware UTC datetime; a naive time is taken as Vietnam time (+07:00).
+
+    Raises ValueError for anything else, including dates that cannot be moved to UTC (year 1 and the like).
+    """
     value = value.strip()
-    if value.endswith("Z"):
+    if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
     dt = datetime.fromisoformat(value)
     if dt.tzinfo is None:
         from zoneinfo import ZoneInfo
 
         dt = dt.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
-    return dt.astimezone(timezone.utc)
+    try:
+        return dt.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise ValueError(f"{value!r} is outside the dates Pulse can store") from None
 
 
-def read_timeline(path: Path, default_source: str = "", default_kind: str = "article") -> FileImport:
+def check_size(path: Path, limits: ImportLimits) -> str | None:
+    """Why a file is refused before reading (too big, or a zip whose declared unpacked size is too big)."""
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        return (f"{path.name} is {size:,} bytes, over the import limit of {limits.max_file_bytes:,} bytes; "
+                "split it into smaller files.")
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".docx"):
+        return check_zip(path, limits)
+    return None
+
+
+def check_zip(path: Path, limits: ImportLimits) -> str | None:
+    """Read an XLSX/DOCX's zip directory (no decompression) and refuse it when it would unpack too large.
+
+    zipfile never inflates a member past the size its directory declares (and fails on a CRC mismatch), so
+    the declared sizes bound what openpyxl / python-docx can be made to decompress.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        return f"{path.name}: the file could not be opened as {path.suffix.lstrip('.').upper()} ({type(exc).__name__})."
+    if len(members) > limits.max_zip_entries:
+        return f"{path.name} holds {len(members):,} parts, more than an office file has; refused."
+    unpacked = sum(max(0, m.file_size) for m in members)
+    if unpacked > limits.max_unpacked_bytes:
+        return (f"{path.name} would unpack to {unpacked:,} bytes, over the limit of {limits.max_unpacked_bytes:,}; "
+                "refused (a file that small cannot hold that much real data).")
+    return None
+
+
+def _refused(message: str) -> FileImport:
+    return FileImport(errors=[message], refused=True)
+
+
+def _string_fields(row: dict) -> dict[str, str | None]:
+    """The text fields of a JSON object; ValueError naming the first that is neither a string nor absent."""
+    out: dict[str, str | None] = {}
+    for name in _TEXT_FIELDS:
+        value = row.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name} must be a string, not {type(value).__name__}")
+        out[name] = value.strip() if isinstance(value, str) else None
+    return out
+
+
+def read_timeline(path: Path, default_source: str = "", default_kind: str = "article",
+                  limits: ImportLimits | None = None) -> FileImport:
     """Read timeline JSONL: one `{"title", "text", "url", "source", "published_at", "kind"}` a line."""
+    limits = limits or ImportLimits()
+    path = Path(path)
+    refusal = check_size(path, limits)
+    if refusal:
+        return _refused(refusal)
     out = FileImport()
-    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+    now = datetime.now(timezone.utc)
+    read = 0
+    with open(path, encoding="utf-8-sig", errors="replace", newline="\n") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
+            read += 1
+            if read > limits.max_rows:
+                out.errors.append(f"line {lineno}: the file has more than {limits.max_rows:,} lines; "
+                                  "the rest was not read.")
+                break
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                out.errors.append(f"line {lineno}: not valid JSON.")
-                continue
-            if not isinstance(row, dict):
-                out.errors.append(f"line {lineno}: expected a JSON object.")
-                continue
-            text = str(row.get("text") or "").strip()
-            title = str(row.get("title") or "").strip()
-            if not (text or title):
-                out.errors.append(f"line {lineno}: has neither text nor title.")
-                continue
-            if not row.get("published_at"):
-                out.errors.append(f"line {lineno}: has no published_at date.")
-                continue
-            try:
-                published = parse_datetime(str(row["published_at"]))
-            except ValueError:
-                out.errors.append(f"line {lineno}: published_at {row['published_at']!r} is not an ISO 8601 date.")
-                continue
-            kind = row.get("kind") or default_kind
-            if kind not in KINDS:
-                out.errors.append(f"line {lineno}: kind {kind!r} is not one of {', '.join(KINDS)}.")
-                continue
-            out.items.append(RawItem(text=text, title=title, url=(row.get("url") or None),
-                                     source=str(row.get("source") or default_source), kind=kind,
-                                     published_at=published, org_unit=row.get("org_unit"),
-                                     channel=row.get("channel"), author=row.get("author")))
+                out.items.append(_timeline_item(line, default_source, default_kind, limits, now))
+            except ValueError as exc:
+                out.errors.append(f"line {lineno}: {exc}.")
+            except Exception as exc:  # whatever a line holds, it costs that line only
+                out.errors.append(f"line {lineno}: could not be read ({type(exc).__name__}).")
     return out
+
+
+def _timeline_item(line: str, default_source: str, default_kind: str, limits: ImportLimits,
+                   now: datetime) -> RawItem:
+    if len(line) > limits.max_text_chars * 4 + 10_000:
+        raise ValueError(f"the line is {len(line):,} characters long, over the limit for one item")
+    try:
+        row = json.loads(line)
+    except (json.JSONDecodeError, RecursionError):
+        raise ValueError("not valid JSON") from None
+    if not isinstance(row, dict):
+        raise ValueError("expected a JSON object")
+    fields = _string_fields(row)
+    text, title = fields["text"] or "", fields["title"] or ""
+    if not (text or title):
+        raise ValueError("has neither text nor title")
+    _check_length(text, limits)
+    raw_date = row.get("published_at")
+    if not raw_date:
+        raise ValueError("has no published_at date")
+    if not isinstance(raw_date, str):
+        raise ValueError(f"published_at {raw_date!r} is not an ISO 8601 date")
+    try:
+        published = parse_datetime(raw_date)
+    except ValueError:
+        raise ValueError(f"published_at {raw_date[:60]!r} is not an ISO 8601 date") from None
+    sane_date(published, now)
+    kind = fields["kind"] or default_kind
+    if kind not in KINDS:
+        raise ValueError(f"kind {kind[:40]!r} is not one of {', '.join(KINDS)}")
+    extra = {"place": fields["place"]} if fields["place"] else {}
+    return RawItem(text=text, title=title, url=fields["url"] or None, source=fields["source"] or default_source,
+                   kind=kind, published_at=published, org_unit=fields["org_unit"] or None,
+                   channel=fields["channel"] or None, author=fields["author"] or None, extra=extra)
+
+
+def _check_length(text: str, limits: ImportLimits) -> None:
+    if len(text) > limits.max_text_chars:
+        raise ValueError(f"the text is {len(text):,} characters long, over the limit of {limits.max_text_chars:,}")
 
 
 # ---- collaborator reports ---------------------------------------------------------------------------------------
@@ -120,11 +245,15 @@ def match_columns(header: list[object]) -> dict[str, int]:
     return found if ("text" in found or "title" in found) else {}
 
 
-def parse_report_date(value: object) -> datetime:
+def parse_report_date(value: object, now: datetime | None = None) -> datetime:
     """A date cell → aware UTC datetime. dd/mm/yyyy [hh:mm], ISO 8601, Excel dates and serial numbers.
 
-    Raises ValueError with the offending value when it cannot be read.
+    Raises ValueError with the offending value when it cannot be read or is out of range (see `sane_date`).
     """
+    return sane_date(_report_datetime(value), now)
+
+
+def _report_datetime(value: object) -> datetime:
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, date):
@@ -153,42 +282,56 @@ def parse_report_date(value: object) -> datetime:
         from zoneinfo import ZoneInfo
 
         dt = dt.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
-    return dt.astimezone(timezone.utc)
+    try:
+        return dt.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise ValueError(f"the date {dt.date().isoformat()} is before 1990") from None
 
 
-def read_observations(path: Path, default_source: str = "") -> FileImport:
+def read_observations(path: Path, default_source: str = "", limits: ImportLimits | None = None) -> FileImport:
     """Collaborator reports → observation items. CSV, XLSX, DOCX (every table) or JSONL, chosen by extension."""
+    limits = limits or ImportLimits()
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return read_timeline(path, default_source=default_source, default_kind="observation", limits=limits)
+    if suffix not in (".xlsx", ".xlsm", ".docx", ".csv", ".tsv", ".txt"):
+        return _refused(f"{path.name}: unsupported file type {suffix or '(none)'}; use CSV, XLSX, DOCX or JSONL.")
+    refusal = check_size(path, limits)
+    if refusal:
+        return _refused(refusal)
     out = FileImport()
     try:
-        if suffix in (".jsonl", ".json", ".ndjson"):
-            return read_timeline(path, default_source=default_source, default_kind="observation")
         if suffix in (".xlsx", ".xlsm"):
-            tables = _xlsx_tables(path)
+            tables = _xlsx_tables(path, limits)
         elif suffix == ".docx":
-            tables = _docx_tables(path)
-        elif suffix in (".csv", ".tsv", ".txt"):
-            tables = [("", _csv_rows(path.read_bytes()))]
+            tables = _docx_tables(path, limits)
         else:
-            out.errors.append(f"{path.name}: unsupported file type {suffix or '(none)'}; use CSV, XLSX, DOCX or JSONL.")
-            return out
+            tables = [("", _csv_rows(path.read_bytes(), limits, out))]
     except Exception as exc:  # a corrupt or mislabelled file: say so instead of a traceback
-        out.errors.append(f"{path.name}: the file could not be opened as {suffix.lstrip('.').upper()} "
-                          f"({type(exc).__name__}).")
-        return out
+        return _refused(f"{path.name}: the file could not be opened as {suffix.lstrip('.').upper()} "
+                        f"({type(exc).__name__}).")
     any_header = False
+    budget = [limits.max_rows]
     for label, rows in tables:
-        any_header |= _read_table(rows, label, default_source, out)
+        any_header |= _read_table(rows, label, default_source, out, limits, budget)
     if not any_header:
         names = ", ".join(a[0] for a in (COLUMNS["text"][:2] + COLUMNS["date"][:2]))
         out.errors.append(f"{path.name}: no table with a text column was found (expected columns such as {names}).")
     return out
 
 
-def _read_table(rows: list[list[object]], label: str, default_source: str, out: FileImport) -> bool:
-    """Find the header among the first rows, then read each row below it. Returns whether a header was found."""
+def _read_table(rows: list[list[object]], label: str, default_source: str, out: FileImport,
+                limits: ImportLimits | None = None, budget: list[int] | None = None) -> bool:
+    """Find the header among the first rows, then read each row below it. Returns whether a header was found.
+
+    `budget` holds how many more rows the file may give (shared by its tables); a row that cannot be read costs
+    that row only.
+    """
+    limits = limits or ImportLimits()
+    budget = budget if budget is not None else [limits.max_rows]
     prefix = f"{label} " if label else ""
+    now = datetime.now(timezone.utc)
     for header_index, header in enumerate(rows[:15]):
         columns = match_columns(header)
         if columns:
@@ -198,33 +341,49 @@ def _read_table(rows: list[list[object]], label: str, default_source: str, out: 
     for index in range(header_index + 1, len(rows)):
         row = rows[index]
         rowno = index + 1  # as the spreadsheet numbers it
-        if not any(str(c or "").strip() for c in row):
+        if not any(str(c if c is not None else "").strip() for c in row):
             continue
+        if budget[0] <= 0:
+            out.errors.append(f"{prefix}row {rowno}: the file has more than {limits.max_rows:,} rows; "
+                              "the rest was not read.")
+            break
+        budget[0] -= 1
         try:
-            item = _row_item(row, columns, default_source)
+            item = _row_item(row, columns, default_source, limits, now)
         except ValueError as exc:
             out.errors.append(f"{prefix}row {rowno}: {exc}.")
+            continue
+        except Exception as exc:  # whatever a cell holds, it costs that row only
+            out.errors.append(f"{prefix}row {rowno}: could not be read ({type(exc).__name__}).")
             continue
         item.extra["row"] = rowno
         out.items.append(item)
     return True
 
 
-def _row_item(row: list[object], columns: dict[str, int], default_source: str) -> RawItem:
+def _row_item(row: list[object], columns: dict[str, int], default_source: str,
+              limits: ImportLimits | None = None, now: datetime | None = None) -> RawItem:
+    limits = limits or ImportLimits()
+
     def cell(name: str) -> object:
         index = columns.get(name)
         return row[index] if index is not None and index < len(row) else None
 
     def text(name: str) -> str:
         value = cell(name)
-        return unicodedata.normalize("NFC", re.sub(r"[ \t\u00a0]+", " ", str(value)).strip()) if value is not None else ""
+        if value is None:
+            return ""
+        if isinstance(value, (datetime, date, time)) and name != "date":
+            raise ValueError(f"the {name} column holds a date ({value}), not text")
+        return unicodedata.normalize("NFC", re.sub(r"[ \t\u00a0]+", " ", str(value)).strip())
 
     body, title = text("text"), text("title")
     if not (body or title):
         raise ValueError("has no text")
+    _check_length(body, limits)
     if "date" not in columns:
         raise ValueError("has no date (the file has no date column)")
-    published = parse_report_date(cell("date"))
+    published = parse_report_date(cell("date"), now)
     extra = {"place": text("place")} if text("place") else {}
     return RawItem(text=body or title, title=title if body else "", url=text("url") or None,
                    source=text("source") or default_source, kind="observation", published_at=published,
@@ -232,7 +391,9 @@ def _row_item(row: list[object], columns: dict[str, int], default_source: str) -
                    channel=text("channel") or None, extra=extra)
 
 
-def _csv_rows(data: bytes) -> list[list[object]]:
+def _csv_rows(data: bytes, limits: ImportLimits | None = None, out: FileImport | None = None) -> list[list[object]]:
+    """CSV bytes → rows; a row the csv module cannot read is an empty row here and an error in `out`."""
+    limits = limits or ImportLimits()
     for encoding in ("utf-8-sig", "cp1258", "cp1252"):
         try:
             text = data.decode(encoding)
@@ -241,35 +402,58 @@ def _csv_rows(data: bytes) -> list[list[object]]:
             continue
     else:
         text = data.decode("utf-8", errors="replace")
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", text.replace("\x00", ""))
     sample = text[:4096]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    return [list(r) for r in csv.reader(io.StringIO(text), dialect)]
+    reader = csv.reader(io.StringIO(text), dialect)
+    rows: list[list[object]] = []
+    while len(rows) <= limits.max_rows + 15:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            if out is not None:
+                out.errors.append(f"row {len(rows) + 1}: could not be read as CSV ({exc}).")
+            rows.append([])
+            continue
+        rows.append(list(row))
+    return rows
 
 
-def _xlsx_tables(path: Path) -> list[tuple[str, list[list[object]]]]:
+def _xlsx_tables(path: Path, limits: ImportLimits | None = None) -> list[tuple[str, list[list[object]]]]:
     import openpyxl
 
+    limits = limits or ImportLimits()
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         tables = []
         for sheet in book.worksheets:
-            rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+            rows = []
+            for number, values in enumerate(sheet.iter_rows(values_only=True)):
+                if number > limits.max_rows + 15:
+                    break
+                rows.append(list(values))
             tables.append((f"sheet {sheet.title!r}" if len(book.worksheets) > 1 else "", rows))
         return tables
     finally:
         book.close()
 
 
-def _docx_tables(path: Path) -> list[tuple[str, list[list[object]]]]:
+def _docx_tables(path: Path, limits: ImportLimits | None = None) -> list[tuple[str, list[list[object]]]]:
     import docx
 
+    limits = limits or ImportLimits()
     document = docx.Document(str(path))
     tables = []
     for number, table in enumerate(document.tables, start=1):
-        rows = [[c.text for c in r.cells] for r in table.rows]
+        rows = []
+        for index, r in enumerate(table.rows):
+            if index > limits.max_rows + 15:
+                break
+            rows.append([c.text for c in r.cells])
         tables.append((f"table {number}" if len(document.tables) > 1 else "", rows))
     return tables

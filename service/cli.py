@@ -157,7 +157,7 @@ def import_(file: Path = typer.Argument(..., help="CSV, XLSX or JSONL file."),
     from service.pipeline import import_file
 
     store = open_store()
-    outcome = import_file(store, file, kind=kind, source=source)
+    outcome = import_file(store, file, kind=kind, source=source, settings=settings().imports)
     for err in outcome.errors:
         typer.echo(f"  {err}", err=True)
     typer.echo(f"{file}: {outcome.read} read, {outcome.new} new, {len(outcome.errors)} could not be used.")

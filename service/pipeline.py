@@ -15,7 +15,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from collectors import CollectResult, SourceConfig, collect_source
-from collectors.files import read_observations, read_timeline
+from collectors.files import ImportLimits, read_observations, read_timeline
 from collectors.http import HttpClient, user_agent
 from collectors.netguard import url_refusal
 from service import streams
@@ -214,18 +214,26 @@ def source_health(store: Store, days: int = 31) -> list[dict]:
     return out
 
 
-def import_file(store: Store, path: Path, kind: str = "timeline", source: str | None = None) -> ImportOutcome:
-    """Import a timeline JSONL or a collaborators' report file; unreadable lines are reported, the rest stored."""
+def import_file(store: Store, path: Path, kind: str = "timeline", source: str | None = None,
+                settings: ImportSettings | None = None) -> ImportOutcome:
+    """Import a timeline JSONL or a collaborators' report file in one store call (one transaction): unreadable
+    lines and rows are reported with their numbers, the good ones stored. A file refused as a whole (too big, a zip
+    bomb, unreadable, an unknown type) raises UserError and stores nothing."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"The file {path} does not exist.")
+    settings = settings or ImportSettings()
+    limits = ImportLimits(max_file_bytes=settings.max_file_bytes, max_rows=settings.max_rows,
+                          max_text_chars=settings.max_text_chars, max_unpacked_bytes=settings.max_unpacked_bytes)
     if kind == "timeline":
-        result = read_timeline(path, default_source=source or path.stem)
+        result = read_timeline(path, default_source=source or path.stem, limits=limits)
     elif kind == "observations":
-        result = read_observations(path, default_source=source or path.stem)
+        result = read_observations(path, default_source=source or path.stem, limits=limits)
     else:
         raise UserError(f"Unknown import kind {kind!r}: use observations or timeline.")
-    new_ids = store.add_items(result.items)
+    if result.refused:
+        raise UserError(" ".join(result.errors))
+    new_ids = store.add_items(result.items) if result.items else []
     return ImportOutcome(read=len(result.items), new=len(new_ids), errors=result.errors)
 
 
