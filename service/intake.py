@@ -47,7 +47,8 @@ def drain(store: Store, settings: Settings, annotator, versions: dict[str, str])
     t0 = time.monotonic()
     with processing_lock(settings.db_path):
         # small batches keep each write transaction short, so a request storing a submission never waits long
-        pipeline.process(store, annotator, versions, batch_size=32, stream_settings=settings.streams)
+        pipeline.process(store, annotator, versions, batch_size=32, stream_settings=settings.streams,
+                         relevance_settings=settings.relevance)
         placed = [p for p in pending if store.is_placed(p["item_id"])]
         for day in sorted({p["day"] for p in placed}):
             d = date.fromisoformat(day)

@@ -225,6 +225,61 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL
     );
     """,
+    # web security: API tokens expire (NULL = an older token, treated as created with the default lifetime)
+    """
+    ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;
+    """,
+    # signal: events (bursty terms that rise together), living flags per story with a severity, the term counts of days
+    """
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        first_day TEXT NOT NULL,
+        last_day TEXT NOT NULL,
+        terms TEXT NOT NULL DEFAULT '{}',
+        title TEXT NOT NULL DEFAULT '',
+        size INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX events_last_day ON events(last_day);
+    CREATE TABLE event_items (
+        event_id INTEGER NOT NULL REFERENCES events(id),
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        day TEXT NOT NULL,
+        PRIMARY KEY (event_id, item_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX event_items_item ON event_items(item_id);
+    CREATE TABLE term_days (
+        day TEXT PRIMARY KEY,
+        items INTEGER NOT NULL,
+        computed_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE term_day_df (
+        term TEXT NOT NULL,
+        day TEXT NOT NULL,
+        df INTEGER NOT NULL,
+        PRIMARY KEY (term, day)
+    ) WITHOUT ROWID;
+    CREATE INDEX term_day_df_day ON term_day_df(day);
+    ALTER TABLE flags ADD COLUMN severity REAL NOT NULL DEFAULT 0;
+    ALTER TABLE flags ADD COLUMN title TEXT NOT NULL DEFAULT '';
+    ALTER TABLE flags ADD COLUMN event_id INTEGER REFERENCES events(id);
+    ALTER TABLE flags ADD COLUMN dismissed_count INTEGER;
+    CREATE INDEX flags_severity ON flags(status, severity);
+    """,
+    # relevance: how much an item is about workers and about the province (nlp/relevance.py); watch terms' excluded
+    # contexts (a comma-separated list of phrases whose presence voids a hit, e.g. «Định Công, Al Nassr»)
+    """
+    CREATE TABLE item_relevance (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
+        workers REAL NOT NULL,
+        local REAL NOT NULL,
+        excluded TEXT,
+        places TEXT NOT NULL DEFAULT '[]',
+        reasons TEXT NOT NULL DEFAULT '[]'
+    );
+    ALTER TABLE watch_terms ADD COLUMN excluded_contexts TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 _SPACES = re.compile(r"\s+")
@@ -780,6 +835,72 @@ class Store:
 
     def watch_terms(self) -> list[dict]:
         return list(self.db.query("SELECT * FROM watch_terms ORDER BY term"))
+
+    def watch_term(self, term_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM watch_terms WHERE id = ?", [term_id]))
+        return rows[0] if rows else None
+
+    def set_watch_term_excluded(self, term_id: int, contexts: str) -> bool:
+        """Replace a watch term's excluded contexts (comma-separated phrases); False when there is no such term."""
+        with self.transaction():
+            cur = self.db.execute("UPDATE watch_terms SET excluded_contexts = ? WHERE id = ?", [contexts, term_id])
+        return cur.rowcount == 1
+
+    def watch_candidates(self, folded_words: list[str], since_day: str, until_day: str,
+                         limit: int = 5000) -> list[dict]:
+        """Items of the days whose folded text holds these words in a row (FTS), with their text, stream facts and
+        relevance: candidates that service/watch.py then checks exactly."""
+        if not folded_words:
+            return []
+        match = '"' + " ".join(w.replace('"', "") for w in folded_words) + '"'
+        return list(self.db.query(
+            "SELECT i.id AS item_id, i.title, i.text, i.day, i.kind, i.source, i.org_unit, si.stream_id, si.topic,"
+            " r.workers, r.excluded"
+            " FROM items_fts f JOIN items i ON i.id = f.rowid LEFT JOIN stream_items si ON si.item_id = i.id"
+            " LEFT JOIN item_relevance r ON r.item_id = i.id"
+            " WHERE items_fts MATCH ? AND i.day >= ? AND i.day <= ? ORDER BY i.day, i.id LIMIT ?",
+            [match, since_day, until_day, limit]))
+
+    # --- relevance (nlp/relevance.py, service/relevance.py) ----------------------------------------
+    def add_relevance(self, rows: list[dict[str, Any]]) -> None:
+        """Store (or replace) items' relevance: item_id, workers, local, excluded, places, reasons."""
+        with self.transaction():
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO item_relevance (item_id, workers, local, excluded, places, reasons)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(r["item_id"], float(r["workers"]), float(r["local"]), r.get("excluded"),
+                  json.dumps(list(r.get("places") or []), ensure_ascii=False),
+                  json.dumps(list(r.get("reasons") or []), ensure_ascii=False)) for r in rows])
+
+    def relevance_of(self, item_ids: list[int]) -> dict[int, dict]:
+        """Item id → {workers, local, excluded, places, reasons} for the items that have it."""
+        out: dict[int, dict] = {}
+        ids = list(dict.fromkeys(item_ids))
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.query(f"SELECT * FROM item_relevance WHERE item_id IN ({marks})", chunk):
+                r["places"] = json.loads(r["places"] or "[]")
+                r["reasons"] = json.loads(r["reasons"] or "[]")
+                out[r.pop("item_id")] = r
+        return out
+
+    def items_lacking_relevance(self, after_id: int = 0, limit: int = 500) -> list[dict]:
+        """Annotated items with no relevance yet (processed before relevance existed), oldest first, with the
+        facts relevance reads: title, text, kind, source, unit, and the latest annotation's topic and news topic."""
+        return list(self.db.query(
+            "SELECT i.id, i.title, i.text, i.kind, i.source, i.org_unit, a.topic, a.news_topic FROM items i"
+            " JOIN annotations a ON a.id = (SELECT MAX(a2.id) FROM annotations a2 WHERE a2.item_id = i.id)"
+            " WHERE i.id > ? AND NOT EXISTS (SELECT 1 FROM item_relevance r WHERE r.item_id = i.id)"
+            " ORDER BY i.id LIMIT ?", [after_id, limit]))
+
+    def count_relevance(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM item_relevance").fetchone()[0]
+
+    def count_lacking_relevance(self) -> int:
+        return self.db.execute(
+            "SELECT COUNT(*) FROM items i WHERE EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.id)"
+            " AND NOT EXISTS (SELECT 1 FROM item_relevance r WHERE r.item_id = i.id)").fetchone()[0]
 
     # --- flags -----------------------------------------------------------------------------------
     def upsert_flag(self, flag: dict[str, Any]) -> int:

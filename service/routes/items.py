@@ -57,4 +57,24 @@ def item_page(request: Request, item_id: int, viewer: Viewer = Depends(access(*R
              if f and viewer.sees_flag(f)]
     stream = store.stream(item["stream_id"]) if item["stream_id"] else None
     return render(request, "item.html", {"item": item, "flags": flags, "stream": stream,
-                                         "topic_names": topic_names()}, viewer)
+                                         "topic_names": topic_names(),
+                                         "relevance": relevance_view(store.relevance_of([item_id]).get(item_id))},
+                  viewer)
+
+
+def relevance_view(rel: dict | None) -> dict | None:
+    """What the item page says of an item's relevance: the level about workers, the locality, excluded news."""
+    from nlp.relevance import EXCLUDED_NAMES, workers_level
+
+    if rel is None:
+        return None
+    places = rel["places"]
+    if rel["local"] >= 0.8:
+        local = "thuộc địa bàn tỉnh" + (f" ({', '.join(places[:3])})" if places else "")
+    elif rel["local"] > 0:
+        local = "khu vực lân cận" + (f" ({', '.join(places[:2])})" if places else "")
+    else:
+        local = "không"
+    return {"workers": workers_level(rel["workers"]), "local": local,
+            "excluded": EXCLUDED_NAMES.get(rel["excluded"], rel["excluded"]) if rel["excluded"] else None,
+            "reasons": rel["reasons"]}
