@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 __all__ = ["TOPICS", "TONES", "LABELS_TSV", "DATASETS", "load_board_labels", "read_label_rows", "text_sha1",
-           "news_text", "baomoi_text", "LabelDataError"]
+           "news_text", "baomoi_text", "LabelDataError", "FIRST_SUPPLEMENT_KEY"]
 
 TOPICS = (
     "tien_luong", "bao_hiem", "viec_lam", "dieu_kien_lao_dong", "quan_he_lao_dong", "nha_o_doi_song",
@@ -34,6 +34,9 @@ DEFAULT_SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 # 24h.com.vn pages start their content with a "saved article" widget text; it is not part of the lead.
 _24H_BOILERPLATE = "Lưu bài viết thành công Bạn có thể xem lại bài viết đã lưu ở trangTin bài đã lưu"
 LEAD_CHARS = 240
+# Keys from here on belong to the labour supplement, drawn by title words for the rare topics (see SOURCE.md);
+# the keys before it are the main sample. Figures should be reported for both strata or for `main` alone.
+FIRST_SUPPLEMENT_KEY = "L1531"
 BAOMOI_CHARS = 400
 
 
@@ -122,7 +125,8 @@ def read_label_rows(path: Path = LABELS_TSV) -> list[dict[str, str]]:
 def load_board_labels(shared_dir: str | Path | None = None, *, path: Path = LABELS_TSV,
                       labelled_only: bool = True) -> list[dict]:
     """Every labelled item as a dict: key, dataset, locator, split ('dev'/'test'), topic, tone, relevant (int),
-    text, context (for a comment: the title of the article it was posted under; else '').
+    text, context (for a comment: the title of the article it was posted under; else ''), stratum ('main' for the
+    random sample, 'labour_supplement' for the items chosen by title words for the rare topics).
 
     `shared_dir` is the folder holding `datasets/` (default: `../shared` beside the checkout). Raises
     LabelDataError when the data is missing or a text no longer matches its recorded SHA-1.
@@ -147,5 +151,6 @@ def load_board_labels(shared_dir: str | Path | None = None, *, path: Path = LABE
             "topic": row["topic"], "tone": row["tone"],
             "relevant": int(row["relevant"]) if row["relevant"] != "" else None,
             "text": text, "context": context,
+            "stratum": "labour_supplement" if row["key"] >= FIRST_SUPPLEMENT_KEY else "main",
         })
     return out

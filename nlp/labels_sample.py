@@ -1,8 +1,10 @@
 """Draw the sample for the board labels, print batches to read, and merge hand-written labels into the fixture.
 
     python -m nlp.labels_sample draw              # once: writes board_labels.tsv with empty labels and the split
+    python -m nlp.labels_sample supplement        # once: appends the labour supplement (L1531-), split likewise
     python -m nlp.labels_sample show L0001 L0150  # prints key + text (+ article title for comments) to read
     python -m nlp.labels_sample apply FILE        # FILE lines: "<key> <topic> <tone> <relevant>", written by a reader
+    python -m nlp.labels_sample stats             # counts per class and split (for SOURCE.md)
 
 Nothing here decides a label: `apply` only checks the vocabulary and copies what the reader wrote.
 The labour word list below is used only to over-sample (so rare topics have examples); it never labels.
@@ -12,11 +14,12 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 import sys
 from pathlib import Path
 
-from nlp.labels_data import (COLUMNS, DEFAULT_SHARED, LABELS_TSV, TONES, TOPICS, _read_csv, _source_texts,
-                             read_label_rows, text_sha1)
+from nlp.labels_data import (COLUMNS, DEFAULT_SHARED, FIRST_SUPPLEMENT_KEY, LABELS_TSV, TONES, TOPICS, _read_csv,
+                             _source_texts, read_label_rows, text_sha1)
 from nlp.normalize import fold
 
 SEED = 20261201
@@ -52,7 +55,10 @@ def _gold_ids(root: Path) -> set[str]:
         return {row["id"] for row in csv.DictReader(f, delimiter="\t")}
 
 
-def draw(shared_dir: Path = DEFAULT_SHARED, out: Path = LABELS_TSV) -> list[dict]:
+def draw(shared_dir: Path = DEFAULT_SHARED, out: Path = LABELS_TSV, force: bool = False) -> list[dict]:
+    """The main sample (L0001-L1530). Refuses to overwrite a fixture that already holds labels."""
+    if out.exists() and not force and any(r["topic"] for r in read_label_rows(out)):
+        raise SystemExit(f"{out} already holds labels; drawing again would discard them")
     rng = random.Random(SEED)
     datasets = shared_dir / "datasets"
     gold = _gold_ids(Path(__file__).resolve().parent.parent)
@@ -116,6 +122,89 @@ def draw(shared_dir: Path = DEFAULT_SHARED, out: Path = LABELS_TSV) -> list[dict
     return picked
 
 
+# The labour supplement (L1531-): drawn after the main sample was labelled, because the main sample held only 7
+# `dieu_kien_lao_dong` and 10 `quan_he_lao_dong` items. Candidates are chosen by words in the TITLE, one group per
+# rare topic; the words only choose what to read, the reader decides every label (many hits are not about the topic).
+SUPPLEMENT_SEED = 20261202
+SUPPLEMENT_GROUPS = {  # group: (quota in baomoi-tc201805, title words)
+    "quan_he": (50, ["đình công", "ngừng việc", "nợ lương", "đòi lương", "tranh chấp lao động", "bỏ trốn", "thỏa ước",
+                     "đối thoại", "hợp đồng lao động", "chấm dứt hợp đồng"]),
+    "dieu_kien": (50, ["tai nạn lao động", "an toàn lao động", "vệ sinh lao động", "bệnh nghề nghiệp", "ngộ độc",
+                       "ngất", "làm thêm giờ", "tăng ca", "điều kiện làm việc", "bữa ăn", "giờ làm"]),
+    "nha_o": (40, ["nhà ở xã hội", "phòng trọ", "nhà trọ", "giá điện", "giá xăng", "giá nước", "giá cả", "lạm phát",
+                   "cpi", "tiền điện", "chi phí sinh hoạt"]),
+    "cong_doan": (40, ["công đoàn", "lđlđ", "đoàn viên", "liên đoàn lao động"]),
+    "tien_luong": (30, ["lương", "thưởng tết", "thu nhập", "phụ cấp"]),
+    "bao_hiem": (30, ["bhxh", "bảo hiểm xã hội", "bhyt", "bảo hiểm y tế", "lương hưu", "thất nghiệp"]),
+    "viec_lam": (30, ["việc làm", "tuyển dụng", "sa thải", "xuất khẩu lao động", "người lao động"]),
+    "tham_nhung": (30, ["tham nhũng", "hối lộ", "tham ô", "sai phạm", "lãng phí", "nhũng nhiễu", "trục lợi"]),
+    "cong_nhan": (30, ["công nhân", "khu công nghiệp"]),
+}
+SUPPLEMENT_VICTSD = 90  # comments whose article title holds a word of any group
+SUPPLEMENT_VNEXPRESS = 30  # headlines (any category) holding a word of any group
+
+
+def _has_word(text: str, words: list[str]) -> bool:
+    low = " ".join(text.lower().split())
+    return any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", low) for w in words)
+
+
+def draw_supplement(shared_dir: Path = DEFAULT_SHARED, path: Path = LABELS_TSV) -> list[dict]:
+    """Append the labour supplement to the fixture; the existing rows, keys and splits are not touched."""
+    rows = read_label_rows(path)
+    if any(r["key"] >= FIRST_SUPPLEMENT_KEY for r in rows):
+        raise SystemExit("the supplement is already drawn")
+    rng = random.Random(SUPPLEMENT_SEED)
+    datasets = shared_dir / "datasets"
+    gold = _gold_ids(Path(__file__).resolve().parent.parent)
+    taken = {(r["dataset"], r["locator"]) for r in rows}
+    seen_titles = set()
+    for r in rows:
+        text = _source_texts(str(datasets), r["dataset"])[r["locator"]][0]
+        seen_titles.add(" ".join(fold(text.split("\n", 1)[0]).split()))
+    picked: list[dict] = []
+
+    def take(dataset: str, candidates: list[tuple[str, str]], n: int) -> None:
+        pool = sorted(c for c in candidates if (dataset, c[0]) not in taken)
+        rng.shuffle(pool)
+        got = 0
+        for locator, text in pool:
+            if got == n:
+                break
+            title = " ".join(fold(text.split("\n", 1)[0]).split())
+            if len(text) < 8 or title in seen_titles:
+                continue
+            seen_titles.add(title)
+            taken.add((dataset, locator))
+            picked.append({"dataset": dataset, "locator": locator, "text_sha1": text_sha1(text)})
+            got += 1
+        if got < n:
+            raise SystemExit(f"{dataset}: only {got} of {n} candidates")
+
+    all_words = [w for _, words in SUPPLEMENT_GROUPS.values() for w in words]
+    texts = _source_texts(str(datasets), "baomoi-tc201805")
+    items = [(loc, t) for loc, (t, _) in texts.items() if loc.rsplit("/", 1)[1] not in gold]
+    for quota, words in SUPPLEMENT_GROUPS.values():
+        take("baomoi-tc201805", [x for x in items if _has_word(x[1].split("\n", 1)[0], words)], quota)
+    texts = _source_texts(str(datasets), "uit-victsd")
+    take("uit-victsd", [(loc, t) for loc, (t, ctx) in texts.items() if len(t) >= 15 and _has_word(ctx, all_words)],
+         SUPPLEMENT_VICTSD)
+    texts = _source_texts(str(datasets), "vnexpress-titles-8cat")
+    take("vnexpress-titles-8cat", [(loc, t) for loc, (t, _) in texts.items() if _has_word(t, all_words)],
+         SUPPLEMENT_VNEXPRESS)
+
+    for dataset in {p["dataset"] for p in picked}:
+        ordered = sorted((p for p in picked if p["dataset"] == dataset), key=lambda p: p["text_sha1"])
+        for i, p in enumerate(ordered):
+            p["split"] = "dev" if i % 2 == 0 else "test"
+    rng.shuffle(picked)
+    first = int(FIRST_SUPPLEMENT_KEY[1:])
+    for i, p in enumerate(picked):
+        p.update(key=f"L{first + i:04d}", topic="", tone="", relevant="")
+    _write(path, rows + picked)
+    return picked
+
+
 def _write(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as f:
@@ -176,12 +265,33 @@ def apply(label_file: Path, path: Path = LABELS_TSV) -> int:
     return len(labels)
 
 
+def stats(path: Path = LABELS_TSV) -> str:
+    """Markdown tables: labelled items per dataset, topic, tone and relevance, by split."""
+    from collections import Counter
+
+    rows = [r for r in read_label_rows(path) if r["topic"]]
+    out = []
+    for field, values in (("dataset", sorted({r["dataset"] for r in rows})), ("topic", TOPICS), ("tone", TONES),
+                          ("relevant", ("0", "1"))):
+        counts = {s: Counter(r[field] for r in rows if r["split"] == s) for s in ("dev", "test")}
+        out.append(f"| {field} | dev | test | all |\n|---|---:|---:|---:|")
+        for v in values:
+            out.append(f"| {v} | {counts['dev'][v]} | {counts['test'][v]} | {counts['dev'][v] + counts['test'][v]} |")
+        out.append(f"| **total** | {sum(counts['dev'].values())} | {sum(counts['test'].values())} | {len(rows)} |\n")
+    return "\n".join(out)
+
+
 def main(argv: list[str]) -> None:
     if argv[:1] == ["draw"]:
         rows = draw()
         print(f"drew {len(rows)} items into {LABELS_TSV}")
     elif argv[:1] == ["show"] and len(argv) == 3:
         show(argv[1], argv[2])
+    elif argv[:1] == ["supplement"]:
+        rows = draw_supplement()
+        print(f"appended {len(rows)} supplement items to {LABELS_TSV}")
+    elif argv[:1] == ["stats"]:
+        print(stats())
     elif argv[:1] == ["apply"] and len(argv) == 2:
         print(f"applied {apply(Path(argv[1]))} labels")
     else:

@@ -7,12 +7,12 @@ from collections import Counter
 
 import pytest
 
-from nlp.labels_data import (DATASETS, LABELS_TSV, TONES, TOPICS, LabelDataError, load_board_labels,
-                             read_label_rows)
+from nlp.labels_data import (DATASETS, FIRST_SUPPLEMENT_KEY, LABELS_TSV, TONES, TOPICS, LabelDataError,
+                             load_board_labels, read_label_rows)
 from nlp.labels_sample import parse_labels
 from tests.conftest import SHARED
 
-MIN_LABELLED = 750
+MIN_LABELLED = 1500
 
 
 def test_fixture_rows_have_known_vocabularies_and_unique_keys():
@@ -40,19 +40,29 @@ def test_enough_items_are_labelled_and_every_topic_occurs_in_both_halves():
         assert set(Counter(r["tone"] for r in labelled if r["split"] == split)) == set(TONES)
 
 
-def test_split_is_half_and_half_within_every_dataset():
-    rows = read_label_rows()
-    for dataset in DATASETS:
-        counts = Counter(r["split"] for r in rows if r["dataset"] == dataset)
-        assert abs(counts["dev"] - counts["test"]) <= 1, (dataset, counts)
+def _strata(rows):
+    """(dataset, stratum) → rows; the main sample and the labour supplement were split separately."""
+    groups = {}
+    for r in rows:
+        stratum = "supplement" if r["key"] >= FIRST_SUPPLEMENT_KEY else "main"
+        groups.setdefault((r["dataset"], stratum), []).append(r)
+    return groups
+
+
+def test_split_is_half_and_half_within_every_dataset_and_stratum():
+    groups = _strata(read_label_rows())
+    assert {d for d, _ in groups} == set(DATASETS)
+    for group, rows in groups.items():
+        counts = Counter(r["split"] for r in rows)
+        assert abs(counts["dev"] - counts["test"]) <= 1, (group, counts)
 
 
 def test_split_follows_the_text_hash_order():
-    """Within a dataset the items sorted by text SHA-1 alternate dev, test, dev ... (fixed before labelling)."""
-    rows = read_label_rows()
-    for dataset in DATASETS:
-        ordered = sorted((r for r in rows if r["dataset"] == dataset), key=lambda r: r["text_sha1"])
-        assert [r["split"] for r in ordered] == ["dev" if i % 2 == 0 else "test" for i in range(len(ordered))]
+    """Within a dataset and stratum the items sorted by text SHA-1 alternate dev, test, dev ... (fixed before
+    labelling)."""
+    for group, rows in _strata(read_label_rows()).items():
+        ordered = sorted(rows, key=lambda r: r["text_sha1"])
+        assert [r["split"] for r in ordered] == ["dev" if i % 2 == 0 else "test" for i in range(len(ordered))], group
 
 
 def test_parse_labels_refuses_unknown_codes_and_duplicates():
@@ -74,6 +84,8 @@ def test_load_board_labels_reads_every_text_back_from_shared():
     comments = [i for i in items if i["dataset"] == "uit-victsd"]
     assert comments and all(i["context"] for i in comments)  # the article title a comment was posted under
     assert {i["split"] for i in items} == {"dev", "test"}
+    assert {i["stratum"] for i in items} <= {"main", "labour_supplement"}
+    assert sum(i["stratum"] == "main" for i in items) >= MIN_LABELLED
 
 
 @pytest.mark.shared_data(SHARED / "datasets" / "baomoi-tc201805", "the labelled corpora in ../shared/datasets")
