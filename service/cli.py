@@ -180,6 +180,7 @@ def process(batch_size: int = typer.Option(256, "--batch-size", min=1,
     with processing_lock(s.db_path), Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("Annotating", total=None)
         outcome = run_process(store, annotator, versions, batch_size=batch_size, stream_settings=s.streams,
+                              relevance_settings=s.relevance,
                               progress=lambda done, total: bar.update(task, completed=done, total=total))
     typer.echo(f"{outcome.annotated} items annotated with {outcome.model_version}.")
 

@@ -9,6 +9,9 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from nlp.gazetteer import default_gazetteer_path
+from nlp.relevance import EXCLUDED_KINDS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
 
@@ -79,6 +82,17 @@ class ImportSettings:
 
 
 @dataclass
+class RelevanceSettings:
+    """Relevance of items to the board (nlp/relevance.py): the province's gazetteer and what counts as local."""
+
+    gazetteer: Path = field(default_factory=default_gazetteer_path)   # TOML of the province's places
+    local_sources: tuple[str, ...] = ("baocaobang", "caobang-portal")  # the province's own outlets (source names)
+    employers: tuple[str, ...] = ()          # main employers' names, added to the gazetteer's
+    industrial_zones: tuple[str, ...] = ()   # industrial zones' names, added to the gazetteer's
+    excluded_news: tuple[str, ...] = EXCLUDED_KINDS   # kinds of news that raise no flag on their own
+
+
+@dataclass
 class Settings:
     db_path: Path = field(default_factory=lambda: Path(os.environ.get("PULSE_DB", "data/pulse.db")))
     models_dir: Path = field(default_factory=lambda: Path(os.environ.get("PULSE_MODELS",
@@ -93,6 +107,7 @@ class Settings:
     streams: StreamSettings = field(default_factory=StreamSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     imports: ImportSettings = field(default_factory=ImportSettings)
+    relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
 
 
 def load_settings(config_file: Path | None = None, db_path: Path | None = None) -> Settings:

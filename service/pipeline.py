@@ -19,7 +19,8 @@ from collectors.files import ImportLimits, read_observations, read_timeline
 from collectors.http import HttpClient, user_agent
 from collectors.netguard import url_refusal
 from service import streams
-from service.config import FetchSettings, ImportSettings, StreamSettings
+from service.config import FetchSettings, ImportSettings, RelevanceSettings, StreamSettings
+from service.relevance import backfill_relevance, relevance_rows
 from service.registry import model_version_key
 from service.store import Store, utcnow
 
@@ -238,8 +239,11 @@ def import_file(store: Store, path: Path, kind: str = "timeline", source: str | 
 
 
 def process(store: Store, annotator, versions: dict[str, str], batch_size: int = 256,
-            progress: Progress | None = None, stream_settings: StreamSettings | None = None) -> ProcessOutcome:
-    """Annotate every item not yet annotated by the active models, then place it in its stream."""
+            progress: Progress | None = None, stream_settings: StreamSettings | None = None,
+            relevance_settings: RelevanceSettings | None = None) -> ProcessOutcome:
+    """Annotate every item not yet annotated by the active models, score its relevance, place it in its stream.
+
+    Items processed before relevance existed get theirs at the end (`backfill_relevance`)."""
     model_version = model_version_key(versions)
     total = store.count_unannotated(model_version)
     done = 0
@@ -253,12 +257,16 @@ def process(store: Store, annotator, versions: dict[str, str], batch_size: int =
             rows.append(row)
         # annotate + place is one unit of work: a batch is annotated only if it is placed too, so a run killed
         # half-way leaves nothing annotated-but-unplaced (the next run simply does the batch again)
+        relevance = relevance_rows(batch, annotations, relevance_settings)
         with store.transaction():
             store.add_annotations(rows)
+            store.add_relevance(relevance)
             streams.assign(store, list(zip(batch, annotations)), stream_settings)
         done += len(batch)
         if progress:
             progress(done, total)
+    if store.count_relevance() < store.count_items():
+        backfill_relevance(store, relevance_settings)
     return ProcessOutcome(annotated=done, model_version=model_version)
 
 

@@ -36,7 +36,8 @@ def collection_cycle(settings: Settings) -> None:
                 log.warning(err)
         annotator, versions = _annotator(settings)
         with processing_lock(settings.db_path):   # the submission worker places items too
-            pipeline.process(store, annotator, versions, stream_settings=settings.streams)
+            pipeline.process(store, annotator, versions, stream_settings=settings.streams,
+                             relevance_settings=settings.relevance)
         day = today_local()
         trends.detect(store, day, day, settings.trends)
     except Exception:  # a failed cycle is logged; the next one runs as usual
