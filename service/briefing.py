@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from service.config import Settings
+from service.scope import EVERYTHING, Scope, scoped_flags
 from service.store import Store
 from service.streams import item_text
 from service.timeutil import TZ, day_bounds, days_between
@@ -23,8 +24,9 @@ log = logging.getLogger("pulse.briefing")
 HERE = Path(__file__).resolve().parent
 
 KIND_LABELS = {"article": "Báo chí điện tử", "observation": "Cộng tác viên phản ánh", "comment": "Bình luận"}
-SECTION_OF_KIND = {"new_stream": "new", "burst": "growing", "spread": "spreading", "negativity": "negative"}
-SECTION_TITLES = {"new": "Luồng dư luận mới xuất hiện", "growing": "Luồng dư luận tăng nhanh",
+SECTION_OF_KIND = {"event": "events", "new_stream": "new", "burst": "growing", "spread": "spreading",
+                   "negativity": "negative"}
+SECTION_TITLES = {"events": "Sự kiện nổi bật", "new": "Luồng dư luận mới xuất hiện", "growing": "Luồng dư luận tăng nhanh",
                   "spreading": "Luồng dư luận lan rộng nhiều đơn vị", "negative": "Luồng dư luận chuyển biến tiêu cực"}
 SENTIMENT_LABELS = {"negative": "Tiêu cực", "neutral": "Trung lập", "positive": "Tích cực"}
 STATUS_LABELS = {"open": "Đang chờ xem xét", "confirmed": "Đã xác nhận", "dismissed": "Đã bỏ qua",
@@ -74,7 +76,7 @@ def _stream_entry(store: Store, flag: dict, names: dict[str, str], unit_names: d
     summary = [_shorten(x, 300) for x in representative_sentences(texts, k=3)] if texts else []
     return {
         "flag_id": flag["id"], "kind": flag["kind"], "status": flag["status"],
-        "label": (stream or {}).get("label") or names.get(topic, topic),
+        "label": flag.get("stream_label") or (stream or {}).get("label") or names.get(topic, topic),
         "topic": names.get(topic, topic), "reason": flag["reason"], "count": flag["count"],
         "sentiment": {SENTIMENT_LABELS.get(k, k): v for k, v in (ev.get("sentiment") or {}).items()},
         "units": [unit_names.get(u, u) for u in (ev.get("units") or {})],
@@ -84,14 +86,17 @@ def _stream_entry(store: Store, flag: dict, names: dict[str, str], unit_names: d
     }
 
 
-def daily(store: Store, day: date, settings: Settings | None = None) -> dict:
-    """Everything the morning briefing says about one local day, as plain data."""
+def daily(store: Store, day: date, settings: Settings | None = None, scope: Scope | None = None) -> dict:
+    """Everything the morning briefing says about one local day, as plain data; with a `scope` (a reader of one
+    unit), only the press and that unit's subtree: other units' quotes, words and names are left out."""
     settings = settings or Settings()
+    scope = scope or EVERYTHING
     names = _names()
     unit_names = _unit_names(store)
     start, end = day_bounds(day)
     week = [day - timedelta(days=i) for i in range(7, 0, -1)]
-    counts = store.item_counts((day - timedelta(days=13)).isoformat(), day.isoformat())
+    counts = store.item_counts((day - timedelta(days=13)).isoformat(), day.isoformat(),
+                               None if scope.province else sorted(scope.units), include_public=True)
     per_day_kind: dict[str, Counter] = defaultdict(Counter)
     per_day_channel: dict[str, Counter] = defaultdict(Counter)
     for r in counts:
@@ -109,19 +114,24 @@ def daily(store: Store, day: date, settings: Settings | None = None) -> dict:
     total_today = sum(per_day_kind.get(d, Counter()).values())
     total_mean = sum(sum(per_day_kind.get(w.isoformat(), Counter()).values()) for w in week) / 7
 
-    flags = [f for f in store.flags_ending(start, end) if f["status"] != "dismissed"]
+    flags = scoped_flags(store, scope, [f for f in store.flags_ending(start, end) if f["status"] != "dismissed"],
+                         names)
     sections: dict[str, list[dict]] = {key: [] for key in SECTION_TITLES}
     for f in flags:
         section = SECTION_OF_KIND.get(f["kind"])
         if section:
             sections[section].append(_stream_entry(store, f, names, unit_names))
-    watch = [{"reason": f["reason"], "count": f["count"], "term": (f["evidence"] or {}).get("term", ""),
-              "quotes": [_quote(i) for i in store.items_by_ids(f["item_ids"][:3])]}
-             for f in flags if f["kind"] == "watch_term"]
+    watch = []   # stories in which a watched term was found (a term's own hits are on its admin page)
+    for f in flags:
+        signals = [x for x in (f["evidence"] or {}).get("signals", []) if x.get("kind") == "watch_term"]
+        if f["kind"] == "watch_term" or signals:
+            watch.append({"reason": signals[0]["reason"] if signals else f["reason"], "count": f["count"],
+                          "term": (f["evidence"] or {}).get("term", ""),
+                          "quotes": [_quote(i) for i in store.items_by_ids(f["item_ids"][:3])]})
 
     reviewed = []
     week_start, _ = day_bounds(day - timedelta(days=6))
-    for f in store.flags_decided(week_start, end):  # decisions on the week's streams that are still current
+    for f in scoped_flags(store, scope, store.flags_decided(week_start, end), names):  # the week's decided streams
         events = store.flag_events(f["id"])
         entry = _stream_entry(store, f, names, unit_names)
         entry["notes"] = [e["note"] for e in events if e["note"] and "orient" not in e["action"]]
@@ -142,8 +152,9 @@ def daily(store: Store, day: date, settings: Settings | None = None) -> dict:
     for r in store.topic_day_counts(volume_days[0], volume_days[-1]):
         volume.setdefault(names.get(r["topic"], r["topic"]), [0] * 14)[volume_days.index(r["day"])] = r["n"]
 
+    scope_note = "" if scope.province else _scope_note(store, scope, unit_names)
     return {
-        "type": "daily", "day": d, "day_vn": _vn_date(day), "province": settings.province,
+        "type": "daily", "day": d, "day_vn": _vn_date(day), "province": settings.province, "scope_note": scope_note,
         "unit_name": f"Liên đoàn Lao động tỉnh {settings.province}",
         "title": "BÁO CÁO NHANH TÌNH HÌNH DƯ LUẬN XÃ HỘI",
         "generated_at": datetime.now(TZ).strftime("%H:%M ngày %d/%m/%Y"), "signed_on": _signed_on(),
@@ -178,6 +189,7 @@ def period_report(store: Store, unit_code: str, period: str, ref: date, settings
     names = _names()
     unit_names = _unit_names(store)
     units = store.unit_subtree(unit_code)
+    scope = EVERYTHING if unit["parent_id"] is None else Scope(frozenset(units))   # the unit's report: its subtree
     start, _ = day_bounds(first)
     _, end = day_bounds(last)
     by_channel: Counter = Counter()
@@ -187,7 +199,7 @@ def period_report(store: Store, unit_code: str, period: str, ref: date, settings
         if r["kind"] == "observation":
             by_channel[r["channel"] or "khác"] += r["n"]
     collaborators = store.collaborator_activity(units, start, end)
-    flags = store.flags_touching_units(units, start, end)
+    flags = scoped_flags(store, scope, store.flags_touching_units(units, start, end), names)
     streams = []
     for f in flags:
         entry = _stream_entry(store, f, names, unit_names)
@@ -374,6 +386,8 @@ def _stream_lines(s: dict) -> list[Any]:
 def _daily_sections(data: dict) -> list[tuple[str, list[Any]]]:
     out: list[tuple[str, list[Any]]] = []
     numbers = _numbers_lines(data["numbers"])
+    if data.get("scope_note"):
+        numbers.insert(0, data["scope_note"])
     if data["quiet"]:
         numbers.insert(0, "Trong ngày không ghi nhận tin, bài hay phản ánh nào.")
     if data["sources_down"]:
@@ -423,6 +437,16 @@ def _period_sections(data: dict) -> list[tuple[str, list[Any]]]:
         ("Các luồng dư luận liên quan đến đơn vị và kết quả xử lý", streams or ["Không có luồng dư luận nào."]),
         ("Những vấn đề còn mở", issues or ["Không có vấn đề nào còn mở."]),
     ]
+
+
+def _scope_note(store: Store, scope: Scope, unit_names: dict[str, str]) -> str:
+    """Whose copy of the briefing this is, said at its top (a reader of one unit sees their subtree and the press)."""
+    rows = [r for r in store.org_units() if r["code"] in scope.units]
+    ids = {r["id"] for r in rows}
+    tops = [r["code"] for r in rows if r["parent_id"] not in ids]   # the reader's own unit(s), not those below
+    names = ", ".join(sorted(unit_names.get(u, u) for u in tops)) or "đơn vị của bạn"
+    return (f"Bản dành cho {names}: gồm tin báo chí của cả tỉnh và ý kiến của cộng tác viên thuộc đơn vị "
+            "và các đơn vị trực thuộc.")
 
 
 def _roman(n: int) -> str:

@@ -28,12 +28,26 @@ class TrendSettings:
     stream_burst_ratio: float = 3.0   # a stream's day against its own usual day
     stream_min_count: int = 5         # a stream burst needs at least this many items that day
     new_min_items: int = 4            # a new stream: at least this many items within 48 hours
-    new_min_sources: int = 3          # from at least this many independent sources or collaborators' units
+    new_min_sources: int = 1          # independent sources raise a story's severity; they no longer gate it
     negative_min_count: int = 5       # negativity: items that day needed to judge the share
     negative_min_rise: float = 0.20   # negative share must rise at least this much over its baseline
     spread_days: int = 7              # spread: window of collaborators' reports
     spread_min_units: int = 3         # reported by collaborators of at least this many org units
-    ignore_topics: tuple[str, ...] = ("khac",)
+    ignore_topics: tuple[str, ...] = ("khac", "xa_hoi_khac")   # catch-all topics: no topic-level burst
+    # events (service/events.py): terms of headlines that rise together, from one outlet or many
+    event_min_items: int = 4          # a bursty term and an event need at least this many items (distinct stories)
+    event_ratio: float = 3.0          # the day's items with the term against what its baseline share predicts
+    event_z: float = 3.0              # and the Poisson strength of that rise
+    event_floor: float = 0.5          # expected items a day never taken below this (terms never seen before)
+    event_link_days: int = 3          # a day's burst continues an event seen within this many days
+    event_max_terms: int = 20         # core terms an event keeps
+    event_join_topics: tuple[str, ...] = ("thien_tai",)   # one day's groups of these topics are one event
+    # which stories raise a flag and in what order (service/severity.py)
+    min_workers: float = 0.45         # a story raises a flag when its items are about workers at least this much …
+    min_local: float = 0.5            # … or this share of them is about the province
+    max_excluded_share: float = 0.5   # sports, entertainment, markets …: a story mostly made of them raises none
+    min_severity: float = 30.0        # and never below this severity (0–100)
+    reopen_factor: float = 1.5        # a dismissed story comes back when it grows past this multiple of its size
 
 
 @dataclass

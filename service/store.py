@@ -11,7 +11,7 @@ import re
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -751,6 +751,62 @@ class Store:
     def placed_count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM stream_items").fetchone()[0]
 
+    # --- placement in batches: one query per batch, not per item (issue 12.7) ---------------------
+    def placed_item_ids(self, item_ids: list[int]) -> set[int]:
+        """Those of the given items that are already in a stream."""
+        out: set[int] = set()
+        for i in range(0, len(item_ids), 500):
+            chunk = item_ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(r[0] for r in self.db.execute(
+                f"SELECT item_id FROM stream_items WHERE item_id IN ({marks})", chunk).fetchall())
+        return out
+
+    def streams_of_items(self, item_ids: list[int]) -> dict[int, int]:
+        """item id → the stream it lives in now (merges followed); items not placed are left out."""
+        placed: dict[int, int] = {}
+        for i in range(0, len(item_ids), 500):
+            chunk = item_ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            placed.update(self.db.execute(
+                f"SELECT item_id, stream_id FROM stream_items WHERE item_id IN ({marks})", chunk).fetchall())
+        merged: dict[int, int | None] = {}
+        todo = set(placed.values())
+        while todo:
+            ids = list(todo)
+            todo = set()
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                for sid, into in self.db.execute(
+                        f"SELECT id, merged_into FROM streams WHERE id IN ({marks})", chunk).fetchall():
+                    merged[sid] = into
+                    if into is not None and into not in merged:
+                        todo.add(into)
+
+        def resolve(sid: int) -> int:
+            seen = set()
+            while merged.get(sid) is not None and sid not in seen:
+                seen.add(sid)
+                sid = merged[sid]
+            return sid
+
+        return {item_id: resolve(sid) for item_id, sid in placed.items()}
+
+    def recent_signatures(self, since: str) -> list[tuple[int, int, int, int, str]]:
+        """(item id, simhash, story id, stream id, published_at) of placed items published since a UTC time."""
+        rows = self.db.execute(
+            "SELECT i.id, i.simhash, si.story_id, si.stream_id, i.published_at FROM items i"
+            " JOIN stream_items si ON si.item_id = i.id"
+            " WHERE i.published_at >= ? AND i.simhash IS NOT NULL ORDER BY i.published_at, i.id", [since]).fetchall()
+        return [(r[0], int(r[1], 16), r[2], r[3], r[4]) for r in rows]
+
+    def set_simhashes(self, rows: list[tuple[int, int]]) -> None:
+        """Bulk form of `set_simhash`: (item id, signature)."""
+        with self.transaction():
+            self.db.conn.executemany("UPDATE items SET simhash = ? WHERE id = ?",
+                                     [(f"{value:016x}", item_id) for item_id, value in rows])
+
     # --- what the detectors count ------------------------------------------------------------------
     def day_totals(self, since_day: str, until_day: str) -> dict[str, int]:
         """Items placed per local day."""
@@ -937,7 +993,7 @@ class Store:
             clauses.append("window_start <= ?")
             params.append(until)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        rows = list(self.db.query(f"SELECT * FROM flags{where} ORDER BY score DESC, id", params))
+        rows = list(self.db.query(f"SELECT * FROM flags{where} ORDER BY severity DESC, score DESC, id", params))
         for row in rows:
             _decode_flag(row)
         return rows
@@ -949,14 +1005,166 @@ class Store:
     def count_flags(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM flags").fetchone()[0]
 
+    # --- events and living flags (service/events.py, service/trends.py) ---------------------------------
+    def placed_texts(self, since_day: str, until_day: str) -> list[dict]:
+        """Placed items of local days with what event detection reads: title, start of the text, facts."""
+        return list(self.db.query(
+            "SELECT si.item_id, si.day, si.story_id, si.stream_id, si.source, si.kind, si.org_unit, si.sentiment,"
+            " si.topic, i.title, substr(i.text, 1, 400) AS text, i.published_at FROM stream_items si"
+            " JOIN items i ON i.id = si.item_id WHERE si.day >= ? AND si.day <= ? ORDER BY si.day, si.item_id",
+            [since_day, until_day]))
+
+    def term_days(self, since_day: str, until_day: str) -> dict[str, int]:
+        """Days whose term counts are stored, with the number of items they were counted over."""
+        return dict(self.db.execute("SELECT day, items FROM term_days WHERE day >= ? AND day <= ?",
+                                    [since_day, until_day]).fetchall())
+
+    def save_term_day(self, day: str, items: int, counts: dict[str, int]) -> None:
+        """Replace a day's term document frequencies (terms in at least two items; rarer ones cannot make a burst)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM term_day_df WHERE day = ?", [day])
+            self.db.conn.executemany("INSERT INTO term_day_df (term, day, df) VALUES (?, ?, ?)",
+                                     [(t, day, n) for t, n in counts.items() if n >= 2])
+            self.db.execute("INSERT OR REPLACE INTO term_days (day, items, computed_at) VALUES (?, ?, ?)",
+                            [day, items, utcnow()])
+
+    def term_df_sums(self, terms: list[str], days: list[str]) -> dict[str, int]:
+        """Each term's document frequency summed over the given days."""
+        out: dict[str, int] = {}
+        if not terms or not days:
+            return out
+        day_marks = ",".join("?" * len(days))
+        for i in range(0, len(terms), 400):
+            chunk = terms[i:i + 400]
+            marks = ",".join("?" * len(chunk))
+            for term, n in self.db.execute(
+                    f"SELECT term, SUM(df) FROM term_day_df WHERE term IN ({marks}) AND day IN ({day_marks})"
+                    " GROUP BY term", [*chunk, *days]).fetchall():
+                out[term] = n
+        return out
+
+    def events_between(self, since_day: str, until_day: str) -> list[dict]:
+        """Events whose life (first to last day) touches the days, with their terms."""
+        rows = list(self.db.query("SELECT * FROM events WHERE last_day >= ? AND first_day <= ? ORDER BY id",
+                                  [since_day, until_day]))
+        for row in rows:
+            row["terms"] = json.loads(row["terms"])
+        return rows
+
+    def event(self, event_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM events WHERE id = ?", [event_id]))
+        if not rows:
+            return None
+        rows[0]["terms"] = json.loads(rows[0]["terms"])
+        return rows[0]
+
+    def save_event(self, event_id: int | None, *, first_day: str, last_day: str, terms: dict[str, float],
+                   title: str, items: list[tuple[int, str]]) -> int:
+        """Create or update an event and add its (item, day) members, in one transaction; returns its id."""
+        now = utcnow()
+        terms_json = json.dumps(terms, ensure_ascii=False)
+        with self.transaction():
+            if event_id is None:
+                event_id = self.db.execute(
+                    "INSERT INTO events (first_day, last_day, terms, title, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)", [first_day, last_day, terms_json, title, now, now]).lastrowid
+            else:
+                self.db.execute("UPDATE events SET first_day = ?, last_day = ?, terms = ?, title = ?, updated_at = ?"
+                                " WHERE id = ?", [first_day, last_day, terms_json, title, now, event_id])
+            self.db.conn.executemany("INSERT OR IGNORE INTO event_items (event_id, item_id, day) VALUES (?, ?, ?)",
+                                     [(event_id, item_id, day) for item_id, day in items])
+            self.db.execute("UPDATE events SET size = (SELECT COUNT(*) FROM event_items WHERE event_id = ?)"
+                            " WHERE id = ?", [event_id, event_id])
+        return event_id
+
+    def event_items(self, event_id: int) -> list[dict]:
+        """An event's members with their facts, oldest first."""
+        return list(self.db.query(
+            "SELECT ei.item_id, ei.day, si.story_id, si.stream_id, si.source, si.kind, si.org_unit, si.sentiment,"
+            " si.topic FROM event_items ei JOIN stream_items si ON si.item_id = ei.item_id WHERE ei.event_id = ?"
+            " ORDER BY ei.day, ei.item_id", [event_id]))
+
+    def events_of_items(self, item_ids: list[int]) -> dict[int, int]:
+        """item id → the (latest) event holding it."""
+        out: dict[int, int] = {}
+        for i in range(0, len(item_ids), 500):
+            chunk = item_ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for item_id, event_id in self.db.execute(
+                    f"SELECT item_id, MAX(event_id) FROM event_items WHERE item_id IN ({marks}) GROUP BY item_id",
+                    chunk).fetchall():
+                out[item_id] = event_id
+        return out
+
+    def event_streams(self, event_id: int) -> list[dict]:
+        """The streams an event's items sit in, largest share first."""
+        return list(self.db.query(
+            "SELECT si.stream_id, s.label, COUNT(*) AS n FROM event_items ei JOIN stream_items si"
+            " ON si.item_id = ei.item_id LEFT JOIN streams s ON s.id = si.stream_id WHERE ei.event_id = ?"
+            " GROUP BY si.stream_id ORDER BY n DESC, si.stream_id", [event_id]))
+
+    def stream_events(self, stream_id: int) -> list[dict]:
+        """The events a stream's items belong to."""
+        return list(self.db.query(
+            "SELECT e.id, e.title, e.first_day, e.last_day, COUNT(*) AS n FROM stream_items si JOIN event_items ei"
+            " ON ei.item_id = si.item_id JOIN events e ON e.id = ei.event_id WHERE si.stream_id = ?"
+            " GROUP BY e.id ORDER BY n DESC, e.id", [stream_id]))
+
+    def latest_topic_flag(self, topic: str) -> dict | None:
+        """The most recent living flag of a topic's run of days (key `topic:<code>:<first day>`)."""
+        rows = list(self.db.query("SELECT * FROM flags WHERE key LIKE ? ORDER BY window_end DESC, id DESC LIMIT 1",
+                                  [f"topic:{topic}:%"]))
+        return _decode_flag(rows[0]) if rows else None
+
+    def flag_by_key(self, key: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM flags WHERE key = ?", [key]))
+        return _decode_flag(rows[0]) if rows else None
+
+    def save_story_flag(self, flag: dict[str, Any], reopen_factor: float = 1.5) -> tuple[int, bool]:
+        """Create or update a story's one living flag; returns (id, whether it is new or reopened).
+
+        A dismissed flag stays dismissed while the story stays below `reopen_factor` × its size when dismissed; past
+        that it opens again. Confirmed and escalated flags keep their status.
+        """
+        now = utcnow()
+        cols = ("kind", "stream_id", "topic", "score", "window_start", "window_end", "count", "baseline", "reason",
+                "keyphrases", "item_ids", "evidence", "degraded", "severity", "title", "event_id")
+        values = [flag["kind"], flag.get("stream_id"), flag.get("topic"), flag["score"], flag["window_start"],
+                  flag["window_end"], flag["count"], flag["baseline"], flag["reason"],
+                  json.dumps(flag.get("keyphrases", []), ensure_ascii=False), json.dumps(flag.get("item_ids", [])),
+                  json.dumps(flag.get("evidence", {}), ensure_ascii=False), int(bool(flag.get("degraded"))),
+                  float(flag.get("severity") or 0.0), flag.get("title") or "", flag.get("event_id")]
+        with self.transaction():
+            row = self.db.execute("SELECT id, status, dismissed_count FROM flags WHERE key = ?",
+                                  [flag["key"]]).fetchone()
+            if row is None:
+                cur = self.db.execute(
+                    f"INSERT INTO flags (key, {', '.join(cols)}, created_at, updated_at)"
+                    f" VALUES (?, {', '.join('?' * len(cols))}, ?, ?)", [flag["key"], *values, now, now])
+                return cur.lastrowid, True
+            flag_id, status, dismissed_count = row
+            sets = ", ".join(f"{c} = ?" for c in cols)
+            self.db.execute(f"UPDATE flags SET {sets}, updated_at = ? WHERE id = ?", [*values, now, flag_id])
+            reopened = (status == "dismissed" and dismissed_count is not None
+                        and flag["count"] >= max(dismissed_count * reopen_factor, dismissed_count + 3))
+            if reopened:
+                self.db.execute("UPDATE flags SET status = 'open', dismissed_count = NULL WHERE id = ?", [flag_id])
+                self.db.execute("INSERT INTO flag_events (flag_id, username, action, note, at) VALUES (?, ?, ?, ?, ?)",
+                                [flag_id, "pulse", "reopen",
+                                 f"Câu chuyện tăng trở lại: {flag['count']} tin (khi bác bỏ: {dismissed_count}).", now])
+            return flag_id, reopened
+
     # --- briefings and reports ------------------------------------------------------------------------
-    def item_counts(self, since_day: str, until_day: str, units: list[str] | None = None) -> list[dict]:
-        """Items per (day, kind, channel) between two local days, optionally only those of some org units."""
+    def item_counts(self, since_day: str, until_day: str, units: list[str] | None = None,
+                    include_public: bool = False) -> list[dict]:
+        """Items per (day, kind, channel) between two local days, optionally only those of some org units (and,
+        with `include_public`, the items of no unit: the press)."""
         sql = ("SELECT day, kind, COALESCE(channel, '') AS channel, COUNT(*) AS n FROM items"
                " WHERE day >= ? AND day <= ?")
         params: list[Any] = [since_day, until_day]
         if units is not None:
-            sql += f" AND org_unit IN ({','.join('?' * len(units))})"
+            public = "org_unit IS NULL OR " if include_public else ""
+            sql += f" AND ({public}org_unit IN ({','.join('?' * len(units))}))"
             params.extend(units)
         return list(self.db.query(sql + " GROUP BY day, kind, channel", params))
 
@@ -968,7 +1176,8 @@ class Store:
     def flags_ending(self, start: str, end: str) -> list[dict]:
         """Flags whose window ends within (start, end], highest score first."""
         rows = list(self.db.query(
-            "SELECT * FROM flags WHERE window_end > ? AND window_end <= ? ORDER BY score DESC, id", [start, end]))
+            "SELECT * FROM flags WHERE window_end > ? AND window_end <= ? ORDER BY severity DESC, score DESC, id",
+            [start, end]))
         return [_decode_flag(r) for r in rows]
 
     def flags_decided(self, start: str, end: str, statuses: tuple[str, ...] = ("confirmed", "escalated")) -> list[dict]:
@@ -976,7 +1185,7 @@ class Store:
         marks = ",".join("?" * len(statuses))
         rows = list(self.db.query(
             f"SELECT * FROM flags WHERE status IN ({marks}) AND window_end > ? AND window_end <= ?"
-            " ORDER BY score DESC, id", [*statuses, start, end]))
+            " ORDER BY severity DESC, score DESC, id", [*statuses, start, end]))
         return [_decode_flag(r) for r in rows]
 
     def flags_touching_units(self, units: list[str], start: str, end: str) -> list[dict]:
@@ -987,7 +1196,7 @@ class Store:
         rows = list(self.db.query(
             "SELECT DISTINCT f.* FROM flags f, json_each(f.item_ids) j JOIN stream_items si ON si.item_id = j.value"
             f" WHERE si.org_unit IN ({marks}) AND f.window_end > ? AND f.window_start < ?"
-            " ORDER BY f.score DESC, f.id", [*units, start, end]))
+            " ORDER BY f.severity DESC, f.score DESC, f.id", [*units, start, end]))
         return [_decode_flag(r) for r in rows]
 
     def collaborator_activity(self, units: list[str], start: str, end: str) -> list[dict]:
@@ -1102,31 +1311,41 @@ class Store:
             cur = self.db.execute("UPDATE org_units SET name = ?, level = ? WHERE code = ?", [name, level, code])
         return cur.rowcount > 0
 
-    def add_api_token(self, user_id: int, name: str, token_hash: str) -> int:
+    def add_api_token(self, user_id: int, name: str, token_hash: str, expires_at: str | None = None) -> int:
+        """A new API token; it stops working at `expires_at` (UTC ISO), by default API_TOKEN_DAYS from now."""
+        now = datetime.now(timezone.utc)
+        expires_at = expires_at or iso(now + timedelta(days=API_TOKEN_DAYS))
         with self.transaction():
-            cur = self.db.execute("INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
-                                  [user_id, name, token_hash, utcnow()])
+            cur = self.db.execute("INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at)"
+                                  " VALUES (?, ?, ?, ?, ?)", [user_id, name, token_hash, iso(now), expires_at])
         return cur.lastrowid
 
     def api_token_user(self, token_hash: str) -> dict | None:
         """The active user a live (not revoked) API token belongs to; notes when the token was last used."""
         rows = list(self.db.query(
             "SELECT u.id, u.username, u.role, u.active, u.org_unit_id, o.code AS unit, t.id AS token_id,"
-            " t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id"
-            " LEFT JOIN org_units o ON o.id = u.org_unit_id"
+            " t.last_used_at, t.created_at AS token_created, t.expires_at FROM api_tokens t"
+            " JOIN users u ON u.id = t.user_id LEFT JOIN org_units o ON o.id = u.org_unit_id"
             " WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.active = 1", [token_hash]))
         if not rows:
             return None
         now = utcnow()
+        if _token_expiry(rows[0]) <= now:
+            return None
         if (rows[0]["last_used_at"] or "")[:16] != now[:16]:  # at most one write a minute per token
             with self.transaction():
                 self.db.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [now, rows[0]["token_id"]])
         return rows[0]
 
     def api_tokens(self, user_id: int) -> list[dict]:
-        return list(self.db.query(
-            "SELECT id, user_id, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = ?"
-            " ORDER BY id", [user_id]))
+        rows = list(self.db.query(
+            "SELECT id, user_id, name, created_at, last_used_at, revoked_at, expires_at FROM api_tokens"
+            " WHERE user_id = ? ORDER BY id", [user_id]))
+        now = utcnow()
+        for row in rows:
+            row["expires_at"] = _token_expiry(row)
+            row["expired"] = row["expires_at"] <= now
+        return rows
 
     def api_token(self, token_id: int) -> dict | None:
         rows = list(self.db.query("SELECT id, user_id, name, created_at, last_used_at, revoked_at FROM api_tokens"
@@ -1203,6 +1422,10 @@ class Store:
             "SELECT s.id, s.item_id, i.day FROM submissions s JOIN items i ON i.id = s.item_id"
             " WHERE s.processed_at IS NULL ORDER BY s.id LIMIT ?", [limit]))
 
+    def count_pending_submissions(self) -> int:
+        """Submissions stored but not yet annotated and placed (for /healthz)."""
+        return self.db.execute("SELECT COUNT(*) FROM submissions WHERE processed_at IS NULL").fetchone()[0]
+
     def mark_submissions_processed(self, ids: list[int]) -> None:
         now = utcnow()
         with self.transaction():
@@ -1229,6 +1452,8 @@ class Store:
                                   [flag_id, username, action, note, now])
             if new_status:
                 self.db.execute("UPDATE flags SET status = ?, updated_at = ? WHERE id = ?", [new_status, now, flag_id])
+            if new_status == "dismissed":   # the size it had when dismissed: it comes back only if it grows past it
+                self.db.execute("UPDATE flags SET dismissed_count = count WHERE id = ?", [flag_id])
         return cur.lastrowid
 
     def flag_events(self, flag_id: int) -> list[dict]:
@@ -1441,14 +1666,20 @@ class Store:
             "SELECT id FROM items WHERE trim(text) = ? OR trim(title) = ? OR (title || '. ' || text) = ? ORDER BY id",
             [text, text, text]).fetchall()]
 
-    def unlabelled_items(self, task: str, since_day: str | None = None, limit: int = 500) -> list[dict]:
-        """Items (newest first) that nobody has labelled for a task, with their simhash and stream facts."""
+    def unlabelled_items(self, task: str, since_day: str | None = None, limit: int = 500,
+                         units: list[str] | None = None) -> list[dict]:
+        """Items (newest first) that nobody has labelled for a task, with their simhash and stream facts; with
+        `units`, only public items (no unit) and those of the given units."""
+        scope, params = "", [since_day or "", task]
+        if units is not None:
+            scope = f" AND (i.org_unit IS NULL OR i.org_unit IN ({','.join('?' * len(units))}))"
+            params += list(units)
         return list(self.db.query(
             "SELECT i.id, i.title, substr(i.text, 1, 3000) AS text, i.kind, i.source, i.day, i.published_at, i.simhash,"
-            " si.stream_id, si.story_id, si.topic, si.sentiment FROM items i"
+            " i.org_unit, si.stream_id, si.story_id, si.topic, si.sentiment FROM items i"
             " LEFT JOIN stream_items si ON si.item_id = i.id"
-            " WHERE i.day >= ? AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.task = ?)"
-            " ORDER BY i.published_at DESC, i.id DESC LIMIT ?", [since_day or "", task, limit]))
+            " WHERE i.day >= ? AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.task = ?)" + scope +
+            " ORDER BY i.published_at DESC, i.id DESC LIMIT ?", [*params, limit]))
 
     def item_exists(self, item_id: int) -> bool:
         return self.db.execute("SELECT 1 FROM items WHERE id = ?", [item_id]).fetchone() is not None
@@ -1509,6 +1740,41 @@ class Store:
         for row in rows:
             row["metrics"] = json.loads(row["metrics"] or "{}")
         return rows
+
+    # --- reader's scope: which unit each item belongs to (service/scope.py) ------------------------------------
+    def item_units(self, item_ids: list[int]) -> dict[int, str | None]:
+        """item id → its org unit (None for public items: the press, the web)."""
+        out: dict[int, str | None] = {}
+        ids = list(dict.fromkeys(item_ids))
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            out.update(self.db.execute(f"SELECT id, org_unit FROM items WHERE id IN ({','.join('?' * len(chunk))})",
+                                       chunk).fetchall())
+        return out
+
+    def stream_units(self, stream_id: int) -> list[str | None]:
+        """The distinct org units of a stream's items (None stands for public items)."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT org_unit FROM stream_items WHERE stream_id = ?",
+                                              [stream_id]).fetchall()]
+
+    def stream_items_in_scope(self, stream_id: int, units: list[str], limit: int = 200) -> list[int]:
+        """A stream's newest items that are public or of the given units."""
+        marks = ",".join("?" * len(units)) or "NULL"
+        return [r[0] for r in self.db.execute(
+            "SELECT item_id FROM stream_items WHERE stream_id = ?"
+            f" AND (org_unit IS NULL OR org_unit IN ({marks})) ORDER BY day DESC, item_id DESC LIMIT ?",
+            [stream_id, *units, limit]).fetchall()]
+
+
+API_TOKEN_DAYS = 90   # an API token's default lifetime
+
+
+def _token_expiry(row: dict) -> str:
+    """When an API token stops working (tokens made before expiry existed: their creation + the default lifetime)."""
+    if row.get("expires_at"):
+        return row["expires_at"]
+    created = row.get("token_created") or row.get("created_at")
+    return iso(datetime.fromisoformat(created) + timedelta(days=API_TOKEN_DAYS))
 
 
 def _decode_flag(row: dict) -> dict:

@@ -21,16 +21,21 @@ class Replay:
         self.streams: dict[str, int] = {}
 
     def add(self, day: date, topic: str, count: int, source: str = "vnexpress.net", sentiment: str = "neutral",
-            stream: str | None = None, kind: str = "article", org_unit: str | None = None, text: str = "") -> list[int]:
+            stream: str | None = None, kind: str = "article", org_unit: str | None = None, text: str = "",
+            title: str = "") -> list[int]:
         ids = []
         for _ in range(count):
             row = TIMELINE[self.n % len(TIMELINE)]
             self.n += 1
             when = datetime(day.year, day.month, day.day, 3, 0, tzinfo=timezone.utc) + timedelta(seconds=self.n)
             first_use = self.n <= len(TIMELINE)
-            item = RawItem(text=f"{text} {row['text']}".strip(), title=row["title"] if first_use else
-                           f"{row['title']} #{self.n}", url=row["url"] if first_use else None,
-                           source=source, kind=kind, published_at=when, org_unit=org_unit)
+            if title:   # an item of its own: the given title and text, nothing of the timeline
+                item = RawItem(text=text or title, title=f"{title} #{self.n}" if count > 1 else title, url=None,
+                               source=source, kind=kind, published_at=when, org_unit=org_unit)
+            else:
+                item = RawItem(text=f"{text} {row['text']}".strip(), title=row["title"] if first_use else
+                               f"{row['title']} #{self.n}", url=row["url"] if first_use else None,
+                               source=source, kind=kind, published_at=when, org_unit=org_unit)
             [item_id] = self.store.add_items([item])
             key = stream or f"{topic}-{day}-{self.n}"
             if key not in self.streams:

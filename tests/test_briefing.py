@@ -118,7 +118,8 @@ def test_a_source_outage_is_said(store):
 
 def test_a_stream_with_one_item(store):
     init(store)
-    [item] = Replay(store).add(DAY, "tien_luong", 1, text="Người lao động bức xúc vì bị nợ lương.")
+    [item] = Replay(store).add(DAY, "tien_luong", 1, title="Người lao động bức xúc vì bị nợ lương",
+                             text="Người lao động bức xúc vì bị nợ lương hai tháng.")
     trends.detect(store, DAY, DAY)
     data = briefing.make(store, DAY)
     assert len(data["watch"]) >= 1 and data["watch"][0]["count"] == 1

@@ -80,21 +80,22 @@ def test_rerunning_detection_makes_no_duplicate_flags(store):
     assert sorted(f.id for f in first) == sorted(f.id for f in second)
 
 
-def test_a_new_stream_needs_several_independent_sources(store):
+def test_a_new_stream_from_one_source_is_flagged_and_more_sources_rank_it_higher(store):
     replay = Replay(store)
     replay.background(10, BACKGROUND)
     day = DAY0 + timedelta(days=10)
+    replay.add(day, "quan_he_lao_dong", 3, source="laodong.vn", stream="too-small")
     replay.add(day, "quan_he_lao_dong", 5, source="laodong.vn", stream="one-source")
-    replay.add(day, "quan_he_lao_dong", 3, source="laodong.vn", stream="two-sources")
-    replay.add(day, "quan_he_lao_dong", 2, source="nld.com.vn", stream="two-sources")
-    assert not [f for f in kinds(trends.detect(store, day, day), "new_stream")]
-    replay.add(day, "quan_he_lao_dong", 1, source="tuoitre.vn", stream="three-sources")
+    replay.add(day, "quan_he_lao_dong", 2, source="tuoitre.vn", stream="three-sources")
     replay.add(day, "quan_he_lao_dong", 2, source="nld.com.vn", stream="three-sources")
     replay.add(day, "quan_he_lao_dong", 1, source="laodong.vn", stream="three-sources")
-    new = kinds(trends.detect(store, day, day), "new_stream")
-    assert [f.stream_id for f in new] == [replay.streams["three-sources"]]
-    assert new[0].evidence["independent_sources"] == ["laodong.vn", "nld.com.vn", "tuoitre.vn"]
-    assert "Luồng mới" in new[0].reason and "4 tin từ 3 nguồn" in new[0].reason
+    flags = trends.detect(store, day, day)
+    new = {f.stream_id: f for f in kinds(flags, "new_stream")}
+    assert replay.streams["too-small"] not in new
+    one, three = new[replay.streams["one-source"]], new[replay.streams["three-sources"]]
+    assert "Luồng mới" in one.reason and "5 tin từ 1 nguồn" in one.reason
+    assert three.evidence["independent_sources"] == ["laodong.vn", "nld.com.vn", "tuoitre.vn"]
+    assert three.severity_parts["corroboration"] > one.severity_parts["corroboration"]
 
 
 def test_negativity_shift_is_flagged(store):
@@ -124,14 +125,17 @@ def test_spread_across_collaborators_units(store):
     assert len(spread) == 1 and sorted(spread[0].evidence["units"]) == ["cb-giaoduc", "cb-thanhpho", "cb-yte"]
 
 
-def test_watch_terms_match_without_diacritics(store):
-    store.add_watch_term("nợ lương")
+def test_a_watch_term_raises_a_flag_only_on_an_item_about_workers(store):
+    store.add_watch_term("no luong")    # typed without diacritics: matches the folded text
     replay = Replay(store)
-    hit = replay.add(DAY0, "tien_luong", 1, text="Cong nhan bi no luong 3 thang, keu cuu cong doan")
+    hit = replay.add(DAY0, "tien_luong", 1, title="Công nhân Công ty may Việt Thắng bị nợ lương 3 tháng",
+                     text="Hơn 200 công nhân kêu cứu công đoàn vì công ty chậm trả lương, chưa đóng bảo hiểm xã hội.")
+    replay.add(DAY0, "khac", 1, title="CLB Thanh Hóa nợ lương cầu thủ, HLV bị sa thải",
+               text="Câu lạc bộ bóng đá nợ lương cầu thủ nhiều tháng trước vòng đấu V-League.")
     replay.add(DAY0, "xa_hoi_khac", 3)
     watch = kinds(trends.detect(store, DAY0, DAY0), "watch_term")
     assert len(watch) == 1 and watch[0].item_ids == hit
-    assert "«nợ lương»" in watch[0].reason
+    assert "«no luong»" in watch[0].reason
     assert trends.detect(store, DAY0, DAY0)[0].id == watch[0].id
 
 

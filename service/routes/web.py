@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from service.auth import token_hash
+from service.scope import Scope
 from service.store import Store, utcnow
 from service.timeutil import show
 
@@ -42,6 +43,7 @@ DECIDERS = ("admin", "staff")                    # may decide on flags
 SUBMITTERS = ("admin", "staff", "collaborator")  # may send observations
 
 KIND_NAMES = {
+    "event": "Sự kiện nổi bật",
     "burst": "Tăng đột biến",
     "new_stream": "Luồng mới",
     "negativity": "Chuyển biến tiêu cực",
@@ -117,17 +119,21 @@ class Viewer:
     units: list[str] = field(default_factory=list)
     csrf: str = ""
     via: str = "session"   # or "token"
+    province: bool = False   # the viewer's unit is the root of the tree: they see and manage the whole province
 
     def sees_unit(self, code: str | None) -> bool:
         return code in self.units
 
+    @property
+    def scope(self) -> Scope:
+        return Scope(frozenset(self.units), self.province)
+
     def sees_item(self, item: dict) -> bool:
         """Public items (no unit: the press, the web) are seen by every reviewer; observations only in scope."""
-        return not item.get("org_unit") or item["org_unit"] in self.units
+        return self.scope.sees_item(item)
 
     def sees_flag(self, flag: dict) -> bool:
-        units = (flag.get("evidence") or {}).get("units") or {}
-        return not units or any(u in self.units for u in units)
+        return self.scope.sees_flag(flag)
 
 
 class LoginRequired(Exception):
@@ -145,10 +151,11 @@ def _expired(user: dict) -> bool:
 
 
 def identify(request: Request) -> Viewer | None:
-    """The viewer behind the request's API token (Authorization: Bearer) or session cookie, or None."""
+    """The viewer behind the request's API token (Authorization: Bearer, on /api/* only) or session cookie, or None."""
     store = get_store(request)
     header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
+    # an API token opens the JSON API only: on a page or an HTML form it is ignored (the session cookie decides)
+    if header.lower().startswith("bearer ") and is_api(request):
         row = store.api_token_user(token_hash(header[7:].strip()))
         via = "token"
     else:
@@ -169,8 +176,9 @@ def identify(request: Request) -> Viewer | None:
     if row is None:
         return None
     units = store.unit_subtree(row["unit"]) if row["unit"] else []
+    unit = store.org_unit(row["unit"]) if row["unit"] else None
     return Viewer(id=row["id"], username=row["username"], role=row["role"], unit=row["unit"], units=units,
-                  csrf=row.get("csrf") or "", via=via)
+                  csrf=row.get("csrf") or "", via=via, province=bool(unit and unit["parent_id"] is None))
 
 
 def is_api(request: Request) -> bool:
@@ -246,6 +254,21 @@ def unit_tree(units: Iterable[dict]) -> list[dict]:
 
     walk(None, 0)
     return out
+
+
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2100, 12, 31)   # days a page or the API accepts
+MAX_ID = 2 ** 63 - 1                                            # the largest id SQLite stores
+
+
+def parse_day(value: str, what: str = "Ngày") -> date:
+    """A day given in a URL or form (YYYY-MM-DD) within the years Pulse deals with, or a plain 400."""
+    try:
+        day = date.fromisoformat((value or "").strip())
+    except ValueError:
+        raise HTTPException(400, f"{what} không hợp lệ (dạng YYYY-MM-DD).") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise HTTPException(400, f"{what} phải trong khoảng {FIRST_DAY:%d/%m/%Y} đến {LAST_DAY:%d/%m/%Y}.")
+    return day
 
 
 def clean_text(value: str | None, limit: int) -> str:
