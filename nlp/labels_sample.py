@@ -5,6 +5,10 @@
     python -m nlp.labels_sample show L0001 L0150  # prints key + text (+ article title for comments) to read
     python -m nlp.labels_sample apply FILE        # FILE lines: "<key> <topic> <tone> <relevant>", written by a reader
     python -m nlp.labels_sample stats             # counts per class and split (for SOURCE.md)
+    python -m nlp.labels_sample pass2-draw        # 100 dev + 100 test items for a blind second pass
+    python -m nlp.labels_sample pass2-show P001 P100   # number + text only (no key, no first label)
+    python -m nlp.labels_sample pass2-apply FILE  # FILE lines: "<P-number> <topic> <tone> <relevant>"
+    python -m nlp.labels_sample agreement         # observed agreement and Cohen's kappa per label
 
 Nothing here decides a label: `apply` only checks the vocabulary and copies what the reader wrote.
 The labour word list below is used only to over-sample (so rare topics have examples); it never labels.
@@ -205,6 +209,88 @@ def draw_supplement(shared_dir: Path = DEFAULT_SHARED, path: Path = LABELS_TSV) 
     return picked
 
 
+# Second pass for agreement: 100 dev + 100 test items, shown in a new order under anonymous numbers (P001…) so the
+# first labels and keys are not in view; written to a separate file, compared only after it is complete.
+PASS2_SEED = 777
+PASS2_TSV = LABELS_TSV.with_name("board_labels_pass2.tsv")
+PASS2_COLUMNS = ("n", "key", "topic", "tone", "relevant")
+
+
+def pass2_draw(path: Path = LABELS_TSV, out: Path = PASS2_TSV) -> list[dict]:
+    if out.exists():
+        raise SystemExit(f"{out} exists")
+    rng = random.Random(PASS2_SEED)
+    rows = read_label_rows(path)
+    picked = []
+    for split in ("dev", "test"):
+        keys = sorted(r["key"] for r in rows if r["split"] == split)
+        picked += rng.sample(keys, 100)
+    rng.shuffle(picked)
+    out_rows = [{"n": f"P{i:03d}", "key": k, "topic": "", "tone": "", "relevant": ""} for i, k in
+                enumerate(picked, start=1)]
+    with open(out, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=PASS2_COLUMNS, delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(out_rows)
+    return out_rows
+
+
+def pass2_show(first: str, last: str, shared_dir: Path = DEFAULT_SHARED, path: Path = LABELS_TSV,
+               pass2: Path = PASS2_TSV) -> None:
+    """Prints P-number and text only: no key, no first label."""
+    by_key = {r["key"]: r for r in read_label_rows(path)}
+    with open(pass2, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            if first <= row["n"] <= last:
+                r = by_key[row["key"]]
+                text, context = _source_texts(str(shared_dir / "datasets"), r["dataset"])[r["locator"]]
+                extra = f"   [bài: {context}]" if context else ""
+                print(f"{row['n']} {text.replace(chr(10), ' ‖ ')}{extra}")
+
+
+def pass2_apply(label_file: Path, pass2: Path = PASS2_TSV) -> int:
+    labels = parse_labels(Path(label_file).read_text(encoding="utf-8").splitlines())
+    with open(pass2, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    unknown = set(labels) - {r["n"] for r in rows}
+    if unknown:
+        raise ValueError(f"unknown numbers: {sorted(unknown)[:5]}")
+    for row in rows:
+        if row["n"] in labels:
+            row["topic"], row["tone"], row["relevant"] = labels[row["n"]]
+    with open(pass2, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=PASS2_COLUMNS, delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(labels)
+
+
+def cohen_kappa(a: list[str], b: list[str]) -> float:
+    """Cohen's kappa of two label sequences over the same items."""
+    from collections import Counter
+
+    n = len(a)
+    observed = sum(x == y for x, y in zip(a, b)) / n
+    ca, cb = Counter(a), Counter(b)
+    expected = sum(ca[v] * cb[v] for v in set(ca) | set(cb)) / (n * n)
+    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def agreement(path: Path = LABELS_TSV, pass2: Path = PASS2_TSV) -> str:
+    by_key = {r["key"]: r for r in read_label_rows(path)}
+    with open(pass2, encoding="utf-8", newline="") as f:
+        second = [r for r in csv.DictReader(f, delimiter="\t") if r["topic"]]
+    lines = ["| label | items | agreement | Cohen's kappa |", "|---|---:|---:|---:|"]
+    for subset, rows in (("all", second), ("dev", [r for r in second if by_key[r["key"]]["split"] == "dev"]),
+                         ("test", [r for r in second if by_key[r["key"]]["split"] == "test"])):
+        for field in ("topic", "tone", "relevant"):
+            a = [by_key[r["key"]][field] for r in rows]
+            b = [r[field] for r in rows]
+            agree = sum(x == y for x, y in zip(a, b)) / len(rows)
+            lines.append(f"| {field} ({subset}) | {len(rows)} | {agree:.3f} | {cohen_kappa(a, b):.3f} |")
+    return "\n".join(lines)
+
+
 def _write(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as f:
@@ -290,6 +376,14 @@ def main(argv: list[str]) -> None:
     elif argv[:1] == ["supplement"]:
         rows = draw_supplement()
         print(f"appended {len(rows)} supplement items to {LABELS_TSV}")
+    elif argv[:1] == ["pass2-draw"]:
+        print(f"drew {len(pass2_draw())} items into {PASS2_TSV}")
+    elif argv[:1] == ["pass2-show"] and len(argv) == 3:
+        pass2_show(argv[1], argv[2])
+    elif argv[:1] == ["pass2-apply"] and len(argv) == 2:
+        print(f"applied {pass2_apply(Path(argv[1]))} second-pass labels")
+    elif argv[:1] == ["agreement"]:
+        print(agreement())
     elif argv[:1] == ["stats"]:
         print(stats())
     elif argv[:1] == ["apply"] and len(argv) == 2:
