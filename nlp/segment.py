@@ -65,8 +65,22 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
         # fork is cheap and does not re-run the caller's __main__; a threaded caller (a web server) gets spawn,
         # because forking a process whose other threads hold locks can deadlock the child
         method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                                    initializer=_end_with_parent, initargs=(os.getpid(),))
     return _pool
+
+
+def _end_with_parent(parent: int, interval: float = 1.0) -> None:
+    """In a pool worker: exit soon after the process that made the pool is gone (killed, crashed), never to live
+    on as an orphan holding a model in memory."""
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="segment-parent-watch", daemon=True).start()
 
 
 def _segment_sentences(sentences: list[str], workers: int) -> list[str]:

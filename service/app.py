@@ -24,7 +24,7 @@ from service.auth import RateLimiter
 from service.config import Settings
 from service.intake import SubmissionWorker
 from service.routes import admin, api, auth, collaborator, items, review
-from service.routes.web import ERRORS, LoginRequired, StorePool, is_api, render
+from service.routes.web import ERRORS, LoginRequired, StorePool, identify, is_api, render
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY_BYTES = 256 * 1024   # a 5,000-character observation, percent-encoded, is under 50 KB
@@ -156,10 +156,31 @@ def create_app(settings: Settings, start_worker: bool = True, annotator_loader: 
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(request: Request):
-        store = request.app.state.stores.get()
+        """The truth for a monitor: 503 with the problems when submissions are not being processed (the intake worker
+        is dead, restarting, frozen or without models); whether and how it was restarted. Counts and process ids only
+        for a logged-in admin."""
         worker = request.app.state.worker
-        return JSONResponse({"ok": True, "items": store.count_items(), "flags": store.count_flags(),
-                             "annotator": worker.state})
+        health = worker.health()
+        problems = []
+        if start_worker:
+            if not health["alive"]:
+                problems.append("the intake worker is not running; it is being restarted")
+            elif (health["heartbeat_age_seconds"] or 0) > worker.stale_seconds:
+                problems.append("the intake worker gives no heartbeat")
+            elif health["state"] == "unavailable":
+                problems.append("the models could not be loaded; submissions wait in the store")
+        last = health["last_exit"]
+        body = {"ok": not problems, "problems": problems, "annotator": health["state"],
+                "worker": {"alive": health["alive"], "state": health["state"],
+                           "heartbeat_age_seconds": health["heartbeat_age_seconds"], "restarts": health["restarts"],
+                           "last_exit": {"how": last["how"], "at": last["at"]} if last else None}}
+        viewer = identify(request)
+        if viewer is not None and viewer.role == "admin":
+            store = request.app.state.stores.get()
+            body["worker"] = health
+            body["counts"] = {"items": store.count_items(), "flags": store.count_flags(),
+                              "pending_submissions": store.count_pending_submissions()}
+        return JSONResponse(body, status_code=200 if body["ok"] else 503)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):

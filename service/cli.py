@@ -113,22 +113,13 @@ def doctor_(check: bool = typer.Option(False, "--check", help="Only report; chan
 def serve(host: Optional[str] = typer.Option(None, help="Address to listen on (default 127.0.0.1)."),
           port: Optional[int] = typer.Option(None, help="Port (default 8000)."),
           no_scheduler: bool = typer.Option(False, "--no-scheduler", help="Serve pages only, run no background jobs.")):
-    """Serve the web app and run the scheduler."""
-    import uvicorn
-
-    from service import scheduler
-    from service.app import create_app
+    """Serve the web app and run the scheduler; SIGTERM or Ctrl-C stops it with every process it started."""
+    from service.lifecycle import serve as run_server
 
     s = settings()
     open_store().close()
     s.host, s.port = host or s.host, port or s.port
-    jobs = None if no_scheduler else scheduler.start(s)
-    typer.echo(f"Pulse is serving on http://{s.host}:{s.port}")
-    try:
-        uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="warning")
-    finally:
-        if jobs:
-            jobs.shutdown(wait=False)
+    run_server(s, with_scheduler=not no_scheduler, echo=typer.echo)
 
 
 @app.command()

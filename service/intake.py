@@ -10,10 +10,13 @@ from __future__ import annotations
 import fcntl
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
+import signal
+import threading
 import time
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -24,6 +27,7 @@ from service.store import Store
 log = logging.getLogger("pulse.intake")
 
 STATES = ("stopped", "loading", "ready", "unavailable")
+HEARTBEAT_SECONDS = 2.0
 
 
 @contextmanager
@@ -61,43 +65,102 @@ def drain(store: Store, settings: Settings, annotator, versions: dict[str, str])
     return len(placed)
 
 
-def _work(settings: Settings, loader: Callable | None, wake, stop, state, poll_seconds: float,
+def _work(settings: Settings, loader: Callable | None, inbox, status, poll_seconds: float,
           retry_load_seconds: float) -> None:
-    """The worker process: load the models once, then drain pending submissions whenever nudged (or every poll)."""
+    """The worker process: load the models once, then drain pending submissions whenever nudged (or every poll).
+
+    It reads nudges and the stop request from a pipe (`inbox`) and reports through shared memory without locks
+    (`status`): a worker killed at any moment can never leave the app waiting on a lock it held."""
+    from service.lifecycle import end_with_parent
+
     try:
         os.nice(10)   # pages first: a submission may wait a second to be annotated, a person should not
     except OSError:
         pass
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    end_with_parent()                 # the app is gone (even killed with SIGKILL): so is its worker
+    beat = threading.Thread(target=_heartbeat, args=(status,), name="pulse-heartbeat", daemon=True)
+    beat.start()
     store = Store(settings.db_path)
     annotator = versions = None
-    parent = os.getppid()
+    mailbox = _Mailbox(inbox)
     try:
-        while not stop.is_set() and os.getppid() == parent:   # the app is gone: so is its worker
+        while not mailbox.stopping:
             if annotator is not None and loader is None and _promoted_since(settings, versions):
                 annotator = None   # an analyst promoted or rolled back a model: load the active ones
             if annotator is None:
-                state.value = STATES.index("loading")
+                status.state.value = STATES.index("loading")
                 try:
                     annotator, versions = loader() if loader else pipeline.load_annotator(settings.models_dir)
-                    state.value = STATES.index("ready")
+                    status.state.value = STATES.index("ready")
                 except Exception as exc:  # models missing or broken: submissions stay pending, stored
-                    state.value = STATES.index("unavailable")
+                    status.state.value = STATES.index("unavailable")
                     log.warning("models could not be loaded (%s); submissions wait in the store", exc)
-                    stop.wait(retry_load_seconds)
+                    mailbox.wait(retry_load_seconds)
                     continue
-            wake.clear()
             try:
-                while not stop.is_set() and drain(store, settings, annotator, versions):
-                    pass
+                while not mailbox.stopping:
+                    mailbox.read()     # nudges that came while busy are covered by this drain
+                    done = drain(store, settings, annotator, versions)
+                    status.processed.value += done
+                    if not done:
+                        break
             except Exception:
                 log.exception("processing submissions failed; they stay pending and are retried")
-                stop.wait(poll_seconds)
-            if wake.wait(poll_seconds):
-                _settle(wake, stop)
+                mailbox.wait(poll_seconds)
+            if mailbox.wait(poll_seconds):
+                mailbox.settle()
     except KeyboardInterrupt:
         pass
     finally:
         store.close()
+
+
+def _stop_on_signal(signum, frame) -> None:
+    raise KeyboardInterrupt   # SIGTERM (the app's stop after its grace time, or the process group's end)
+
+
+def _heartbeat(status, every: float = HEARTBEAT_SECONDS) -> None:
+    """A thread of the worker: the time it last ran, so the app can tell a live worker from a frozen one."""
+    while True:
+        status.heartbeat.value = time.time()
+        time.sleep(every)
+
+
+class _Mailbox:
+    """The worker's end of the pipe: b"w" (a submission was stored) and b"s" (stop)."""
+
+    def __init__(self, inbox):
+        self.inbox, self.stopping = inbox, False
+
+    def read(self) -> bool:
+        """Take every waiting message at once; whether there was any."""
+        got = False
+        try:
+            while self.inbox.poll(0):
+                got = True
+                if b"s" in self.inbox.recv_bytes():
+                    self.stopping = True
+        except (EOFError, OSError):   # the app closed its end: it is gone
+            self.stopping = True
+        return got
+
+    def wait(self, seconds: float) -> bool:
+        """Wait up to `seconds` for a message; whether one came (and was taken)."""
+        try:
+            ready = self.inbox.poll(seconds)
+        except (EOFError, OSError):
+            ready = False
+            self.stopping = True
+        return self.read() if ready else False
+
+    def settle(self, quiet: float = 0.25, longest: float = 1.5) -> None:
+        """While submissions keep arriving (a burst), wait for a quiet moment, at most `longest` seconds: then one
+        batch does them all, and the worker's writes do not slow the requests that are storing them."""
+        deadline = time.monotonic() + longest
+        while time.monotonic() < deadline and not self.stopping:
+            if not self.wait(quiet):
+                return
 
 
 def _promoted_since(settings: Settings, versions: dict[str, str] | None) -> bool:
@@ -110,56 +173,164 @@ def _promoted_since(settings: Settings, versions: dict[str, str] | None) -> bool
         return False
 
 
-def _settle(wake, stop, quiet: float = 0.25, longest: float = 1.5) -> None:
-    """While submissions keep arriving (a burst), wait for a quiet moment, at most `longest` seconds: then one batch
-    does them all, and the worker's writes do not slow the requests that are storing them."""
-    deadline = time.monotonic() + longest
-    while time.monotonic() < deadline and not stop.is_set():
-        wake.clear()
-        if not wake.wait(quiet):
-            return
+class _Status:
+    """What the worker tells the app, in shared memory without locks (one writer: the worker; readers: the app)."""
+
+    def __init__(self, ctx):
+        self.state = ctx.RawValue("i", STATES.index("stopped"))
+        self.heartbeat = ctx.RawValue("d", 0.0)     # time.time() of the worker's last heartbeat
+        self.processed = ctx.RawValue("q", 0)       # submissions processed since the app started, over restarts
 
 
 class SubmissionWorker:
-    """Starts and stops the worker process; `notify` nudges it after a submission is stored."""
+    """Starts, supervises and stops the worker process; `notify` nudges it after a submission is stored.
+
+    `notify` never blocks: it writes one byte to a non-blocking pipe and forgets it when the pipe is full or the
+    worker is gone (the worker reads what is pending from the store anyway). A supervisor thread restarts a worker
+    that died or froze (no heartbeat for `stale_seconds`), with a growing pause when it keeps dying; `health()`
+    says what happened."""
 
     def __init__(self, settings: Settings, annotator_loader: Callable | None = None, poll_seconds: float = 5.0,
-                 retry_load_seconds: float = 60.0):
+                 retry_load_seconds: float = 60.0, stale_seconds: float = 120.0):
         self.settings = settings
         self.loader = annotator_loader          # a module-level function (it crosses to the worker process)
         self.poll_seconds, self.retry_load_seconds = poll_seconds, retry_load_seconds
+        self.stale_seconds = stale_seconds
         self._ctx = multiprocessing.get_context("spawn")   # a clean interpreter: no inherited threads or sockets
-        self._wake = self._stop = self._state = None        # made at start: an app that never starts it holds none
-        self._process = None
+        self._status = None                     # made at start: an app that never starts it holds none
+        self._process = self._outbox = None
+        self._lock = threading.Lock()           # start, stop and the supervisor's restarts, one at a time
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
+        self.restarts = 0
+        self.started_at: float | None = None    # time.time() the current process started
+        self.last_exit: dict | None = None      # how the last process ended: exit code or signal, when, how long it ran
 
+    # --- the app's side -------------------------------------------------------------------------------------
     @property
     def state(self) -> str:
-        if self._process is None:
+        process = self._process
+        if process is None:
             return "stopped"
-        return STATES[self._state.value]
+        if not process.is_alive():
+            return "restarting"
+        return STATES[self._status.state.value]
 
     def start(self) -> None:
-        if self._process is None:
-            self._wake, self._stop = self._ctx.Event(), self._ctx.Event()
-            self._state = self._ctx.Value("i", STATES.index("loading"))
-            self._process = self._ctx.Process(
-                target=_work, name="pulse-intake", daemon=True,
-                args=(self.settings, self.loader, self._wake, self._stop, self._state, self.poll_seconds,
-                      self.retry_load_seconds))
-            self._process.start()
+        with self._lock:
+            if self._process is not None:
+                return
+            if self._status is None:
+                self._status = _Status(self._ctx)
+            self._stopping.clear()
+            self._spawn()
+        self._supervisor = threading.Thread(target=self._supervise, name="pulse-intake-supervisor", daemon=True)
+        self._supervisor.start()
 
-    def stop(self, timeout: float = 15.0) -> None:
-        if self._process is None:
+    def _spawn(self) -> None:
+        inbox, outbox = self._ctx.Pipe(duplex=False)
+        self._status.state.value = STATES.index("loading")
+        self._status.heartbeat.value = time.time()
+        process = self._ctx.Process(
+            target=_work, name="pulse-intake", daemon=True,
+            args=(self.settings, self.loader, inbox, self._status, self.poll_seconds, self.retry_load_seconds))
+        process.start()
+        inbox.close()                             # the worker holds the reading end
+        os.set_blocking(outbox.fileno(), False)   # a full pipe or a dead reader never makes a request wait
+        self._process, self._outbox, self.started_at = process, outbox, time.time()
+
+    def _send(self, message: bytes) -> None:
+        outbox = self._outbox
+        if outbox is None:
             return
-        self._stop.set()
-        self._wake.set()
-        self._process.join(timeout)
-        if self._process.is_alive():   # in the middle of a long batch: what it had not finished stays pending
-            self._process.terminate()
-            self._process.join(5)
-        self._process = None
+        try:
+            outbox.send_bytes(message)
+        except (OSError, ValueError):   # full (the worker is busy: it reads the store anyway), closed or dead
+            pass
 
     def notify(self) -> None:
-        """A submission was stored: process it now rather than at the next poll."""
-        if self._wake is not None:
-            self._wake.set()
+        """A submission was stored: process it now rather than at the next poll. Never blocks."""
+        self._send(b"w")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stopping.set()
+        with self._lock:
+            process, self._process = self._process, None
+            if process is None:
+                return
+            self._send(b"s")
+            process.join(timeout)
+            if process.is_alive():   # in the middle of a long batch: what it had not finished stays pending
+                process.terminate()
+                process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join(5)
+            self._close_outbox()
+        if self._supervisor is not None and self._supervisor is not threading.current_thread():
+            self._supervisor.join(5)
+
+    def _close_outbox(self) -> None:
+        if self._outbox is not None:
+            try:
+                self._outbox.close()
+            except OSError:
+                pass
+            self._outbox = None
+
+    def health(self) -> dict:
+        """The worker as an operator needs to see it: alive, state, heartbeat, restarts and how the last one died."""
+        process = self._process
+        now = time.time()
+        alive = bool(process is not None and process.is_alive())
+        beat = self._status.heartbeat.value if self._status is not None else 0.0
+        return {
+            "state": self.state,
+            "alive": alive,
+            "pid": process.pid if alive else None,
+            "heartbeat_age_seconds": round(now - beat, 1) if alive and beat else None,
+            "up_seconds": round(now - self.started_at, 1) if alive and self.started_at else None,
+            "restarts": self.restarts,
+            "last_exit": self.last_exit,
+            "processed": self._status.processed.value if self._status is not None else 0,
+        }
+
+    # --- the supervisor thread ------------------------------------------------------------------------------
+    def _supervise(self) -> None:
+        """Restart the worker when it dies or freezes; pause 1, 2, 4 … 60 s between restarts while it keeps dying
+        within a minute of its start, so a worker that cannot live does not burn the machine. Only this thread and
+        `stop` (both under the lock) reap the process."""
+        quick_deaths = 0
+        while not self._stopping.is_set():
+            process = self._process
+            if process is None:
+                return
+            multiprocessing.connection.wait([process.sentinel], 1.0)
+            with self._lock:
+                if self._stopping.is_set() or self._process is not process:
+                    return
+                if process.is_alive():
+                    silent = time.time() - self._status.heartbeat.value
+                    if silent <= self.stale_seconds:
+                        continue
+                    log.error("the intake worker (pid %s) gave no heartbeat for %.0f s; killing it", process.pid,
+                              silent)
+                    process.kill()
+                    process.join(5)
+                ran = time.time() - (self.started_at or time.time())
+                code = process.exitcode
+                how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+                self.last_exit = {"pid": process.pid, "how": how, "exitcode": code, "ran_seconds": round(ran, 1),
+                                  "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            quick_deaths = quick_deaths + 1 if ran < 60 else 0
+            pause = min(60.0, 2.0 ** (quick_deaths - 1)) if quick_deaths else 0.0
+            log.error("the intake worker (pid %s) ended (%s) after %.0f s; restarting it in %.0f s", process.pid, how,
+                      ran, pause)
+            if self._stopping.wait(pause):
+                return
+            with self._lock:
+                if self._stopping.is_set() or self._process is not process:
+                    return
+                self._close_outbox()
+                self._spawn()
+                self.restarts += 1
