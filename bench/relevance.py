@@ -66,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"split={args.split} labelled={len(rows)} relevant={tp + fn} predicted={tp + fp}")
     print(f"precision={precision:.3f} recall={recall:.3f} f1={f1:.3f} (tp={tp} fp={fp} fn={fn} tn={tn})")
     print(f"scoring: {len(rows) / elapsed:.0f} items/s")
+    if args.split == "dev":   # how the cut would move (dev only): precision/recall at other thresholds
+        for cut in (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
+            pred = [rel.workers >= cut and rel.excluded is None for rel in results]
+            t = sum(p and r["relevant"] == 1 for p, r in zip(pred, rows))
+            pp, rr = t / max(1, sum(pred)), t / max(1, tp + fn)
+            print(f"  workers >= {cut:.2f}: precision={pp:.3f} recall={rr:.3f}")
     if args.errors:
         for row, item, rel in errors:
             tag = "FN" if row["relevant"] else "FP"

@@ -29,10 +29,12 @@ __all__ = ["Relevance", "score", "EXCLUDED_KINDS", "EXCLUDED_NAMES", "RELEVANT_W
 RELEVANT_WORKERS = 0.5          # an item is relevant to the board when workers ≥ this and it is not excluded
 EXCLUDED_KINDS = ("sports", "entertainment", "celebrity", "lottery", "market", "world")
 OBSERVATION_WORKERS = 0.8       # a collaborator's report is about workers unless shown otherwise
-TEXT_FACTOR = 0.75              # a phrase only in the body counts less than one in the headline
+TEXT_FACTOR = 0.6               # a phrase only in the body counts less than one in the headline
 SPORTS_DAMPING = 0.45           # labour words inside sports news are about players, not the board's workers
 EXCLUDED_DAMPING = 0.5          # other excluded news that also names a labour term in passing
 EXCLUDE_AT = 1.0                # a kind's evidence needed to call an item that kind of news
+LOCAL_BOOST_AT = 0.85           # an item this local to the province …
+LOCAL_BOOST = 0.3               # … counts as this much evidence of concern to the board
 SUBJECT_AT = 0.75               # a labour phrase this strong in the headline makes it the subject (not excluded)
 
 
@@ -84,7 +86,10 @@ def _add(group: str, weight: float, *phrases: str) -> None:
 _add(_PEOPLE, 0.8, "công nhân", "người lao động", "nlđ", "người làm công", "lao động tự do", "lao động nữ",
      "lao động phổ thông", "người thợ", "thợ may", "thợ xây", "công nhân viên", "cnvc", "cnvclđ", "người làm thuê",
      "lao động việt nam", "lao động nhập cư", "người lao động nghèo", "giai cấp công nhân")
-_add(_PEOPLE, 0.5, "lao động", "nhân viên", "người làm", "shipper", "tài xế công nghệ", "xe ôm công nghệ")
+_add(_PEOPLE, 0.8, "tài xế công nghệ", "xe ôm công nghệ", "tài xế grab", "tài xế xe công nghệ")
+_add(_PEOPLE, 0.4, "lao động", "người làm", "shipper", "người dân lao động")
+_add(_PEOPLE, 0.25, "tài xế")
+_add(_PEOPLE, 0.3, "nhân viên")
 _add(_UNION, 0.9, "công đoàn", "đoàn viên", "liên đoàn lao động", "lđlđ", "tổng liên đoàn", "tlđ", "cđcs",
      "mái ấm công đoàn", "tết sum vầy", "chuyến xe công đoàn", "chuyến tàu mùa xuân", "chợ tết công đoàn",
      "tháng công nhân", "thiết chế công đoàn", "kinh phí công đoàn", "quỹ xã hội công đoàn")
@@ -92,7 +97,9 @@ _add(_PAY, 0.9, "nợ lương", "chậm lương", "chậm trả lương", "trả
      "chưa được trả lương", "không trả lương", "quỵt lương", "trừ lương", "cắt lương", "giảm lương", "lương tối thiểu",
      "lương cơ sở", "tăng lương", "cải cách tiền lương", "tiền lương", "thưởng tết", "lương tháng 13", "bảng lương",
      "nâng lương", "lương hưu", "tiền công", "tăng ca", "làm thêm giờ", "thu nhập bình quân", "phụ cấp")
-_add(_PAY, 0.6, "lương", "thu nhập", "tiền thưởng", "lương thưởng", "thưởng tết nguyên đán")
+_add(_PAY, 0.6, "lương", "lương thưởng", "thưởng tết nguyên đán")
+_add(_PAY, 0.45, "thu nhập")
+_add(_PAY, 0.35, "tiền thưởng")
 _add(_INSURANCE, 0.85, "bảo hiểm xã hội", "bhxh", "bảo hiểm thất nghiệp", "bhtn", "trợ cấp thất nghiệp",
      "bảo hiểm y tế", "bhyt", "thai sản", "chế độ ốm đau", "rút bảo hiểm một lần", "hưu trí", "nghỉ hưu",
      "tuổi nghỉ hưu", "sổ bảo hiểm", "nợ đóng bảo hiểm", "trốn đóng bảo hiểm", "chậm đóng bảo hiểm")
@@ -107,43 +114,59 @@ _add(_RELATIONS, 0.9, "đình công", "ngừng việc", "lãn công", "tranh ch�
 _add(_CONDITIONS, 0.85, "tai nạn lao động", "an toàn lao động", "vệ sinh lao động", "bệnh nghề nghiệp",
      "điều kiện làm việc", "môi trường làm việc", "bữa ăn ca", "bảo hộ lao động", "ngất xỉu", "ngộ độc tập thể",
      "giờ làm việc", "nơi làm việc", "áp lực công việc")
-_add(_JOBS, 0.55, "việc làm")
+_add(_JOBS, 0.75, "có việc làm", "mất việc làm", "công ăn việc làm", "việc làm ổn định", "cơ hội việc làm",
+     "vị trí việc làm", "việc làm cho người lao động", "việc làm mới", "việc làm bền vững", "thiếu hụt lao động")
+_add(_JOBS, 0.4, "việc làm")
 _add(_CONDITIONS, 0.5, "nhà máy", "xưởng", "khu công nghiệp", "kcn", "cụm công nghiệp", "công trường", "hầm lò",
      "mỏ than", "công ty may", "doanh nghiệp fdi")
 _add(_PUBLIC, 0.75, "công chức", "viên chức", "cán bộ, công chức", "tinh giản biên chế", "sắp xếp bộ máy",
      "dôi dư", "nghỉ việc theo nghị định", "cán bộ cấp xã", "biên chế", "chế độ chính sách", "lđtbxh",
      "lđ-tb&xh", "lao động - thương binh", "lao động, thương binh", "sở lao động", "bộ lao động")
-_add(_PUBLIC, 0.45, "giáo viên", "nhà giáo", "y bác sĩ", "nhân viên y tế", "bác sĩ", "điều dưỡng", "cán bộ")
-_add(_LIVING, 0.7, "nhà ở xã hội", "nhà trọ", "phòng trọ", "xóm trọ", "thuê trọ", "tiền thuê nhà", "giá thuê nhà",
-     "giá điện", "tiền điện", "giá nước", "tiền nước", "giá xăng", "giá xăng dầu", "chi phí sinh hoạt", "lạm phát",
+_add(_PUBLIC, 0.35, "giáo viên", "nhà giáo", "y bác sĩ", "nhân viên y tế", "bác sĩ", "điều dưỡng", "cán bộ")
+_add(_LIVING, 0.45, "xóm trọ", "xăng dầu", "lạm phát")
+_add(_LIVING, 0.35, "nhà trọ", "phòng trọ")
+_add(_LIVING, 0.7, "nhà ở xã hội", "thuê trọ", "tiền thuê nhà", "giá thuê nhà",
+     "giá điện", "tiền điện", "giá nước", "tiền nước", "giá xăng", "giá xăng dầu", "chi phí sinh hoạt",
      "trượt giá", "giá thực phẩm", "chỉ số giá tiêu dùng", "cpi", "bình ổn giá", "mưu sinh",
-     "học phí", "an sinh xã hội", "xăng dầu", "giá gas")
-_add(_LIVING, 0.5, "hộ nghèo", "người nghèo", "cận nghèo", "người có công")
+     "học phí", "an sinh xã hội", "giá gas")
+_add(_LIVING, 0.35, "hộ nghèo", "người nghèo", "cận nghèo", "người có công")
 _add(_LIVING, 0.4, "đời sống", "tăng giá", "giá thịt", "giá cả", "sức mua", "sắm tết", "chi tiêu", "vay tiêu dùng", "tín dụng đen")
-_add(_POLICY, 0.45, "nghị định", "thông tư", "dự thảo luật", "luật", "chính sách", "quy định mới", "có hiệu lực",
+_add(_POLICY, 0.25, "luật")
+_add(_POLICY, 0.35, "nghị định", "thông tư", "dự thảo luật", "chính sách", "quy định mới", "có hiệu lực",
      "bộ nội vụ", "thuế thu nhập cá nhân", "sáp nhập", "sắp xếp đơn vị hành chính", "chính quyền hai cấp",
-     "chính quyền địa phương hai cấp")
-_add(_POLICY, 0.25, "quốc hội", "nghị quyết", "chính phủ", "thủ tướng", "dự thảo")
+     "chính quyền địa phương hai cấp", "sắp xếp, tổ chức lại", "tinh gọn bộ máy")
+_add(_POLICY, 0.25, "quốc hội", "nghị quyết", "chính phủ", "thủ tướng", "dự thảo", "pháp luật")
 _add(_CORRUPTION, 0.65, "tham nhũng", "tham ô", "hối lộ", "nhận hối lộ", "đưa hối lộ", "lợi dụng chức vụ",
-     "lạm quyền", "sai phạm", "thất thoát", "lãng phí", "trục lợi", "nhũng nhiễu", "vi phạm quy định", "khai trừ",
-     "kỷ luật đảng", "cách chức", "bị kỷ luật", "kỷ luật cảnh cáo", "ủy ban kiểm tra", "kết luận thanh tra")
-_add(_CORRUPTION, 0.35, "bị bắt", "bị khởi tố", "khởi tố", "bắt tạm giam", "giám đốc sở", "phó giám đốc sở",
-     "nguyên chủ tịch", "chủ tịch ubnd", "cán bộ", "thanh tra", "kỷ luật")
+     "lạm quyền", "thất thoát", "lãng phí", "trục lợi", "nhũng nhiễu", "vi phạm quy định", "khai trừ",
+     "kỷ luật đảng", "cách chức", "bị kỷ luật", "kỷ luật cảnh cáo", "ủy ban kiểm tra", "kết luận thanh tra",
+     "biển thủ", "chiếm đoạt tiền", "nhận tiền của", "vi phạm quy định về")
+_add(_CORRUPTION, 0.45, "sai phạm")
+_add(_CORRUPTION, 0.25, "bị bắt", "bị khởi tố", "khởi tố", "bắt tạm giam", "chạy án", "làm giả")
+_add(_CORRUPTION, 0.35, "giám đốc sở", "phó giám đốc sở",
+     "nguyên chủ tịch", "chủ tịch ubnd", "thanh tra", "kỷ luật", "bị cáo", "tuyên án", "giảm án", "phạt tù",
+     "cựu giám đốc", "nguyên giám đốc", "cựu chủ tịch", "vụ án", "điều tra viên", "kiểm sát viên")
 _add(_DISASTER, 0.75, "mưa lũ", "lũ quét", "lũ lụt", "lũ ống", "sạt lở", "ngập lụt", "ngập sâu", "thiên tai", "bão số",
      "hoàn lưu bão", "cứu trợ", "khắc phục hậu quả", "di dời", "sơ tán", "rét đậm", "rét hại", "mưa đá", "lốc xoáy",
-     "động đất", "hạn hán", "sập nhà", "cháy xưởng", "cháy nhà xưởng", "nổ lò", "sập giàn giáo", "ngộ độc",
-     "sét đánh", "dịch tả", "sốt xuất huyết", "dịch bệnh", "vụ cháy", "hỏa hoạn", "nổ", "thảm họa")
-_add(_DISASTER, 0.45, "bão", "lũ", "mưa lớn", "thiệt hại", "tử vong", "thương vong", "mất tích", "tai nạn", "cháy",
-     "không khí lạnh", "giá rét", "nắng nóng", "ô nhiễm", "cứu hộ", "cứu nạn")
-_add(_RELIEF, 0.7, "hỗ trợ người dân", "hỗ trợ người lao động", "chăm lo", "trao quà", "tặng quà", "quà tết",
-     "hỗ trợ khó khăn", "mái ấm", "nhà đại đoàn kết", "hoàn cảnh khó khăn", "vượt khó")
+     "động đất", "hạn hán", "sập nhà", "cháy xưởng", "cháy nhà xưởng", "nổ lò", "sập giàn giáo",
+     "sét đánh", "dịch tả", "vụ cháy", "hỏa hoạn", "vụ nổ", "phát nổ", "thảm họa", "cúm gia cầm", "ổ dịch",
+     "dịch cúm", "chìm tàu", "lật tàu", "đắm tàu", "thiếu nước", "xâm nhập mặn", "triều cường")
+_add(_DISASTER, 0.45, "sốt xuất huyết", "dịch bệnh", "cháy nổ", "ngộ độc thực phẩm")
+_add(_DISASTER, 0.35, "ngộ độc")
+_add(_DISASTER, 0.45, "bão", "lũ", "mưa lớn", "giá rét", "nắng nóng", "cứu hộ", "cứu nạn", "mưa to", "gió mạnh")
+_add(_DISASTER, 0.3, "thiệt hại", "tử vong", "thương vong", "mất tích", "tai nạn", "cháy", "không khí lạnh", "ô nhiễm",
+     "nổ")
+_add(_RELIEF, 0.7, "hỗ trợ người dân", "hỗ trợ người lao động", "chăm lo")
+_add(_RELIEF, 0.4, "trao quà", "tặng quà", "quà tết", "hỗ trợ khó khăn", "mái ấm", "nhà đại đoàn kết",
+     "hoàn cảnh khó khăn", "vượt khó")
 _add(_RELIEF, 0.35, "hỗ trợ", "ủng hộ", "từ thiện", "thăm hỏi")
 _add(_RELIEF, 0.15, "tết")
 # compounds that hold a shorter phrase but mean something else: matched first (longest first) and worth nothing
 _add("", 0.0, "lương thực", "lương tâm", "lương y", "lương thiện", "lũ trẻ", "lũ bạn", "lũ lượt", "cháy hàng",
      "cháy vé", "cháy túi", "luật sư", "luật chơi", "bão mạng", "hoàn lương", "bất lương", "kỷ luật quân đội", "việc làm sạch",
      "việc làm này", "việc làm của", "những việc làm", "việc làm đó", "việc làm trên", "bão like", "cơn bão chuyển nhượng",
-     "gây bão")
+     "gây bão", "vô lương", "bùng nổ", "đoàn viên, thanh niên", "đoàn viên thanh niên", "đoàn thanh niên",
+     "kế hoạch hưu trí", "việc làm thiện nguyện", "việc làm nhân đạo", "việc làm ý nghĩa", "việc làm tốt",
+     "giá điện thoại", "bảng giá điện thoại", "giá cả triệu", "việc làm đại sứ")
 _add(_LIVING, 0.6, "bão giá")
 
 # --- kinds of excluded news: (phrase, weight) -------------------------------------------------------------------------
@@ -195,11 +218,16 @@ EXCLUDED_PHRASES: dict[str, dict[str, float]] = {
         "liên hợp quốc": 0.6, "châu âu": 0.5, "trung đông": 1.0, "washington": 0.8, "moskva": 1.0,
         "bắc kinh": 0.8, "ấn độ": 0.5, "myanmar": 0.5, "epstein": 1.0, "venezuela": 1.0, "greenland": 1.0,
         "thủ tướng anh": 1.0, "tên lửa": 0.6, "quân sự": 0.4, "lầu năm góc": 1.0, "điện đàm": 0.4,
+        "tại mỹ": 0.8, "ở mỹ": 0.8, "nước mỹ": 0.8, "người mỹ": 0.8, "gia đình mỹ": 1.0, "tại trung quốc": 0.8,
+        "ở trung quốc": 0.8, "công nhân trung quốc": 1.0, "tại australia": 0.8, "đại học tại": 0.3,
+        "nhân dân tệ": 0.8, "thế giới": 0.4, "toàn cầu": 0.4, "quốc tế": 0.2,
     },
 }
 # proper nouns matched with their capitals (lower case they are common syllables: «thẩm mỹ», «biện pháp», «MU»)
 CASED_EXCLUDED_PHRASES: dict[str, dict[str, float]] = {
-    "world": {"Mỹ": 0.4, "Nga": 0.5, "Trung Quốc": 0.3, "Nhật Bản": 0.3, "Hàn Quốc": 0.3, "Pháp": 0.3, "EU": 0.6,
+    "world": {"Đức:": 1.0, "Mỹ:": 1.0, "Nhật:": 1.0, "Anh:": 1.0, "Pháp:": 1.0, "Trung Quốc:": 1.0,
+              "Hàn Quốc:": 1.0, "Nga:": 1.0, "Úc:": 1.0, "Thụy Sĩ": 0.8, "Amazon": 0.5, "Microsoft": 0.5,
+              "Mỹ": 0.4, "Nga": 0.5, "Trung Quốc": 0.3, "Nhật Bản": 0.3, "Hàn Quốc": 0.3, "Pháp": 0.3, "EU": 0.6,
               "Thái Lan": 0.3, "Campuchia": 0.3, "Philippines": 0.4, "Indonesia": 0.3, "Australia": 0.4,
               "Canada": 0.4, "Mexico": 0.4, "Brazil": 0.4, "Anh": 0.05},
     "sports": {"MU": 0.8, "Real Madrid": 1.0, "PSG": 1.0, "Bayern": 1.0, "Inter": 0.6, "Juventus": 1.0,
@@ -211,11 +239,14 @@ _NEWS_TOPIC_EXCLUDED = {"The thao": ("sports", 0.8), "Van hoa": ("entertainment"
 _NEWS_TOPIC_WORKERS = {"Chinh tri Xa hoi": 0.1, "Doi song": 0.1, "Suc khoe": 0.05, "Phap luat": 0.0}
 # the board's topic codes (classifier_models/taxonomy.toml and the codes the brief names) as soft evidence
 _TOPIC_WORKERS = {
-    "tien_luong": 0.45, "bao_hiem": 0.45, "viec_lam": 0.45, "dieu_kien_lao_dong": 0.45, "quan_he_lao_dong": 0.45,
-    "hoat_dong_cong_doan": 0.5, "nha_o_doi_song": 0.35, "chinh_sach_phap_luat": 0.2, "thien_tai": 0.45,
-    "y_te_giao_duc": 0.2, "tham_nhung_tieu_cuc": 0.4, "xa_hoi_khac": 0.1, "khac": 0.0,
+    "tien_luong": 0.35, "bao_hiem": 0.35, "viec_lam": 0.35, "dieu_kien_lao_dong": 0.35, "quan_he_lao_dong": 0.35,
+    "hoat_dong_cong_doan": 0.4, "nha_o_doi_song": 0.3, "chinh_sach_phap_luat": 0.2, "thien_tai": 0.4,
+    "y_te_giao_duc": 0.2, "tham_nhung_tieu_cuc": 0.35, "xa_hoi_khac": 0.1, "khac": 0.0,
 }
 # a labour phrase as the headline's subject keeps an item out of these kinds (the sports kind is never saved)
+# a world story keeps a labour subject only when it is about Vietnam's workers (labour export, Vietnamese abroad)
+_VIETNAM = re.compile(r"(?<!\w)(?:việt nam|người việt|lao động việt|xuất khẩu lao động|xklđ|thực tập sinh|"
+                      r"đi làm việc ở nước ngoài|trong nước)(?!\w)")
 _SUBJECT_GROUPS = {_PAY, _JOBS, _INSURANCE, _CONDITIONS, _RELATIONS, _UNION, _PEOPLE}
 _SUBJECT_SAVES = {"entertainment", "celebrity", "lottery", "market", "world"}
 _GROUP_REASONS = {
@@ -246,6 +277,23 @@ def _found(pattern: re.Pattern[str], text: str) -> set[str]:
     return set(pattern.findall(text))
 
 
+_NAME_LIKE = {"lương"}          # also a surname: «Chủ tịch nước Lương Cường» is not about pay
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n\"'“”(\[«-])\s*$")
+
+
+def _found_words(pattern: re.Pattern[str], lower: str, cased: str) -> set[str]:
+    """Phrases found in the lower-cased text, leaving out a name-like word written with a capital mid-sentence."""
+    out = set()
+    aligned = len(lower) == len(cased)
+    for m in pattern.finditer(lower):
+        phrase = m.group(0)
+        if (phrase in _NAME_LIKE and aligned and cased[m.start()].isupper()
+                and not _SENTENCE_START.search(cased[max(0, m.start() - 3):m.start()])):
+            continue
+        out.add(phrase)
+    return out
+
+
 def score(title: str, text: str, *, kind: str = "article", source: str = "", org_unit: str | None = None,
           topic: str | None = None, news_topic: str | None = None, gazetteer: Gazetteer | None = None,
           local_sources: frozenset[str] = frozenset(),
@@ -257,7 +305,7 @@ def score(title: str, text: str, *, kind: str = "article", source: str = "", org
     worker_re, excluded_re, cased_re = _patterns()
     head_cased, body_cased = canonical(title), canonical(text)
     head, body = head_cased.lower(), body_cased.lower()
-    in_head_w, in_body_w = _found(worker_re, head), _found(worker_re, body)
+    in_head_w, in_body_w = _found_words(worker_re, head, head_cased), _found_words(worker_re, body, body_cased)
     in_head_x, in_body_x = _found(excluded_re, head), _found(excluded_re, body)
     in_head_c, in_body_c = _found(cased_re, head_cased), _found(cased_re, body_cased)
     reasons: list[str] = []
@@ -303,7 +351,8 @@ def score(title: str, text: str, *, kind: str = "article", source: str = "", org
     excluded = None
     best_kind = max(kind_evidence, key=kind_evidence.get) if kind_evidence else None
     if best_kind and kind_evidence[best_kind] >= EXCLUDE_AT and best_kind in allowed:
-        if best_kind in _SUBJECT_SAVES and head_subject >= SUBJECT_AT:
+        saved = head_subject >= SUBJECT_AT and (best_kind != "world" or _VIETNAM.search(head + "\n" + body))
+        if best_kind in _SUBJECT_SAVES and saved:
             reasons.append(f"có yếu tố {EXCLUDED_NAMES[best_kind]} nhưng chủ thể là người lao động")
         else:
             excluded = best_kind
@@ -325,6 +374,8 @@ def score(title: str, text: str, *, kind: str = "article", source: str = "", org
     places = gazetteer.find(f"{title}\n{text}", assume_local=local >= 1.0)
     for place in places:
         local = max(local, _LOCAL_WEIGHT.get(place.kind, 0.85))
+    if excluded is None and not from_collaborator and local >= LOCAL_BOOST_AT:
+        workers = 1.0 - (1.0 - workers) * (1.0 - LOCAL_BOOST)   # the board follows its own province's life
     names = [p.name for p in places]
     named = [p.name for p in places if p.kind not in (PROVINCE, REGION)]
     if named:
