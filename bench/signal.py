@@ -198,6 +198,7 @@ def old_trends_module():
     path.write_text(code)
     spec = importlib.util.spec_from_file_location("old_trends", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["old_trends"] = module   # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -262,7 +263,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--per-day", type=int, default=150)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--keep", type=Path, default=None, help="keep the processed store at this path")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the processed store (before detection) here")
+    parser.add_argument("--reuse", type=Path, default=None, help="start from a store kept by --keep (same options)")
     args = parser.parse_args()
     if not (DATASETS / "baomoi-tc201805").is_dir():
         sys.exit(f"bench/signal.py needs {DATASETS} (baomoi-tc201805, news-rss-crawl-2026).")
@@ -273,13 +275,24 @@ def main() -> None:
     settings = load_settings(db_path=work / "pulse.db")
     store = Store(settings.db_path)
     store.migrate()
-    t0 = time.monotonic()
-    outcome = pipeline.import_file(store, timeline, kind="timeline", source="bench")
-    annotator, versions = pipeline.load_annotator(settings.models_dir)
-    processed = pipeline.process(store, annotator, versions)
-    t_process = time.monotonic() - t0
-    print(f"{outcome.new:,} items imported and {processed.annotated:,} processed in {t_process:.0f} s "
-          f"({processed.annotated / max(t_process, 1e-9):.0f} items/s); {len(injections)} injected events")
+    if args.reuse:
+        store.close()
+        shutil.copy(args.reuse, settings.db_path)
+        store = Store(settings.db_path)
+        store.migrate()
+        print(f"reusing the processed store {args.reuse} ({store.count_items():,} items)")
+    else:
+        t0 = time.monotonic()
+        outcome = pipeline.import_file(store, timeline, kind="timeline", source="bench")
+        annotator, versions = pipeline.load_annotator(settings.models_dir)
+        processed = pipeline.process(store, annotator, versions)
+        t_process = time.monotonic() - t0
+        print(f"{outcome.new:,} items imported and {processed.annotated:,} processed in {t_process:.0f} s "
+              f"({processed.annotated / max(t_process, 1e-9):.0f} items/s); {len(injections)} injected events")
+        if args.keep:
+            store.close()
+            shutil.copy(settings.db_path, args.keep)
+            store = Store(settings.db_path)
     id_of = {}
     for row in store.db.query("SELECT id, url FROM items"):
         n = row["url"].rsplit("/", 1)[-1]
@@ -293,8 +306,6 @@ def main() -> None:
     new = evaluate("Pulse (issue 12)", store, lambda st, day: [
         {**f.to_row(), "key": f.key} for f in trends.detect(st, day, day, settings.trends)],
         args.days, id_of, items, injections, lambda f: (-f["severity"], -f["score"], f["id"]))
-    if args.keep:
-        shutil.copy(settings.db_path, args.keep)
     store.close()
 
     old = old_trends_module()

@@ -130,3 +130,38 @@ def test_reasons_write_numbers_the_vietnamese_way(store):
     burst = next(f for f in trends.detect(store, day, day) if f.kind == "burst" and f.topic == "tien_luong")
     assert "khoảng 3 tin" in burst.reason and "58%" in burst.reason
     assert "." not in burst.reason.split("khoảng ")[1].split(" tin")[0]
+
+
+def test_the_queue_and_the_flag_page_show_the_story_headline_and_its_severity(tmp_path):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from web_support import login, make_installation
+
+    inst = make_installation(tmp_path)
+    replay = Replay(inst.store)
+    _background(replay)
+    day = DAY0 + timedelta(days=20)
+    for h in DISASTER:
+        replay.add(day, "thien_tai", 1, source="tuoitre.vn", title=h)
+    for unit in ("cb-giaoduc", "cb-yte", "cb-thanhpho"):
+        replay.add(day, "tien_luong", 1, kind="observation", org_unit=unit, source="ctv", stream="factory",
+                   sentiment="negative", title="Công ty may Cao Bằng nợ lương công nhân hai tháng",
+                   text="Công nhân phản ánh: công ty chưa trả lương tháng 10 và tháng 11.")
+    flags = trends.detect(inst.store, day, day)
+    event = next(f for f in flags if f.kind == "event")
+    client = TestClient(create_app(inst.settings, start_worker=False), follow_redirects=False)
+    assert login(client, "root").status_code == 303    # an admin of the province sees every unit
+    queue = client.get("/").text
+    titles = re.findall(r'<a href="/flags/(\d+)">([^<]+)</a>', queue)
+    assert titles[0][1] == "Công ty may Cao Bằng nợ lương công nhân hai tháng", "the collaborators' story leads"
+    assert event.title in [t for _, t in titles]
+    assert "Mức độ" in queue and "Sự kiện nổi bật" in queue
+    page = client.get(f"/flags/{event.id}").text
+    assert event.title in page and "Mức độ nghiêm trọng" in page
+    for part in ("Liên quan người lao động", "Gắn với địa phương", "Mức tăng", "Sắc thái tiêu cực",
+                 "Nhiều nguồn xác nhận"):
+        assert part in page
+    assert "Sự kiện gồm các luồng" in page

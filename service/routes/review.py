@@ -1,13 +1,13 @@
 """Board staff: the review queue of flags, a flag with its evidence, decisions (one or many) and the audit trail."""
 from __future__ import annotations
 
-from datetime import date
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from service.routes.web import (DECIDERS, REVIEWERS, STATUS_NAMES, Viewer, access, clean_text, get_store,
-                                render, scoped_units, topic_names)
+                                parse_day, render, scoped_units, topic_names)
+from service.scope import scoped_flag, scoped_flags, scoped_stream_label
 from service.store import Store
 from service.timeutil import day_bounds
 
@@ -29,8 +29,8 @@ templates_globals = {"action_names": {k: v[2] for k, v in ACTIONS.items()}}
 
 def visible_flags(store: Store, viewer: Viewer, status: str | None = "open", kind: str = "", topic: str = "",
                   unit: str = "", day: str = "") -> list[dict]:
-    """Flags the viewer may see, filtered; highest score first."""
-    flags = [f for f in store.flags(status=status or None) if viewer.sees_flag(f)]
+    """Flags the viewer may see, filtered, each as the viewer may read it (service/scope.py); highest score first."""
+    flags = scoped_flags(store, viewer.scope, store.flags(status=status or None), topic_names())
     if kind:
         flags = [f for f in flags if f["kind"] == kind]
     if topic:
@@ -39,19 +39,37 @@ def visible_flags(store: Store, viewer: Viewer, status: str | None = "open", kin
         wanted = set(store.unit_subtree(unit)) & set(viewer.units)
         flags = [f for f in flags if wanted & set((f["evidence"] or {}).get("units") or {})]
     if day:
-        try:
-            start, end = day_bounds(date.fromisoformat(day))
-        except ValueError:
-            raise HTTPException(400, "Ngày lọc không hợp lệ (dạng YYYY-MM-DD).") from None
+        start, end = day_bounds(parse_day(day, "Ngày lọc"))
         flags = [f for f in flags if f["window_start"] < end and f["window_end"] > start]
     return flags
 
 
 def flag_or_404(store: Store, viewer: Viewer, flag_id: int) -> dict:
+    """The flag as the viewer may read it (only their units' items and what is made of them), or 404."""
     flag = store.flag(flag_id)
     if flag is None or not viewer.sees_flag(flag):
         raise HTTPException(404)
-    return flag
+    return scoped_flag(store, viewer.scope, flag, topic_names())
+
+
+def _story_links(store: Store, viewer: Viewer, flag: dict) -> dict:
+    """An event's streams, or the events a stream belongs to (with their flags), for the flag page."""
+    from service.severity import WEIGHTS
+
+    out: dict = {"severity_weights": WEIGHTS, "event_streams": [], "stream_events": []}
+    if flag.get("event_id"):
+        streams = store.event_streams(flag["event_id"])
+        if viewer.scope.province:
+            out["event_streams"] = streams
+        else:   # a stream's label is made of all its items' words: name only streams wholly in scope
+            out["event_streams"] = [{**s, "label": ""} for s in streams]
+    elif flag.get("stream_id"):
+        for e in store.stream_events(flag["stream_id"]):
+            linked = store.flag_by_key(f"event:{e['id']}")
+            seen = linked is not None and viewer.sees_flag(linked)
+            out["stream_events"].append({**e, "flag_id": linked["id"] if seen else None,
+                                         "title": e["title"] if viewer.scope.province else "Sự kiện liên quan"})
+    return out
 
 
 def timeline_chart(timeline: list[dict], width: int = 320, height: int = 90) -> dict:
@@ -120,13 +138,14 @@ def flag_page(request: Request, flag_id: int, viewer: Viewer = Depends(access(*R
     items = [i for i in store.items_by_ids(flag["item_ids"][:100]) if viewer.sees_item(i)]
     unit_names = {u["code"]: u["name"] for u in store.org_units()}
     sentiment = evidence.get("sentiment") or {}
-    stream = store.stream(flag["stream_id"]) if flag["stream_id"] else None
+    stream = scoped_stream_label(store, viewer.scope, store.stream(flag["stream_id"]) if flag["stream_id"] else None)
     names = topic_names()
     return render(request, "flag.html", {
         "flag": flag, "evidence": evidence, "chart": timeline_chart(evidence.get("timeline") or []),
         "representative": representative, "items": items, "unit_names": unit_names,
         "sentiment": _split(sentiment),
         "stream": stream, "topic_name": names.get(flag["topic"] or "", flag["topic"] or ""), "topic_names": names,
+        **_story_links(store, viewer, flag),
         "events": store.flag_events(flag_id), "can_decide": viewer.role in DECIDERS, **templates_globals}, viewer)
 
 

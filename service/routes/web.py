@@ -31,6 +31,25 @@ def http_url(url: str | None) -> str:
 
 templates.env.filters["http_url"] = http_url
 
+
+def _vn_number(value, decimals: int = 0) -> str:
+    from service.vnformat import number
+
+    try:
+        return number(float(value or 0), decimals)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _vn_day(value: str | None) -> str:
+    """2026-11-27 → 27/11/2026."""
+    value = value or ""
+    return f"{value[8:10]}/{value[5:7]}/{value[:4]}" if len(value) >= 10 else value
+
+
+templates.env.filters["vn_number"] = _vn_number
+templates.env.filters["vn_day"] = _vn_day
+
 SESSION_COOKIE = "pulse_session"
 LOGIN_COOKIE = "pulse_login"          # double-submit CSRF token of the login form (there is no session yet)
 SESSION_HOURS = 12                    # a session ends this long after login, whatever happens
