@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from nlp.gazetteer import (EMPLOYER, FORMER_DISTRICT, FORMER_TOWN, INDUSTRIAL_ZONE, LANDMARK, PROVINCE, REGION,
-                           Gazetteer, canonical, load_gazetteer)
+                           Gazetteer, canonical, load_gazetteer, trie_regex)
 
 __all__ = ["Relevance", "score", "EXCLUDED_KINDS", "EXCLUDED_NAMES", "RELEVANT_WORKERS", "is_relevant",
            "workers_level"]
@@ -261,6 +261,18 @@ _LOCAL_WEIGHT = {PROVINCE: 1.0, FORMER_DISTRICT: 0.9, FORMER_TOWN: 0.85, LANDMAR
                  EMPLOYER: 0.9, REGION: 0.3}
 
 
+def _by_phrase(tables: dict[str, dict[str, float]]) -> dict[str, list[tuple[str, float]]]:
+    out: dict[str, list[tuple[str, float]]] = {}
+    for kind, phrases in tables.items():
+        for phrase, weight in phrases.items():
+            out.setdefault(phrase, []).append((kind, weight))
+    return out
+
+
+_EXCLUDED_BY_PHRASE = _by_phrase(EXCLUDED_PHRASES)
+_CASED_BY_PHRASE = _by_phrase(CASED_EXCLUDED_PHRASES)
+
+
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     excluded = {p for phrases in EXCLUDED_PHRASES.values() for p in phrases}
@@ -269,8 +281,11 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
 
 
 def _alternation(phrases) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
-    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
+    """One word-bounded pattern for many phrases, built as a character trie (the longest phrase wins at a
+    position, and the regex engine does not retry hundreds of alternatives at every character)."""
+    return re.compile(rf"(?<![\w-])(?:{trie_regex(sorted(set(phrases)))})(?![\w-])")
+
+
 
 
 def _found(pattern: re.Pattern[str], text: str) -> set[str]:
@@ -340,11 +355,11 @@ def score(title: str, text: str, *, kind: str = "article", source: str = "", org
     # --- excluded news: the kind with the most evidence, if enough
     allowed = set(EXCLUDED_KINDS if excluded_kinds is None else excluded_kinds)
     kind_evidence: dict[str, float] = {}
-    for k, phrases in EXCLUDED_PHRASES.items():
-        e = sum(w * (1.5 if p in in_head_x else 1.0) for p, w in phrases.items() if p in in_head_x or p in in_body_x)
-        e += sum(w * (1.5 if p in in_head_c else 1.0) for p, w in CASED_EXCLUDED_PHRASES.get(k, {}).items()
-                 if p in in_head_c or p in in_body_c)
-        kind_evidence[k] = e
+    for found_head, found_any, table in ((in_head_x, in_head_x | in_body_x, _EXCLUDED_BY_PHRASE),
+                                         (in_head_c, in_head_c | in_body_c, _CASED_BY_PHRASE)):
+        for phrase in found_any:
+            for k, w in table.get(phrase, ()):
+                kind_evidence[k] = kind_evidence.get(k, 0.0) + w * (1.5 if phrase in found_head else 1.0)
     if news_topic in _NEWS_TOPIC_EXCLUDED:
         k, w = _NEWS_TOPIC_EXCLUDED[news_topic]
         kind_evidence[k] = kind_evidence.get(k, 0.0) + w
@@ -371,7 +386,7 @@ def score(title: str, text: str, *, kind: str = "article", source: str = "", org
         local = 1.0
         reasons.append(f"nguồn địa phương: {source}")
     gazetteer = gazetteer or load_gazetteer()
-    places = gazetteer.find(f"{title}\n{text}", assume_local=local >= 1.0)
+    places = gazetteer.find(f"{head_cased}\n{body_cased}", assume_local=local >= 1.0, normalized=True)
     for place in places:
         local = max(local, _LOCAL_WEIGHT.get(place.kind, 0.85))
     if excluded is None and not from_collaborator and local >= LOCAL_BOOST_AT:
