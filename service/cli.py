@@ -516,5 +516,30 @@ def labels_export(file: Path = typer.Argument(..., help="CSV file to write.")):
     n = export_csv(open_store(), file)
     typer.echo(f"{n} labels written to {file}.")
 
+
+@app.command("backup")
+@plain_errors
+def backup_(file: Path = typer.Argument(..., help="New file to write the backup to.")):
+    """Back the database up into FILE (SQLite online backup: consistent while `pulse serve` runs and writes)."""
+    from service.backup import backup
+
+    open_store().close()
+    outcome = backup(settings().db_path, file)
+    typer.echo(f"Backup written: {outcome.describe()}")
+
+
+@app.command("restore")
+@plain_errors
+def restore_(file: Path = typer.Argument(..., help="A backup made by `pulse backup`."),
+             force: bool = typer.Option(False, "--force", help="Replace an existing database (saved beside it first).")):
+    """Restore the database from a backup; refuses a damaged or non-Pulse file, and an existing database without --force."""
+    from service.backup import restore
+
+    outcome = restore(file, settings().db_path, force=force)
+    if outcome.saved_previous:
+        typer.echo(f"The replaced database was saved to {outcome.saved_previous}")
+    typer.echo(f"Database restored: {outcome.describe()}")
+
+
 if __name__ == "__main__":
     app()

@@ -63,6 +63,11 @@ class StreamSettings:
     centroid_terms: int = 80
 
 
+def _env_datasets() -> Path:
+    """PULSE_DATASETS, else ../shared/datasets beside the checkout (as nlp.train.datasets_root)."""
+    return Path(os.environ.get("PULSE_DATASETS") or PROJECT_ROOT.parent / "shared" / "datasets")
+
+
 def _env_hosts() -> tuple[str, ...]:
     """PULSE_ALLOWED_HOSTS: internal hosts the collectors may fetch, comma-separated (none by default)."""
     return tuple(h.strip() for h in os.environ.get("PULSE_ALLOWED_HOSTS", "").split(",") if h.strip())
@@ -107,10 +112,27 @@ class RelevanceSettings:
 
 
 @dataclass
+class BackupSettings:
+    """The optional daily backup of `pulse serve` (`[backup]` in the settings file); `pulse backup` works anyway."""
+
+    daily: bool = False       # make a backup every day at `at` (local time)
+    at: str = "02:30"
+    dir: str = ""             # where; empty: a `backups` folder beside the database (in the data folder)
+    keep: int = 7             # the newest this many daily backups are kept, older ones deleted (0: all kept)
+
+
+@dataclass
 class Settings:
     db_path: Path = field(default_factory=lambda: Path(os.environ.get("PULSE_DB", "data/pulse.db")))
     models_dir: Path = field(default_factory=lambda: Path(os.environ.get("PULSE_MODELS",
                                                                          PROJECT_ROOT / "classifier_models")))
+    # everything the running system writes (trained models, the registry of active ones, the board's taxonomy, logs):
+    # this folder, by default the database's (service/datadir.py); the shipped models_dir is only read
+    data_dir: Path | None = field(default_factory=lambda: Path(os.environ["PULSE_DATA"])
+                                  if os.environ.get("PULSE_DATA") else None)
+    datasets_dir: Path = field(default_factory=_env_datasets)   # the labelled corpora (seed sample of training)
+    log_format: str = "text"          # text or json (`pulse --log-format`)
+    log_level: str = "INFO"           # of the log file; stderr shows warnings (and INFO under `pulse serve`)
     host: str = "127.0.0.1"
     port: int = 8000
     timezone: str = LOCAL_TZ
@@ -122,6 +144,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     imports: ImportSettings = field(default_factory=ImportSettings)
     relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
 
 
 def load_settings(config_file: Path | None = None, db_path: Path | None = None) -> Settings:
@@ -136,6 +159,9 @@ def load_settings(config_file: Path | None = None, db_path: Path | None = None) 
     return settings
 
 
+_PATHS = ("data_dir",)   # path settings whose default is None
+
+
 def _apply(target, data: dict, where: str, prefix: str = "") -> None:
     known = {f.name: f for f in fields(target)}
     for key, value in data.items():
@@ -144,7 +170,7 @@ def _apply(target, data: dict, where: str, prefix: str = "") -> None:
         current = getattr(target, key)
         if isinstance(value, dict) and hasattr(current, "__dataclass_fields__"):
             _apply(current, value, where, f"{prefix}{key}.")
-        elif isinstance(current, Path):
+        elif isinstance(current, Path) or key in _PATHS:
             setattr(target, key, Path(value))
         elif isinstance(current, tuple):
             setattr(target, key, tuple(value))

@@ -56,6 +56,16 @@ def briefing_job(settings: Settings) -> None:
         log.info("briefings made: %s", ", ".join(d.isoformat() for d in made))
 
 
+def backup_job(settings: Settings) -> None:
+    """The daily backup (`[backup] daily = true`), with its retention; a failure is logged, the server goes on."""
+    from service.backup import daily_backup
+
+    try:
+        daily_backup(settings)
+    except Exception:
+        log.exception("daily backup failed")
+
+
 def start(settings: Settings) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=settings.timezone)
     first_cycle = datetime.now(timezone.utc) + timedelta(seconds=30)  # collect soon after start, then regularly
@@ -64,6 +74,10 @@ def start(settings: Settings) -> BackgroundScheduler:
     hour, minute = (int(x) for x in settings.briefing_time.split(":"))
     scheduler.add_job(briefing_job, "cron", hour=hour, minute=minute, args=[settings], id="briefing",
                       max_instances=1, coalesce=True, misfire_grace_time=3600)
+    if settings.backup.daily:
+        hour, minute = (int(x) for x in settings.backup.at.split(":"))
+        scheduler.add_job(backup_job, "cron", hour=hour, minute=minute, args=[settings], id="backup",
+                          max_instances=1, coalesce=True, misfire_grace_time=3600)
     # catch up at start: a briefing missed while the server was down is made now
     scheduler.add_job(briefing_job, "date", args=[settings], id="briefing-catch-up")
     scheduler.start()
