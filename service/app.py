@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.auth import RateLimiter
+from service.auth import LoginThrottle, RateLimiter
 from service.config import Settings
 from service.intake import SubmissionWorker
 from service.routes import admin, api, auth, collaborator, items, review
@@ -141,8 +141,7 @@ def create_app(settings: Settings, start_worker: bool = True, annotator_loader: 
     app.state.stores = StorePool(settings.db_path)
     app.state.write_lock = threading.Lock()   # serialises the request threads' busiest write (submissions)
     app.state.verifying = threading.BoundedSemaphore(2)   # password checks at once (argon2: 64 MiB, a core each)
-    app.state.login_limiter = RateLimiter(limit=5, window=15 * 60)        # failed logins per username
-    app.state.login_ip_limiter = RateLimiter(limit=30, window=15 * 60)    # failed logins per address
+    app.state.login_throttle = LoginThrottle()   # failed logins slow their address down, never lock an account
     app.state.submit_limiter = RateLimiter(limit=60, window=10 * 60)      # submissions per user
     app.state.worker = SubmissionWorker(settings, annotator_loader=annotator_loader)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -194,6 +193,14 @@ def create_app(settings: Settings, start_worker: bool = True, annotator_loader: 
             return JSONResponse({"detail": message}, status_code=exc.status_code, headers=exc.headers)
         return render(request, "error.html", {"status": exc.status_code, "message": message},
                       status_code=exc.status_code)
+
+    @app.exception_handler(OverflowError)
+    async def out_of_range(request: Request, exc: OverflowError):
+        """An id beyond what SQLite stores or a date beyond the calendar: the request is wrong, not the server."""
+        message = "Giá trị gửi lên nằm ngoài khoảng cho phép."
+        if is_api(request):
+            return JSONResponse({"detail": message}, status_code=400)
+        return render(request, "error.html", {"status": 400, "message": message}, status_code=400)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):

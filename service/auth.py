@@ -101,3 +101,144 @@ class RateLimiter:
     def reset(self, key: str) -> None:
         with self._lock:
             self._events.pop(key, None)
+
+
+class LoginThrottle:
+    """Failed logins slow down the guesser, never lock out the account's owner.
+
+    Two keys: the address with the username (a guesser of one account) and the address alone (a guesser of many
+    accounts). Each key has a few free failures; after them every further attempt waits `base * 2**extra` seconds
+    after the last failure, up to a cap; an hour without failures forgets the key. Nothing is keyed by the username
+    alone, so a flood against `admin` from one place never stops the real admin logging in from another.
+    """
+
+    def __init__(self, free_per_account: int = 5, free_per_address: int = 20, base: float = 1.0,
+                 cap_per_account: float = 15 * 60, cap_per_address: float = 5 * 60, forget_after: float = 3600,
+                 max_keys: int = 100_000):
+        self.free = {"pair": free_per_account, "address": free_per_address}
+        self.cap = {"pair": cap_per_account, "address": cap_per_address}
+        self.base, self.forget_after, self.max_keys = base, forget_after, max_keys
+        self._failures: dict[tuple[str, str, str], tuple[int, float]] = {}   # key → (failures, last failure time)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _keys(address: str, username: str) -> list[tuple[str, str, str]]:
+        return [("pair", address, username.strip().lower()), ("address", address, "")]
+
+    def _delay(self, kind: str, failures: int) -> float:
+        extra = failures - self.free[kind]
+        if extra < 0:
+            return 0.0
+        return min(self.cap[kind], self.base * 2 ** min(extra, 30))
+
+    def wait(self, address: str, username: str) -> float:
+        """Seconds this address must wait before trying this username again (0: it may try now)."""
+        now = time.monotonic()
+        longest = 0.0
+        with self._lock:
+            for key in self._keys(address, username):
+                entry = self._failures.get(key)
+                if entry is None:
+                    continue
+                failures, last = entry
+                if now - last > self.forget_after:
+                    del self._failures[key]
+                    continue
+                longest = max(longest, last + self._delay(key[0], failures) - now)
+        return max(0.0, longest)
+
+    def failed(self, address: str, username: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._failures) >= self.max_keys:   # memory stays bounded under a flood of fresh keys
+                for key in sorted(self._failures, key=lambda k: self._failures[k][1])[: self.max_keys // 10]:
+                    del self._failures[key]
+            for key in self._keys(address, username):
+                failures, last = self._failures.get(key, (0, now))
+                if now - last > self.forget_after:
+                    failures = 0
+                self._failures[key] = (failures + 1, now)
+
+    def succeeded(self, address: str, username: str) -> None:
+        """The right password: this address's failures for this account are forgotten."""
+        with self._lock:
+            self._failures.pop(self._keys(address, username)[0], None)
+
+    def entries(self) -> list[dict]:
+        """The keys being slowed down now, longest wait first (for the admins' page)."""
+        now = time.monotonic()
+        out = []
+        with self._lock:
+            for (kind, address, username), (failures, last) in self._failures.items():
+                wait = last + self._delay(kind, failures) - now
+                if now - last <= self.forget_after and wait > 0:
+                    out.append({"kind": kind, "address": address, "username": username, "failures": failures,
+                                "wait": round(wait)})
+        return sorted(out, key=lambda e: -e["wait"])
+
+    def clear(self, address: str | None = None, username: str | None = None) -> int:
+        """Forget failures: all of them, or those of an address and/or a username; returns how many keys went."""
+        name = username.strip().lower() if username else None
+        with self._lock:
+            gone = [k for k in self._failures
+                    if (address is None or k[1] == address) and (name is None or k[2] == name)]
+            for key in gone:
+                del self._failures[key]
+        return len(gone)
+
+
+# --- password strength ---------------------------------------------------------------------------------------------
+MIN_PASSWORD = 10
+_COMMON: frozenset[str] | None = None
+_LEET = str.maketrans({"@": "a", "4": "a", "3": "e", "1": "i", "!": "i", "0": "o", "$": "s", "5": "s", "7": "t"})
+_ROWS = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm", "1qaz2wsx3edc")
+
+
+def common_passwords() -> frozenset[str]:
+    """The shipped list of the most used passwords (English and Vietnamese), lower case."""
+    global _COMMON
+    if _COMMON is None:
+        from pathlib import Path
+
+        text = (Path(__file__).resolve().parent / "common_passwords.txt").read_text(encoding="utf-8")
+        _COMMON = frozenset(line.strip().lower() for line in text.splitlines()
+                            if line.strip() and not line.startswith("#"))
+    return _COMMON
+
+
+def _is_sequence(text: str) -> bool:
+    """Runs along the keyboard or the alphabet, forwards or backwards, or one short block repeated."""
+    if len(text) < 4:
+        return False
+    for row in _ROWS:
+        if text in row or text in row[::-1] or text in row * 3 or text in row[::-1] * 3:
+            return True
+    for size in range(1, len(text) // 2 + 1):
+        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
+            return True
+    return False
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """Why a new password is too weak, in one Vietnamese sentence; None when it is acceptable."""
+    import unicodedata
+
+    if len(password) < MIN_PASSWORD:
+        return f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự."
+    lowered = password.lower()
+    plain = "".join(ch for ch in unicodedata.normalize("NFD", lowered) if unicodedata.category(ch) != "Mn")
+    plain = plain.replace("đ", "d")
+    compact = plain.replace(" ", "")
+    core = compact.strip("0123456789!@#$%^&*()._-+=?")
+    common = common_passwords()
+    candidates = {lowered, plain, compact, core, compact.translate(_LEET), core.translate(_LEET)}
+    if candidates & common:
+        return "Mật khẩu này nằm trong danh sách mật khẩu phổ biến, rất dễ bị dò ra. Vui lòng chọn mật khẩu khác."
+    if _is_sequence(compact) or (core and _is_sequence(core) and len(core) >= 6):
+        return "Mật khẩu không được là một dãy ký tự liên tiếp hay lặp lại (như 1234567890, aaaaaaaaaa)."
+    if len(set(compact)) < 5:
+        return "Mật khẩu cần có ít nhất 5 ký tự khác nhau."
+    name = username.strip().lower()
+    if name and len(name) >= 3 and name in compact:
+        return "Mật khẩu không được chứa tên đăng nhập."
+    return None

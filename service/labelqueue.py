@@ -58,9 +58,12 @@ def diverse(order: list[int], rows: list[dict], limit: int) -> list[int]:
 
 
 def labelling_queue(store: Store, models_dir: Path, limit: int = 20, since_day: str | None = None,
-                    pool: int = POOL) -> list[dict]:
-    """Up to `limit` unlabelled items, least certain first, diverse; each with the model's suggestion."""
-    rows = [r for r in store.unlabelled_items("topic", since_day, pool) if (r["title"] or r["text"]).strip()]
+                    pool: int = POOL, units: list[str] | None = None, taxonomy_file: Path | None = None) -> list[dict]:
+    """Up to `limit` unlabelled items, least certain first, diverse; each with the model's suggestion. With
+    `units`, only public items and those of these units (an analyst's scope). Topic names come from `taxonomy_file`
+    (default: the one in `models_dir`)."""
+    rows = [r for r in store.unlabelled_items("topic", since_day, pool, units=units)
+            if (r["title"] or r["text"]).strip()]
     if not rows:
         return []
     version = registry.active_versions(models_dir)["topic"]
@@ -68,7 +71,7 @@ def labelling_queue(store: Store, models_dir: Path, limit: int = 20, since_day: 
     proba = model.predict_proba([item_text(r) for r in rows])
     margin = margins(proba)
     order = sorted(range(len(rows)), key=lambda k: (margin[k], -rows[k]["id"]))
-    taxonomy = load_taxonomy(taxonomy_path(models_dir))
+    taxonomy = load_taxonomy(taxonomy_file or taxonomy_path(models_dir))
     out = []
     for k in diverse(order, rows, limit):
         ranked = np.argsort(-proba[k])

@@ -32,8 +32,10 @@ class LabelImport:
     errors: list[str] = field(default_factory=list)
 
 
-def taxonomy_path(models_dir: Path) -> Path:
-    return Path(models_dir) / "taxonomy.toml"
+def taxonomy_path(where: Path) -> Path:
+    """The taxonomy file: `where` itself when it is a .toml file, else the taxonomy.toml of that models folder."""
+    where = Path(where)
+    return where if where.suffix == ".toml" else where / "taxonomy.toml"
 
 
 def allowed_labels(task: str, models_dir: Path) -> list[str]:
@@ -87,11 +89,26 @@ def export_rows(store: Store, tasks: tuple[str, ...] = LABEL_TASKS) -> list[list
     return rows
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A cell a spreadsheet will not run: text starting with = + - @ (or a tab or carriage return) gets a leading
+    apostrophe, so a collaborator's «=HYPERLINK(…)» is shown as text. Numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_cells(row) -> list:
+    return [safe_cell(v) for v in row]
+
+
 def export_csv(store: Store, path: Path, tasks: tuple[str, ...] = LABEL_TASKS) -> int:
     """Write the labels that count to a UTF-8 CSV (with a BOM, for spreadsheets); returns the labels written."""
     rows = export_rows(store, tasks)
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
-        csv.writer(f).writerows(rows)
+        csv.writer(f).writerows(safe_cells(r) for r in rows)
     return len(rows) - 1
 
 
@@ -166,6 +183,8 @@ def _item_of(store: Store, row: dict) -> int:
             raise LabelError(f"there is no item {ref}")
         return int(ref)
     text = row.get("text", "")
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):   # a cell Pulse's export made safe
+        text = text[1:]
     if not text:
         raise LabelError("neither an item id nor a text")
     ids = store.item_ids_by_text(text)

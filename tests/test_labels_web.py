@@ -95,8 +95,13 @@ def test_training_in_the_background_then_report_and_guarded_promotion(site):
 
 
 def test_taxonomy_page_merges_and_refuses_to_delete_a_labelled_topic(site):
+    from service.auth import hash_password
+    from web_support import PASSWORD
+
     inst, client, gold = site
-    as_user(client, "analyst1")
+    # the taxonomy is the whole province's: edited by an analyst of the province (the root unit)
+    inst.store.add_user("analyst0", hash_password(PASSWORD), "analyst", "caobang")
+    as_user(client, "analyst0")
     label_all(inst.store, gold)
     page = client.get("/analyst/taxonomy").text
     n = inst.store.label_counts("topic")["nha_o_doi_song"]

@@ -34,8 +34,18 @@ def roles(*allowed):
 
 
 def scoped(*allowed):
-    """Allowed for these roles on objects of their unit's subtree only."""
+    """Allowed for these roles on objects of their unit's subtree only (the province's subtree is everything)."""
     return {"own": set(allowed), "other": set()}
+
+
+def personal(*allowed):
+    """Allowed for these roles on their own objects only (a submission is its author's, even for the province)."""
+    return {"own": set(allowed), "other": set(), "personal": True}
+
+
+def province(*allowed):
+    """Allowed for these roles at the province (the root unit) only: settings the whole province shares."""
+    return {"own": set(), "other": set(), "province": set(allowed)}
 
 
 RULES = {
@@ -55,7 +65,7 @@ RULES = {
     ("GET", "/submit"): roles(*SUBMIT),
     ("POST", "/submit"): roles(*SUBMIT),
     ("GET", "/submissions"): roles(*SUBMIT),
-    ("GET", "/submissions/{submission_id}"): scoped(*SUBMIT),   # own = the user's own submission
+    ("GET", "/submissions/{submission_id}"): personal(*SUBMIT),   # own = the user's own submission
     ("GET", "/admin"): roles(*ADMIN),
     ("GET", "/admin/users"): roles(*ADMIN),
     ("POST", "/admin/users"): roles(*ADMIN),
@@ -67,15 +77,19 @@ RULES = {
     ("GET", "/admin/units"): roles(*ADMIN),
     ("POST", "/admin/units"): roles(*ADMIN),
     ("POST", "/admin/units/{code}"): scoped(*ADMIN),
-    ("GET", "/admin/sources"): roles(*ADMIN),
-    ("POST", "/admin/sources"): roles(*ADMIN),
-    ("POST", "/admin/sources/{name}/enabled"): roles(*ADMIN),
-    ("GET", "/admin/terms"): roles(*ADMIN),
-    ("POST", "/admin/terms"): roles(*ADMIN),
-    ("POST", "/admin/terms/{term_id}/delete"): roles(*ADMIN),
+    ("GET", "/admin/sources"): province(*ADMIN),
+    ("POST", "/admin/sources"): province(*ADMIN),
+    ("POST", "/admin/sources/{name}/enabled"): province(*ADMIN),
+    ("GET", "/admin/terms"): province(*ADMIN),
+    ("POST", "/admin/terms"): province(*ADMIN),
+    ("POST", "/admin/terms/{term_id}/delete"): province(*ADMIN),
+    ("GET", "/admin/terms/{term_id}"): province(*ADMIN),
+    ("POST", "/admin/terms/{term_id}/excluded"): province(*ADMIN),
+    ("GET", "/admin/throttles"): province(*ADMIN),
+    ("POST", "/admin/throttles/clear"): province(*ADMIN),
     ("POST", "/api/submissions"): roles(*SUBMIT),
     ("GET", "/api/submissions"): roles(*SUBMIT),
-    ("GET", "/api/submissions/{submission_id}"): scoped(*SUBMIT),
+    ("GET", "/api/submissions/{submission_id}"): personal(*SUBMIT),
     ("GET", "/api/flags"): roles(*REVIEW),
     ("GET", "/api/flags/{flag_id}"): scoped(*REVIEW),
     ("GET", "/api/items"): roles(*REVIEW),
@@ -91,7 +105,7 @@ RULES = {
     ("POST", "/analyst/label"): scoped(*REVIEW),
     ("GET", "/analyst/labels.csv"): roles(*TRAIN),
     ("GET", "/analyst/taxonomy"): roles(*TRAIN),
-    ("POST", "/analyst/taxonomy"): roles(*TRAIN),
+    ("POST", "/analyst/taxonomy"): province(*TRAIN),
     # the briefing archive and the units' reports (service/routes/briefings.py)
     ("GET", "/briefings"): roles(*REVIEW),
     ("POST", "/briefings"): roles(*DECIDE),
@@ -136,10 +150,14 @@ def _flag(store: Store, key: str, unit: str, item_ids: list[int]) -> int:
                               "evidence": {"units": {unit: 1}, "timeline": [], "representative": item_ids}})
 
 
-def _objects(inst, role: str) -> dict[str, tuple[str, str]]:
+PERSONA_USER = {**ROLE_USER, "province-admin": "root"}   # root: an admin of the province (the root unit)
+PERSONA_ROLE = {**{r: r for r in ALL}, "province-admin": "admin"}
+
+
+def _objects(inst, persona: str) -> dict[str, tuple[str, str]]:
     """Path parameter → (value for an object of the user's own unit, value for one of another unit)."""
     store = inst.store
-    me = ROLE_USER[role] if role != "anonymous" else "collab1"
+    me = PERSONA_USER[persona] if persona != "anonymous" else "collab1"
     mine, _ = store.add_submission(inst.users[me], uuid.uuid4().hex,
                                    observation("Người lao động phản ánh nợ lương kéo dài ở đơn vị.", OWN, me))
     theirs, _ = store.add_submission(inst.users["collab2"], uuid.uuid4().hex,
@@ -190,6 +208,7 @@ def _body(method: str, path: str, which: str, objects: dict[str, tuple[str, str]
         "/admin/sources": {"name": f"nguon{n}", "url": "http://127.0.0.1:9/rss", "kind": "rss"},
         "/admin/sources/{name}/enabled": {"enabled": "1"},
         "/admin/terms": {"term": f"từ khóa {n}"},
+        "/admin/terms/{term_id}/excluded": {"contexts": "Al Nassr, Ronaldo"},
         "/login": {"username": "khong-co", "password": "sai"},
         "/briefings": {"day": "2026-01-02"},
     }
@@ -207,23 +226,25 @@ def _outcome(response) -> str:
     return "allowed"
 
 
-@pytest.mark.parametrize("role", ["anonymous", *ALL])
-def test_authorization_matrix(tmp_path, role):
+@pytest.mark.parametrize("persona", ["anonymous", *ALL, "province-admin"])
+def test_authorization_matrix(tmp_path, persona):
     inst = make_installation(tmp_path)
-    objects = _objects(inst, role)
+    objects = _objects(inst, persona)
     app = create_app(inst.settings, start_worker=False)
+    role = PERSONA_ROLE.get(persona, persona)
+    at_province = persona == "province-admin"
     failures = []
     with TestClient(app, follow_redirects=False) as client:
         headers = {}
         csrf = ""
-        if role != "anonymous":
-            assert login(client, ROLE_USER[role]).status_code == 303
+        if persona != "anonymous":
+            assert login(client, PERSONA_USER[persona]).status_code == 303
             csrf = csrf_of(client.get("/account").text)
             token = new_api_token()
-            inst.store.add_api_token(inst.users[ROLE_USER[role]], "matrix", token_hash(token))
+            inst.store.add_api_token(inst.users[PERSONA_USER[persona]], "matrix", token_hash(token))
             headers = {"Authorization": f"Bearer {token}"}
-        # logging out ends the session: it goes last
-        table = sorted(routes_of(app), key=lambda r: r == ("POST", "/logout"))
+        # deletions run late (the object stays for the other routes), logging out last
+        table = sorted(routes_of(app), key=lambda r: (r == ("POST", "/logout"), r[1].endswith("/delete")))
         for method, path in table:
             rule = RULES[(method, path)]
             params = [p for p in objects if "{" + p + "}" in path]
@@ -243,9 +264,13 @@ def test_authorization_matrix(tmp_path, role):
                     expected = {"allowed", "denied"} if url == "/login" else {"allowed"}
                 elif role == "anonymous":
                     expected = {"login"}
+                elif "province" in rule:
+                    expected = {"allowed"} if at_province and role in rule["province"] else {"denied"}
+                elif at_province and not rule.get("personal"):   # the province's subtree holds every unit
+                    expected = {"allowed"} if role in rule["own"] else {"denied"}
                 else:
                     expected = {"allowed"} if role in rule[which] else {"denied"}
                 if got not in expected:
-                    failures.append(f"{role} {method} {url} ({which}): {got} ({response.status_code}), "
+                    failures.append(f"{persona} {method} {url} ({which}): {got} ({response.status_code}), "
                                     f"expected {'/'.join(sorted(expected))}")
     assert not failures, "\n".join(failures)

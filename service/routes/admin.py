@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -10,10 +11,24 @@ from fastapi.responses import RedirectResponse
 from service.auth import hash_password, new_api_token, new_password, token_hash
 from service.routes.web import (LEVEL_NAMES, ROLES, Viewer, access, clean_text, get_store, render, scoped_units,
                                 unit_tree)
-from service.store import Store
+from service.store import Store, iso
+from service.timeutil import show
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 ADMIN = access("admin")
+_any_admin = access("admin")
+
+
+async def province_admin(viewer: Viewer = Depends(_any_admin)) -> Viewer:
+    """An admin of the province (the root unit): the only one who changes what the whole province shares —
+    sources, watch terms, the taxonomy, login throttles."""
+    if not viewer.province:
+        raise HTTPException(403, "Chỉ quản trị viên cấp tỉnh được thay đổi cấu hình chung của tỉnh.")
+    return viewer
+
+
+PROVINCE_ADMIN = province_admin
+TOKEN_DAYS = (7, 30, 90, 180, 365)
 _USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,50}$")
 _CODE = re.compile(r"^[a-z0-9-]{2,40}$")
 _SOURCE = re.compile(r"^[a-z0-9._-]{2,60}$")
@@ -70,7 +85,8 @@ def user_page(request: Request, user_id: int, viewer: Viewer = Depends(ADMIN)):
     store = get_store(request)
     user = _user_in_scope(store, viewer, user_id)
     return render(request, "admin_user.html", {"user": user, "tokens": store.api_tokens(user_id), "roles": ROLES,
-                                               "units": scoped_units(store, viewer), "error": ""}, viewer)
+                                               "units": scoped_units(store, viewer), "error": "",
+                                               "token_days": TOKEN_DAYS}, viewer)
 
 
 @router.post("/users/{user_id}")
@@ -97,13 +113,18 @@ def reset_password(request: Request, user_id: int, viewer: Viewer = Depends(ADMI
 
 
 @router.post("/users/{user_id}/tokens")
-def create_token(request: Request, user_id: int, viewer: Viewer = Depends(ADMIN), name: str = Form("", max_length=200)):
+def create_token(request: Request, user_id: int, viewer: Viewer = Depends(ADMIN), name: str = Form("", max_length=200),
+                 days: str = Form("90", max_length=10)):
     store = get_store(request)
     user = _user_in_scope(store, viewer, user_id)
     name = clean_text(name, 100) or "API"
+    if not days.strip().isdigit() or not 1 <= int(days) <= 365:
+        raise HTTPException(400, "Thời hạn của mã truy cập phải từ 1 đến 365 ngày.")
+    expires = datetime.now(timezone.utc) + timedelta(days=int(days))
     token = new_api_token()
-    store.add_api_token(user_id, name, token_hash(token))
-    return _secret(request, viewer, "Đã tạo mã truy cập API", f"Mã truy cập «{name}» của {user['username']}", token,
+    store.add_api_token(user_id, name, token_hash(token), expires_at=iso(expires))
+    return _secret(request, viewer, "Đã tạo mã truy cập API",
+                   f"Mã truy cập «{name}» của {user['username']} (dùng được đến {show(iso(expires))})", token,
                    f"/admin/users/{user_id}")
 
 
@@ -183,12 +204,12 @@ def _sources_page(request: Request, viewer: Viewer, error: str = "", status_code
 
 
 @router.get("/sources")
-def sources(request: Request, viewer: Viewer = Depends(ADMIN)):
+def sources(request: Request, viewer: Viewer = Depends(PROVINCE_ADMIN)):
     return _sources_page(request, viewer)
 
 
 @router.post("/sources")
-def add_source(request: Request, viewer: Viewer = Depends(ADMIN), name: str = Form("", max_length=100),
+def add_source(request: Request, viewer: Viewer = Depends(PROVINCE_ADMIN), name: str = Form("", max_length=100),
                url: str = Form("", max_length=2000), kind: str = Form("rss", max_length=10),
                title: str = Form("", max_length=300)):
     store = get_store(request)
@@ -212,24 +233,32 @@ def add_source(request: Request, viewer: Viewer = Depends(ADMIN), name: str = Fo
 
 
 @router.post("/sources/{name}/enabled")
-def set_source_enabled(request: Request, name: str, viewer: Viewer = Depends(ADMIN), enabled: str = Form("")):
+def set_source_enabled(request: Request, name: str, viewer: Viewer = Depends(PROVINCE_ADMIN), enabled: str = Form("")):
     if not get_store(request).set_source_enabled(name, enabled == "1"):
         raise HTTPException(404)
     return RedirectResponse("/admin/sources", status_code=303)
 
 
 def _terms_page(request: Request, viewer: Viewer, error: str = "", status_code: int = 200):
-    return render(request, "admin_terms.html", {"terms": get_store(request).watch_terms(), "error": error}, viewer,
-                  status_code=status_code)
+    from service.timeutil import today_local
+    from service.watch import term_hits
+
+    store = get_store(request)
+    today = today_local()
+    terms = store.watch_terms()
+    for t in terms:   # each term's hits of the last 30 days, relevant or not
+        hits = term_hits(store, t, today - timedelta(days=TERM_HIT_DAYS), today, limit=2000)
+        t.update(hits=len(hits), relevant=sum(h.relevant for h in hits))
+    return render(request, "admin_terms.html", {"terms": terms, "error": error}, viewer, status_code=status_code)
 
 
 @router.get("/terms")
-def terms(request: Request, viewer: Viewer = Depends(ADMIN)):
+def terms(request: Request, viewer: Viewer = Depends(PROVINCE_ADMIN)):
     return _terms_page(request, viewer)
 
 
 @router.post("/terms")
-def add_term(request: Request, viewer: Viewer = Depends(ADMIN), term: str = Form("", max_length=300)):
+def add_term(request: Request, viewer: Viewer = Depends(PROVINCE_ADMIN), term: str = Form("", max_length=300)):
     term = clean_text(term, 100)
     if len(term) < 2:
         return _terms_page(request, viewer, "Từ khóa cần ít nhất 2 ký tự.", 400)
@@ -239,6 +268,55 @@ def add_term(request: Request, viewer: Viewer = Depends(ADMIN), term: str = Form
 
 
 @router.post("/terms/{term_id}/delete")
-def delete_term(request: Request, term_id: int, viewer: Viewer = Depends(ADMIN)):
+def delete_term(request: Request, term_id: int, viewer: Viewer = Depends(PROVINCE_ADMIN)):
     get_store(request).remove_watch_term(term_id)
     return RedirectResponse("/admin/terms", status_code=303)
+
+
+TERM_HIT_DAYS = 30   # a term's page lists its hits of the last this many days
+
+
+@router.get("/terms/{term_id}")
+def term_page(request: Request, term_id: int, viewer: Viewer = Depends(PROVINCE_ADMIN), saved: int = 0):
+    """One watch term: its excluded contexts and its hits of the last days (relevant or not), newest first."""
+    from service.timeutil import today_local
+    from service.watch import term_hits
+
+    store = get_store(request)
+    term = store.watch_term(term_id)
+    if term is None:
+        raise HTTPException(404)
+    today = today_local()
+    hits = list(reversed(term_hits(store, term, today - timedelta(days=TERM_HIT_DAYS), today, limit=2000)))
+    items = {r["id"]: r for r in store.items_by_ids([h.item_id for h in hits[:200]])}
+    rows = [{"hit": h, "item": items.get(h.item_id)} for h in hits[:200]]
+    return render(request, "admin_term.html", {
+        "term": term, "rows": rows, "total": len(hits), "relevant": sum(h.relevant for h in hits),
+        "days": TERM_HIT_DAYS, "saved": bool(saved)}, viewer)
+
+
+@router.post("/terms/{term_id}/excluded")
+def set_term_excluded(request: Request, term_id: int, viewer: Viewer = Depends(PROVINCE_ADMIN),
+                      contexts: str = Form("", max_length=2000)):
+    from service.watch import parse_contexts
+
+    cleaned = ", ".join(clean_text(c, 100) for c in parse_contexts(contexts))
+    if not get_store(request).set_watch_term_excluded(term_id, cleaned):
+        raise HTTPException(404)
+    return RedirectResponse(f"/admin/terms/{term_id}?saved=1", status_code=303)
+
+
+# --- login throttles ---------------------------------------------------------------------------------------------------
+@router.get("/throttles")
+def throttles(request: Request, cleared: int = -1, viewer: Viewer = Depends(PROVINCE_ADMIN)):
+    """Addresses and accounts whose logins are being slowed down after failed passwords."""
+    return render(request, "admin_throttles.html", {"entries": request.app.state.login_throttle.entries(),
+                                                    "cleared": cleared}, viewer)
+
+
+@router.post("/throttles/clear")
+def clear_throttles(request: Request, viewer: Viewer = Depends(PROVINCE_ADMIN), address: str = Form("", max_length=100),
+                    username: str = Form("", max_length=100)):
+    """Let an address (and/or an account) try again at once; with neither given, every throttle is cleared."""
+    gone = request.app.state.login_throttle.clear(address.strip() or None, username.strip() or None)
+    return RedirectResponse(f"/admin/throttles?cleared={gone}", status_code=303)

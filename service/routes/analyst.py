@@ -18,9 +18,10 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from service import registry, retrain
-from service.labels import LabelError, SENTIMENTS, board_counts, export_rows, set_label
+from service.datadir import datasets_problem, models_home, taxonomy_file, writable_models_home, writable_taxonomy
+from service.labels import LabelError, SENTIMENTS, board_counts, export_rows, safe_cells, set_label
 from service.labelqueue import labelling_queue
-from service.routes.web import REVIEWERS, Viewer, access, get_store, render
+from service.routes.web import REVIEWERS, Viewer, access, clean_text, get_store, render
 from service.store import Store
 from service.taxonomy_edit import TaxonomyError, add_topic, delete_topic, merge_topics, read, rename_topic
 
@@ -85,6 +86,8 @@ def job_failure(exc: Exception) -> str:
         return "Tệp mô hình không hợp lệ (chỉ nhận tệp skops của Pulse); mô hình không được đưa vào dùng."
     if "roll back" in text:
         return "Không có phiên bản nào dùng trước đó để quay lại."
+    if "seed corpus" in text:
+        return DATASETS_MISSING
     return "Đã có lỗi; chi tiết ở nhật ký bên dưới."
 
 
@@ -99,8 +102,17 @@ def jobs_of(request: Request) -> Jobs:
 _JOBS_LOCK = threading.Lock()
 
 
+DATASETS_MISSING = ("Không tìm thấy kho văn bản dùng để huấn luyện (datasets_dir trong tệp cấu hình). Hãy đặt "
+                    "datasets_dir trỏ tới thư mục chứa các bộ dữ liệu rồi huấn luyện lại.")
+
+
 def _models_dir(request: Request) -> Path:
-    return Path(request.app.state.settings.models_dir)
+    """The models to read (the data folder's once it has a registry, the shipped ones before)."""
+    return models_home(request.app.state.settings)
+
+
+def _taxonomy(request: Request) -> Path:
+    return taxonomy_file(request.app.state.settings)
 
 
 def _back(path: str, message: str = "", error: str = "") -> RedirectResponse:
@@ -112,8 +124,8 @@ def _safe_next(value: str, default: str) -> str:
     return value if value.startswith("/") and value[1:2] not in ("/", "\\") else default
 
 
-def _topic_names(models_dir: Path) -> dict[str, str]:
-    return {code: t["name"] for code, t in read(models_dir)["topics"].items()}
+def _topic_names(taxonomy: Path) -> dict[str, str]:
+    return {code: t["name"] for code, t in read(taxonomy)["topics"].items()}
 
 
 def _versions(store: Store, models_dir: Path) -> list[dict]:
@@ -139,7 +151,7 @@ def _versions(store: Store, models_dir: Path) -> list[dict]:
 @router.get("/analyst")
 def analyst_page(request: Request, msg: str = "", err: str = "", viewer: Viewer = Depends(access(*TRAINERS))):
     store, models_dir = get_store(request), _models_dir(request)
-    names = _topic_names(models_dir)
+    names = _topic_names(_taxonomy(request))
     counts = board_counts(store)
     warnings = retrain.label_warnings(counts["train"], list(names))
     return render(request, "analyst_index.html", {
@@ -155,11 +167,16 @@ BUSY = "Đang có một việc chạy nền; vui lòng chờ nó xong."
 def train_candidate(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
     settings = request.app.state.settings
     job = Job("train", viewer.username)
+    cache_dir = Path(settings.db_path).parent
+    if not retrain.seed_cached(cache_dir, retrain.SEED_LEADS) and datasets_problem(settings, retrain.SEED_CORPUS):
+        return _back("/analyst", error=DATASETS_MISSING)
 
     def work(job: Job) -> str:
         with Store(settings.db_path) as store:
-            summary = retrain.train_candidate(store, settings.models_dir, Path(settings.db_path).parent,
-                                              viewer.username, seed_leads_n=retrain.SEED_LEADS, log=job.log)
+            summary = retrain.train_candidate(store, writable_models_home(settings), cache_dir,
+                                              viewer.username, seed_leads_n=retrain.SEED_LEADS, log=job.log,
+                                              taxonomy_file=taxonomy_file(settings),
+                                              corpus_dir=Path(settings.datasets_dir) / retrain.SEED_CORPUS)
         return summary["version"]
 
     if not jobs_of(request).start(job, work):
@@ -184,7 +201,7 @@ def model_page(request: Request, version: str, msg: str = "", err: str = "",
             check = retrain.compare_with_active(store, models_dir, version)
         except ValueError as exc:
             err = err or f"Không đọc được mô hình: {exc}"
-    names = _topic_names(models_dir)
+    names = _topic_names(_taxonomy(request))
     candidate = (check or {}).get("candidate") or (row["summary"].get("heldout") or {}).get("candidate") or {}
     topics = [t for t, r in (candidate.get("report") or {}).items()
               if isinstance(r, dict) and "f1-score" in r and t not in ("macro avg", "weighted avg")]
@@ -201,7 +218,8 @@ def promote(request: Request, version: str, force: str = Form(""), viewer: Viewe
     def work(job: Job) -> str:
         job.log(f"Đưa topic {version} vào sử dụng, gán nhãn lại tin của {retrain.REANNOTATE_DAYS} ngày gần nhất…")
         with Store(settings.db_path) as store:
-            out = retrain.promote(store, settings.models_dir, "topic", version, viewer.username, force=bool(force))
+            out = retrain.promote(store, writable_models_home(settings), "topic", version, viewer.username,
+                                  force=bool(force))
         return (f"topic {version} đang được dùng (thay {out.previous}); {out.reannotated} tin được gán nhãn lại, "
                 f"{out.facts_updated} tin trong luồng được cập nhật.")
 
@@ -217,7 +235,7 @@ def rollback(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
 
     def work(job: Job) -> str:
         with Store(settings.db_path) as store:
-            out = retrain.rollback(store, settings.models_dir, "topic", viewer.username)
+            out = retrain.rollback(store, writable_models_home(settings), "topic", viewer.username)
         return f"Đã quay lại topic {out.version} (thay {out.previous}); {out.facts_updated} tin được cập nhật."
 
     if not jobs_of(request).start(job, work):
@@ -231,9 +249,10 @@ def rollback(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
 @router.get("/analyst/queue")
 def queue_page(request: Request, msg: str = "", err: str = "", viewer: Viewer = Depends(access(*REVIEWERS))):
     store, models_dir = get_store(request), _models_dir(request)
-    queue = [q for q in labelling_queue(store, models_dir, limit=20)]
+    queue = labelling_queue(store, models_dir, limit=20, units=None if viewer.province else viewer.units,
+                            taxonomy_file=_taxonomy(request))
     return render(request, "analyst_queue.html", {
-        "queue": queue, "names": _topic_names(models_dir), "sentiments": SENTIMENTS, "msg": msg, "err": err}, viewer)
+        "queue": queue, "names": _topic_names(_taxonomy(request)), "sentiments": SENTIMENTS, "msg": msg, "err": err}, viewer)
 
 
 @router.post("/analyst/label")
@@ -245,7 +264,7 @@ def label_item(request: Request, item_id: int = Form(...), task: str = Form("top
         raise HTTPException(404)
     target = _safe_next(next, "/analyst/queue")
     try:
-        set_label(store, _models_dir(request), item_id, task, label, viewer.username)
+        set_label(store, _taxonomy(request), item_id, task, label, viewer.username)
     except LabelError:
         return _back(target, error="Nhãn không hợp lệ.")
     return RedirectResponse(target, status_code=303)
@@ -258,9 +277,11 @@ def labels_csv(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
 
     out = io.StringIO()
     writer = csv.writer(out)
-    rows = export_rows(get_store(request))
+    store = get_store(request)
+    rows = export_rows(store)
+    units = store.item_units([r[0] for r in rows[1:]])
     writer.writerow(rows[0])
-    writer.writerows(rows[1:])
+    writer.writerows(safe_cells(r) for r in rows[1:] if viewer.scope.sees_unit_of(units.get(r[0])))
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="pulse-labels.csv"'})
 
@@ -270,8 +291,8 @@ def labels_csv(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
 
 @router.get("/analyst/taxonomy")
 def taxonomy_page(request: Request, msg: str = "", err: str = "", viewer: Viewer = Depends(access(*TRAINERS))):
-    store, models_dir = get_store(request), _models_dir(request)
-    data = read(models_dir)
+    store = get_store(request)
+    data = read(_taxonomy(request))
     counts = store.label_counts("topic")
     return render(request, "analyst_taxonomy.html", {
         "topics": data["topics"], "other": data.get("other", "khac"), "counts": counts, "msg": msg, "err": err},
@@ -282,7 +303,15 @@ def taxonomy_page(request: Request, msg: str = "", err: str = "", viewer: Viewer
 def edit_taxonomy(request: Request, action: str = Form(...), code: str = Form(""), name: str = Form(""),
                   strong: str = Form(""), phrases: str = Form(""), target: str = Form(""),
                   viewer: Viewer = Depends(access(*TRAINERS))):
-    store, models_dir = get_store(request), _models_dir(request)
+    if not viewer.province:   # the taxonomy is the whole province's: edited at the province only
+        raise HTTPException(403, "Chỉ cán bộ cấp tỉnh được sửa danh mục chủ đề dùng chung của tỉnh.")
+    # control characters (a DEL, a NUL) would make the taxonomy file unreadable: dropped like in every form
+    code, name, target = clean_text(code, 100), clean_text(name, 200), clean_text(target, 100)
+    strong, phrases = clean_text(strong, 5000), clean_text(phrases, 20000)
+    store = get_store(request)
+    if action not in ("add", "rename", "merge", "delete"):
+        raise HTTPException(400)
+    models_dir = writable_taxonomy(request.app.state.settings)   # the board's copy; the shipped file is never written
     try:
         if action == "add":
             add_topic(models_dir, code, name, strong, phrases)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal, Optional
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -12,9 +12,31 @@ from pydantic import BaseModel, Field
 from service.routes import items as items_routes
 from service.routes.collaborator import SubmissionError, describe, store_observation, validate
 from service.routes.review import flag_or_404, visible_flags
-from service.routes.web import REVIEWERS, SUBMITTERS, Viewer, access, get_store, render
+from service.routes.web import MAX_ID, REVIEWERS, SUBMITTERS, Viewer, access, get_store, render
 
-router = APIRouter(prefix="/api", tags=["api"])
+class ErrorOut(BaseModel):
+    """Every refusal of the API: a Vietnamese sentence, and for invalid data the fields at fault."""
+
+    detail: str
+    fields: Optional[list[str]] = None
+
+
+def _error(text: str) -> dict:
+    return {"model": ErrorOut, "description": text}
+
+
+# the answers any operation may give besides its own (the app's error handlers answer them all as ErrorOut)
+ERROR_RESPONSES = {
+    400: _error("Yêu cầu không hợp lệ (ví dụ: ngày sai dạng, thiếu khóa chống gửi trùng)."),
+    401: _error("Thiếu mã truy cập, mã sai, đã thu hồi hoặc đã hết hạn."),
+    403: _error("Mã truy cập đúng nhưng vai trò không được dùng thao tác này."),
+    413: _error("Nội dung gửi lên quá lớn."),
+    422: _error("Dữ liệu gửi lên không hợp lệ; `fields` nêu các trường sai."),
+    429: _error("Gửi quá nhiều trong thời gian ngắn; thử lại sau ít phút."),
+}
+NOT_FOUND = {404: _error("Không có đối tượng này trong phạm vi của bạn.")}
+
+router = APIRouter(prefix="/api", tags=["api"], responses=ERROR_RESPONSES)
 docs_router = APIRouter(include_in_schema=False)
 
 Channel = Literal["truc-tiep", "hoi-nghi", "mang-xa-hoi", "bao-chi", "khac"]
@@ -125,8 +147,10 @@ def api_my_submissions(request: Request, limit: int = Query(100, ge=1, le=500),
     return [_submission_out(r) for r in get_store(request).submissions(user_id=viewer.id, limit=limit)]
 
 
-@router.get("/submissions/{submission_id}", response_model=SubmissionOut, summary="Một ý kiến tôi đã gửi")
-def api_submission(request: Request, submission_id: int, viewer: Viewer = Depends(access(*SUBMITTERS))):
+@router.get("/submissions/{submission_id}", response_model=SubmissionOut, summary="Một ý kiến tôi đã gửi",
+            responses=NOT_FOUND)
+def api_submission(request: Request, submission_id: int = Path(..., ge=1, le=MAX_ID),
+                   viewer: Viewer = Depends(access(*SUBMITTERS))):
     rows = get_store(request).submissions(user_id=viewer.id, ids=[submission_id], limit=1)
     if not rows:
         raise HTTPException(404)
@@ -141,15 +165,15 @@ def api_flags(request: Request, status: Literal["open", "confirmed", "dismissed"
     return [_flag_out(f, viewer) for f in flags]
 
 
-@router.get("/flags/{flag_id}", response_model=FlagOut, summary="Một cảnh báo với bằng chứng")
-def api_flag(request: Request, flag_id: int, viewer: Viewer = Depends(access(*REVIEWERS))):
+@router.get("/flags/{flag_id}", response_model=FlagOut, summary="Một cảnh báo với bằng chứng", responses=NOT_FOUND)
+def api_flag(request: Request, flag_id: int = Path(..., ge=1, le=MAX_ID), viewer: Viewer = Depends(access(*REVIEWERS))):
     return _flag_out(flag_or_404(get_store(request), viewer, flag_id), viewer)
 
 
 @router.get("/items", response_model=list[ItemOut], summary="Tìm tin, ý kiến (không phân biệt dấu)")
 def api_items(request: Request, q: str = Query("", max_length=200), kind: str = "", topic: str = "", unit: str = "",
               source: str = "", since: str = "", until: str = "", limit: int = Query(50, ge=1, le=200),
-              offset: int = Query(0, ge=0), viewer: Viewer = Depends(access(*REVIEWERS))):
+              offset: int = Query(0, ge=0, le=1_000_000), viewer: Viewer = Depends(access(*REVIEWERS))):
     rows = items_routes.search(get_store(request), viewer, q, kind, topic, unit, source, since, until, limit, offset)
     return [ItemOut(**{k: r.get(k) for k in ItemOut.model_fields}) for r in rows]
 

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from service.auth import hash_password, new_secret, token_hash, verify_no_user, verify_password
+from service.auth import (hash_password, new_secret, password_problem, token_hash, verify_no_user,
+                          verify_password)
 from service.store import iso
 from service.routes.web import (LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS, Viewer, access, get_store, identify,
                                 render)
 
 router = APIRouter(include_in_schema=False)
-MIN_PASSWORD = 10
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -29,10 +29,25 @@ def home_of(role: str) -> str:
     return "/submit" if role == "collaborator" else "/"
 
 
-def _login_page(request: Request, error: str = "", status_code: int = 200, next_path: str = "", username: str = ""):
+def client_address(request: Request) -> str:
+    """The address a login comes from (the socket's peer: a proxy in front must pass the real one to uvicorn)."""
+    return request.client.host if request.client else "-"
+
+
+def _wait_words(seconds: float) -> str:
+    seconds = max(1, round(seconds))
+    if seconds < 60:
+        return f"{seconds} giây"
+    return f"khoảng {max(1, round(seconds / 60))} phút"
+
+
+def _login_page(request: Request, error: str = "", status_code: int = 200, next_path: str = "", username: str = "",
+                retry_after: float = 0):
     token = request.cookies.get(LOGIN_COOKIE) or new_secret()
     response = render(request, "login.html", {"error": error, "next": next_path, "login_csrf": token,
                                               "username": username}, status_code=status_code)
+    if retry_after:
+        response.headers["Retry-After"] = str(max(1, round(retry_after)))
     response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https",
                         max_age=3600, path="/login")
     return response
@@ -53,13 +68,11 @@ async def login(request: Request, username: str = Form("", max_length=100), pass
     if not csrf_token or not expected or not secrets.compare_digest(csrf_token, expected):
         return _login_page(request, "Biểu mẫu đăng nhập đã hết hạn. Vui lòng nhập lại.", 403, _safe_next(next) or "")
     username = username.strip()
-    by_user, by_address = request.app.state.login_limiter, request.app.state.login_ip_limiter
-    user_key, address_key = f"user:{username.lower()}", f"ip:{request.client.host if request.client else '-'}"
-    wait = max(by_user.blocked_for(user_key), by_address.blocked_for(address_key))
+    throttle, address = request.app.state.login_throttle, client_address(request)
+    wait = throttle.wait(address, username)
     if wait > 0:
-        minutes = max(1, round(wait / 60))
-        return _login_page(request, f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau khoảng {minutes} phút.", 429,
-                           _safe_next(next) or "", username)
+        return _login_page(request, f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {_wait_words(wait)}.", 429,
+                           _safe_next(next) or "", username, retry_after=wait)
     # logins wait their turn here, not in a request thread, so a crowd logging in never holds up other pages
     gate = request.app.state.verifying
     while not gate.acquire(blocking=False):
@@ -69,10 +82,9 @@ async def login(request: Request, username: str = Form("", max_length=100), pass
     finally:
         gate.release()
     if user is None:
-        by_user.hit(user_key)
-        by_address.hit(address_key)
+        throttle.failed(address, username)
         return _login_page(request, "Tên đăng nhập hoặc mật khẩu không đúng.", 401, _safe_next(next) or "", username)
-    by_user.reset(user_key)
+    throttle.succeeded(address, username)
     token = new_secret()
     expires = datetime.now(timezone.utc) + timedelta(hours=SESSION_HOURS)
     await run_in_threadpool(get_store(request).create_session, token_hash(token), user["id"], new_secret(),
@@ -116,8 +128,8 @@ def change_password(request: Request, viewer: Viewer = Depends(access()), curren
     error = ""
     if not verify_password(user["password_hash"], current):
         error = "Mật khẩu hiện tại không đúng."
-    elif len(new) < MIN_PASSWORD:
-        error = f"Mật khẩu mới cần ít nhất {MIN_PASSWORD} ký tự."
+    elif password_problem(new, viewer.username):
+        error = password_problem(new, viewer.username)
     elif new != repeat:
         error = "Hai lần nhập mật khẩu mới không khớp."
     if error:

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
 from service import briefing
-from service.routes.web import DECIDERS, REVIEWERS, Viewer, access, get_store, render, scoped_units
+from service.routes.web import DECIDERS, REVIEWERS, Viewer, access, get_store, parse_day, render, scoped_units
 from service.timeutil import today_local
 
 router = APIRouter(include_in_schema=False)
@@ -16,10 +16,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(400, "Ngày không hợp lệ (dạng YYYY-MM-DD).") from None
+    return parse_day(value)
 
 
 @router.get("/briefings")
@@ -30,14 +27,27 @@ def briefings_page(request: Request, viewer: Viewer = Depends(access(*REVIEWERS)
                                               "units": scoped_units(store, viewer)}, viewer)
 
 
+def _briefing_for(request: Request, viewer: Viewer, wanted: date, stored: dict | None) -> tuple[dict, str | None]:
+    """(data, stored html) of a day's briefing as the viewer may read it: the stored province briefing for the
+    province, a copy made now from the press and the viewer's units for a reader of one unit (no stored html)."""
+    if viewer.province and stored:
+        return stored["data"], stored["html"]
+    store = get_store(request)
+    return briefing.daily(store, wanted, request.app.state.settings, scope=viewer.scope), None
+
+
 @router.get("/briefings/{day}")
 def briefing_page(request: Request, day: str, viewer: Viewer = Depends(access(*REVIEWERS))):
     store = get_store(request)
     wanted = _day(day)
     stored = store.briefing(wanted.isoformat())
+    html = None
+    if stored:
+        data, html = _briefing_for(request, viewer, wanted, stored)
+        html = html or briefing.to_html(data, standalone=False)
     return render(request, "briefing.html", {
         "day": wanted, "day_vn": wanted.strftime("%d/%m/%Y"), "stored": stored,
-        "html": Markup(stored["html"]) if stored else None,   # drawn by our own template, autoescaped there
+        "html": Markup(html) if html else None,   # drawn by our own template, autoescaped there
         "can_make": viewer.role in DECIDERS}, viewer)
 
 
@@ -46,7 +56,7 @@ def briefing_docx(request: Request, day: str, viewer: Viewer = Depends(access(*R
     store = get_store(request)
     wanted = _day(day)
     stored = store.briefing(wanted.isoformat())
-    data = stored["data"] if stored else briefing.daily(store, wanted, request.app.state.settings)
+    data, _ = _briefing_for(request, viewer, wanted, stored)
     return Response(briefing.to_docx(data), media_type=DOCX, headers={
         "Content-Disposition": f'attachment; filename="bao-cao-nhanh-{wanted.isoformat()}.docx"'})
 

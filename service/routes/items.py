@@ -1,11 +1,12 @@
 """The items page: search without regard to diacritics (`luong` finds `lương`) and filters; one item's page."""
 from __future__ import annotations
 
-from datetime import date
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from service.routes.web import REVIEWERS, Viewer, access, get_store, render, scoped_units, topic_names
+from service.routes.web import (REVIEWERS, Viewer, access, get_store, parse_day, render, scoped_units,
+                                topic_names)
+from service.scope import scoped_flags, scoped_stream_label
 from service.store import Store
 
 router = APIRouter(include_in_schema=False)
@@ -15,16 +16,13 @@ PAGE = 50
 def _day(value: str) -> str | None:
     if not value:
         return None
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise HTTPException(400, "Ngày lọc không hợp lệ (dạng YYYY-MM-DD).") from None
+    return parse_day(value, "Ngày lọc").isoformat()
 
 
 def search(store: Store, viewer: Viewer, q: str = "", kind: str = "", topic: str = "", unit: str = "",
            source: str = "", since: str = "", until: str = "", limit: int = PAGE, offset: int = 0) -> list[dict]:
     """Items the viewer may see: public ones, and observations of the units in scope (or of one chosen unit)."""
-    units = viewer.units
+    units = None if viewer.province else viewer.units   # the province also sees items of units not (yet) known
     if unit:
         units = [u for u in store.unit_subtree(unit) if u in viewer.units]
     rows = store.find_items(q, kind=kind or None, topic=topic or None, units=units, source=source or None,
@@ -53,9 +51,10 @@ def item_page(request: Request, item_id: int, viewer: Viewer = Depends(access(*R
     item = store.item(item_id)
     if item is None or not viewer.sees_item(item):
         raise HTTPException(404)
-    flags = [f for f in (store.flag(x["id"]) for x in store.flags_citing([item_id]).get(item_id, []))
-             if f and viewer.sees_flag(f)]
-    stream = store.stream(item["stream_id"]) if item["stream_id"] else None
+    flags = scoped_flags(store, viewer.scope,
+                         [f for f in (store.flag(x["id"]) for x in store.flags_citing([item_id]).get(item_id, [])) if f],
+                         topic_names())
+    stream = scoped_stream_label(store, viewer.scope, store.stream(item["stream_id"]) if item["stream_id"] else None)
     return render(request, "item.html", {"item": item, "flags": flags, "stream": stream,
                                          "topic_names": topic_names(),
                                          "relevance": relevance_view(store.relevance_of([item_id]).get(item_id))},

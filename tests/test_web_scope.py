@@ -1,0 +1,207 @@
+"""The content-leak matrix: what a collaborator of unit B writes never reaches a reader of a sibling unit A.
+
+Every GET route of the app's own route table is walked by readers of unit A (staff, analyst, admin, collaborator),
+with path parameters filled from every real id (flags, items, submissions, users, units, days, terms) and with the
+query strings that select another unit or search for the marker; pages, JSON, CSV and DOCX (read with python-docx)
+are searched for unit B's marker words. The same walk must show unit A's own marker where it belongs, and the
+province's reader must see unit B's marker, so the test cannot pass by showing nothing.
+"""
+from __future__ import annotations
+
+import io
+import itertools
+import re
+import uuid
+from datetime import datetime, time, timedelta, timezone
+
+import docx
+import pytest
+from fastapi.testclient import TestClient
+
+from collectors.items import RawItem
+from service import briefing, trends
+from service.app import create_app, route_table
+from service.timeutil import TZ, today_local
+from web_support import OTHER, OWN, login, make_installation
+
+# unit A's, unit B's and the press's words; searched for without their tone marks (the search folds them), so a
+# search page that repeats its query is never taken for a leak
+MARK_A, MARK_B, MARK_P = "xqzalphá", "xqzbếta", "xqzprèss"
+QUERY_A, QUERY_B = "xqzalpha", "xqzbeta"
+NAME_B = "Công đoàn ngành Giáo dục tỉnh"                        # unit B (cb-giaoduc), named only to its readers
+DAY = today_local() - timedelta(days=1)
+READERS_A = ("staff1", "analyst1", "admin1", "collab1")
+
+
+def _noon(day, minute: int) -> datetime:
+    return datetime.combine(day, time(12, minute), tzinfo=TZ).astimezone(timezone.utc)
+
+
+def _observation(text: str, unit: str, author: str, minute: int) -> RawItem:
+    return RawItem(text=text, source="Cộng tác viên", kind="observation", org_unit=unit, channel="truc-tiep",
+                   author=author, published_at=_noon(DAY, minute),
+                   extra={"place": "", "observed_on": DAY.isoformat(), "people": 1})
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Unit A's, unit B's and the press's items in one stream and in flags that mix them, labelled, with the
+    province's stored briefing of the day."""
+    inst = make_installation(tmp_path_factory.mktemp("scope"))
+    store = inst.store
+    ids: dict[str, list[int]] = {"A": [], "B": [], "P": []}
+    minute = itertools.count()
+    for n in range(4):
+        sid, _ = store.add_submission(inst.users["collab1"], uuid.uuid4().hex, _observation(
+            f"Công nhân bệnh viện phản ánh nợ lương ca đêm {MARK_A} kéo dài, lần {n}.", OWN, "collab1", next(minute)))
+        ids["A"].append(store.submissions(ids=[sid])[0]["item_id"])
+    for n in range(6):
+        sid, _ = store.add_submission(inst.users["collab2"], uuid.uuid4().hex, _observation(
+            f"Giáo viên trường {MARK_B} phản ánh nợ lương và bếp ăn {MARK_B}, lần {n}.", OTHER, "collab2",
+            next(minute)))
+        ids["B"].append(store.submissions(ids=[sid])[0]["item_id"])
+    for n in range(5):
+        [item_id] = store.add_items([RawItem(
+            title=f"Báo đưa tin {MARK_P} về nợ lương số {n}", text=f"Nhiều doanh nghiệp {MARK_P} chậm trả lương {n}.",
+            url=f"https://baocaobang.vn/bai-{n}.html", source="baocaobang.vn", kind="article",
+            published_at=_noon(DAY, next(minute)))])
+        ids["P"].append(item_id)
+    mixed = store.create_stream("tien_luong", _noon(DAY, 0).isoformat())
+    only_b = store.create_stream("tien_luong", _noon(DAY, 0).isoformat())
+    annotations = []
+    for group, items in ids.items():
+        for item_id in items:
+            unit = {"A": OWN, "B": OTHER, "P": None}[group]
+            stream = only_b if group == "B" and item_id in ids["B"][4:] else mixed
+            store.place_item(item_id, stream, item_id, DAY.isoformat(), "tien_luong", "negative",
+                             "Cộng tác viên" if unit else "baocaobang.vn", unit, "observation" if unit else "article")
+            phrase = {"A": f"ca đêm {MARK_A}", "B": f"bếp ăn {MARK_B}", "P": f"doanh nghiệp {MARK_P}"}[group]
+            annotations.append({"item_id": item_id, "model_version": "test", "topic": "tien_luong",
+                                "topic_score": 0.9, "sentiment": "negative", "sentiment_score": 0.8,
+                                "keyphrases": [phrase, "nợ lương"]})
+    store.add_annotations(annotations)
+    for stream, label in ((mixed, f"bếp ăn {MARK_B} · nợ lương · ca đêm {MARK_A}"), (only_b, f"bếp ăn {MARK_B}")):
+        store.update_stream(stream, topic="tien_luong", label=label, first_seen=_noon(DAY, 0).isoformat(),
+                            last_seen=_noon(DAY, 30).isoformat(), centroid={MARK_B: 1.0})
+    start = datetime.combine(DAY, time(0), tzinfo=TZ).astimezone(timezone.utc).isoformat()
+    end = datetime.combine(DAY + timedelta(days=1), time(0), tzinfo=TZ).astimezone(timezone.utc).isoformat()
+    everything = ids["A"] + ids["B"][:4] + ids["P"]
+
+    def flag(key, kind, stream, item_ids, units, reason, score):
+        return store.upsert_flag({
+            "key": key, "kind": kind, "stream_id": stream, "topic": "tien_luong", "score": score,
+            "window_start": start, "window_end": end, "count": len(item_ids), "baseline": 1.0, "reason": reason,
+            "keyphrases": [f"bếp ăn {MARK_B}", f"ca đêm {MARK_A}", "nợ lương"], "item_ids": item_ids,
+            "evidence": {"units": units, "sources": {"Cộng tác viên": 8, "baocaobang.vn": 5},
+                         "sentiment": {"negative": len(item_ids)}, "representative": [ids["B"][0], ids["A"][0],
+                                                                                     ids["P"][0]],
+                         "independent_sources": [OTHER, OWN, "baocaobang.vn"], "stream_label": "",
+                         "timeline": [{"day": DAY.isoformat(), "count": len(item_ids), "total": 20}]}})
+
+    flags = {
+        "mixed": flag("leak:mixed", "burst", mixed, everything, {OTHER: 4, OWN: 4},
+                      f"Luồng «bếp ăn {MARK_B} · nợ lương · ca đêm {MARK_A}» (Tiền lương và thu nhập) có 13 tin, "
+                      f"cộng tác viên của {OTHER}, {OWN} phản ánh ({NAME_B}).", 9.0),
+        "only_b": flag("leak:b", "spread", only_b, ids["B"][4:], {OTHER: 2},
+                       f"Luồng «bếp ăn {MARK_B}» được cộng tác viên của {OTHER} phản ánh.", 8.0),
+        # the press's flag whose evidence names no unit although unit B's items are among its items
+        "press": flag("leak:press", "new_stream", mixed, ids["P"] + ids["B"][:2], {},
+                      f"Luồng mới «doanh nghiệp {MARK_P}» (Tiền lương và thu nhập): 7 tin.", 7.0),
+    }
+    trends.detect(store, DAY, DAY)   # the real detectors add their own flags over the same items
+    for item_id in (ids["A"][0], ids["B"][0], ids["P"][0]):
+        store.add_label(item_id, "topic", "tien_luong", "analyst1")
+        store.add_label(item_id, "sentiment", "negative", "analyst1")
+    briefing.make(store, DAY, inst.settings)   # the province's briefing, stored with every unit's quotes
+    app = create_app(inst.settings, start_worker=False)
+    return inst, app, ids, flags
+
+
+def _urls(app, inst, ids, flags) -> list[str]:
+    """Every GET route of the app with every real id, plus the query strings that aim at unit B or its words."""
+    store = inst.store
+    values = {
+        "flag_id": [str(f["id"]) for f in store.flags()],
+        "item_id": [str(i) for group in ids.values() for i in group],
+        "submission_id": [str(s["id"]) for s in store.submissions(limit=1000)],
+        "user_id": [str(u["id"]) for u in store.users_in(None)],
+        "token_id": [], "name": [s["name"] for s in store.sources()[:2]],
+        "code": [u["code"] for u in store.org_units()],
+        "term_id": [str(t["id"]) for t in store.watch_terms()[:2]],
+        "version": ["v1", "v2"],
+        "day": [DAY.isoformat(), (DAY - timedelta(days=1)).isoformat()],
+    }
+    urls = []
+    for path, methods, _ in route_table(app):
+        if "GET" not in methods:
+            continue
+        params = re.findall(r"{(\w+)}", path)
+        for combo in itertools.product(*(values[p] for p in params)):
+            url = path
+            for p, v in zip(params, combo):
+                url = url.replace("{" + p + "}", v)
+            urls.append(url)
+    for q in (QUERY_B, QUERY_A, "nợ lương"):
+        urls += [f"/items?q={q}", f"/api/items?q={q}"]
+    urls += [f"/items?unit={OTHER}", f"/api/items?unit={OTHER}", f"/?unit={OTHER}", f"/api/flags?unit={OTHER}",
+             "/api/flags?status=", "/?status=open", f"/?day={DAY.isoformat()}", f"/api/flags?day={DAY.isoformat()}",
+             f"/items?kind=observation", f"/api/items?kind=observation&limit=200"]
+    for code in (OWN, OTHER, "caobang"):
+        for period in ("month", "year"):
+            urls += [f"/reports/{code}?period={period}&ref={DAY.isoformat()}",
+                     f"/reports/{code}/docx?period={period}&ref={DAY.isoformat()}"]
+    return [u for u in urls if u != "/static"]
+
+
+def _text(response) -> str:
+    """What a reader gets: the page, JSON or CSV text, or the words of a DOCX (paragraphs and table cells)."""
+    if "wordprocessingml" in response.headers.get("content-type", ""):
+        document = docx.Document(io.BytesIO(response.content))
+        parts = [p.text for p in document.paragraphs]
+        for table in document.tables:
+            parts += [cell.text for row in table.rows for cell in row.cells]
+        return "\n".join(parts)
+    return response.text
+
+
+def _walk(app, username: str, urls: list[str]) -> dict[str, tuple[int, str]]:
+    client = TestClient(app, follow_redirects=False)
+    assert login(client, username).status_code == 303
+    out = {}
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code < 500, f"{username} {url}: {response.status_code}"
+        out[url] = (response.status_code, _text(response).lower())
+    return out
+
+
+@pytest.mark.parametrize("reader", READERS_A)
+def test_a_unit_b_marker_never_reaches_a_reader_of_unit_a(world, reader):
+    inst, app, ids, flags = world
+    seen = _walk(app, reader, _urls(app, inst, ids, flags))
+    leaks = [f"{url} ({status}): «{word}»" for url, (status, text) in seen.items()
+             for word in (MARK_B, "collab2", NAME_B.lower()) if word in text]
+    assert not leaks, f"{len(leaks)} leaks to {reader}:\n" + "\n".join(leaks)
+    if reader == "collab1":   # a collaborator reads only the form and their own submissions
+        assert any(MARK_A in text for url, (_, text) in seen.items() if url.startswith("/submissions/"))
+        return
+    # unit A's own words and the press are shown where they belong (the walk is not empty)
+    must_show_a = [f"/items/{ids['A'][0]}", f"/items?q={QUERY_A}", f"/api/items?q={QUERY_A}",
+                   f"/flags/{flags['mixed']}", f"/api/flags/{flags['mixed']}", f"/briefings/{DAY.isoformat()}",
+                   f"/briefings/{DAY.isoformat()}/docx", f"/reports/{OWN}?period=month&ref={DAY.isoformat()}"]
+    if reader in ("analyst1", "admin1"):
+        must_show_a.append("/analyst/labels.csv")
+    missing = [url for url in must_show_a if MARK_A not in seen[url][1]]
+    assert not missing, f"{reader} does not see unit A's own words on: {missing}"
+    assert MARK_P in seen[f"/flags/{flags['press']}"][1] and seen[f"/flags/{flags['only_b']}"][0] == 404
+    assert MARK_P in seen[f"/briefings/{DAY.isoformat()}"][1], "the province's press part is shown to every unit"
+
+
+def test_the_province_reads_every_unit(world):
+    inst, app, ids, flags = world
+    urls = [f"/briefings/{DAY.isoformat()}", f"/briefings/{DAY.isoformat()}/docx", f"/flags/{flags['mixed']}",
+            f"/api/flags/{flags['mixed']}", "/analyst/labels.csv", f"/items?q={QUERY_B}",
+            f"/reports/caobang?period=month&ref={DAY.isoformat()}"]
+    seen = _walk(app, "root", urls)
+    blind = [url for url in urls if MARK_B not in seen[url][1]]
+    assert not blind, f"the province's admin does not see unit B on: {blind}"
