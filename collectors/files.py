@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
+from collectors.columns import COLUMNS, EXPECTED, fold_name, headers_seen, match_columns, parse_mapping, skip_row
+from collectors.dates import EARLIEST, find_report_date, parse_datetime, parse_report_date, sane_date
 from collectors.items import KINDS, RawItem
+
+__all__ = ["COLUMNS", "EARLIEST", "FileImport", "ImportLimits", "check_zip", "fold_name", "match_columns",
+           "parse_datetime", "parse_mapping", "parse_report_date", "read_observations", "read_timeline", "sane_date"]
 
 
 @dataclass
@@ -32,6 +37,7 @@ class FileImport:
     items: list[RawItem] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     refused: bool = False
+    skipped: int = 0  # rows that are not data: totals, headings, column numbers, repeated headers
 
 
 @dataclass
@@ -45,48 +51,7 @@ class ImportLimits:
     max_zip_entries: int = 5_000
 
 
-EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
-FUTURE_SLACK = timedelta(days=1)
 _TEXT_FIELDS = ("title", "text", "url", "source", "kind", "org_unit", "channel", "author", "place")
-
-
-def sane_date(dt: datetime, now: datetime | None = None) -> datetime:
-    """`dt` when it is a plausible date for an item (1990 up to a day ahead); ValueError saying why otherwise."""
-    now = now or datetime.now(timezone.utc)
-    if dt < EARLIEST:
-        raise ValueError(f"the date {_local_day(dt)} is before 1990")
-    if dt > now + FUTURE_SLACK:
-        raise ValueError(f"the date {_local_day(dt)} is more than a day in the future")
-    return dt
-
-
-def _local_day(dt: datetime) -> str:
-    """The day as the file meant it (Vietnam time), or the UTC day at the ends of the calendar."""
-    from zoneinfo import ZoneInfo
-
-    try:
-        return dt.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat()
-    except (OverflowError, ValueError):
-        return dt.date().isoformat()
-
-
-def parse_datetime(value: str) -> datetime:
-    """ISO 8601 (a trailing Z allowed) → aware UTC datetime; a naive time is taken as Vietnam time (+07:00).
-
-    Raises ValueError for anything else, including dates that cannot be moved to UTC (year 1 and the like).
-    """
-    value = value.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    dt = datetime.fromisoformat(value)
-    if dt.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        dt = dt.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
-    try:
-        return dt.astimezone(timezone.utc)
-    except (OverflowError, ValueError):
-        raise ValueError(f"{value!r} is outside the dates Pulse can store") from None
 
 
 def check_size(path: Path, limits: ImportLimits) -> str | None:
@@ -205,92 +170,22 @@ def _check_length(text: str, limits: ImportLimits) -> None:
 
 # ---- collaborator reports ---------------------------------------------------------------------------------------
 
-# canonical field → accepted column names, compared folded (no diacritics, lower case, single spaces)
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "text": ("noi dung", "text", "content", "noi dung phan anh", "noi dung y kien", "y kien", "phan anh",
-             "tom tat", "mo ta", "chi tiet", "description", "body", "du luan", "tam tu nguyen vong"),
-    "title": ("tieu de", "title", "chu de", "subject", "van de", "tieu de bai viet"),
-    "date": ("ngay", "date", "thoi gian", "ngay bao cao", "ngay phan anh", "ngay dang", "ngay ghi nhan", "time",
-             "published at", "published", "datetime", "ngay thang", "ngay gio"),
-    "org_unit": ("don vi", "unit", "org unit", "co so", "cong doan co so", "to chuc", "organization", "cong doan",
-                 "doanh nghiep", "co quan"),
-    "channel": ("kenh", "channel", "nguon tin", "hinh thuc", "medium", "kenh thong tin", "mang xa hoi"),
-    "place": ("dia diem", "place", "location", "dia ban", "noi", "xa phuong", "huyen", "khu vuc", "address",
-              "dia chi"),
-    "author": ("nguoi bao cao", "cong tac vien", "reporter", "author", "nguoi phan anh", "nguoi gui", "ctv",
-               "ho ten", "ho va ten", "nguoi ghi nhan"),
-    "source": ("nguon", "source"),
-    "url": ("lien ket", "link", "url", "duong dan"),
-}
-_DATE_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?:[ ,T]+(\d{1,2})[:hg](\d{2})?(?::(\d{2}))?)?$")
-_EXCEL_EPOCH = datetime(1899, 12, 30)
+@dataclass
+class ReadOptions:
+    """How a report file is read: explicit columns (`--map`), a date for rows without one (`--date`)."""
+
+    mapping: dict[str, str] = field(default_factory=dict)  # folded column name → field (collectors.columns)
+    default_date: datetime | None = None
 
 
-def fold_name(value: object) -> str:
-    """'Nội dung ' → 'noi dung': column names compared without diacritics, case or punctuation."""
-    text = unicodedata.normalize("NFD", str(value or "").lower().replace("đ", "d"))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(re.findall(r"[a-z0-9]+", text))
+def read_observations(path: Path, default_source: str = "", limits: ImportLimits | None = None,
+                      options: ReadOptions | None = None) -> FileImport:
+    """Collaborator reports → observation items. CSV, XLSX, DOCX (every table) or JSONL, chosen by extension.
 
-
-def match_columns(header: list[object]) -> dict[str, int]:
-    """Canonical field → column index, for a header row; empty unless a text (or title) column is among them."""
-    found: dict[str, int] = {}
-    for index, cell in enumerate(header):
-        name = fold_name(cell)
-        for field_name, aliases in COLUMNS.items():
-            if field_name not in found and name in aliases:
-                found[field_name] = index
-                break
-    return found if ("text" in found or "title" in found) else {}
-
-
-def parse_report_date(value: object, now: datetime | None = None) -> datetime:
-    """A date cell → aware UTC datetime. dd/mm/yyyy [hh:mm], ISO 8601, Excel dates and serial numbers.
-
-    Raises ValueError with the offending value when it cannot be read or is out of range (see `sane_date`).
+    A row without a date takes `options.default_date`, else the report's own «ngày … tháng … năm …» line.
     """
-    return sane_date(_report_datetime(value), now)
-
-
-def _report_datetime(value: object) -> datetime:
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, date):
-        dt = datetime.combine(value, time())
-    elif isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 < value < 80000:
-        dt = _EXCEL_EPOCH + timedelta(days=float(value))  # an Excel serial date that was not formatted as a date
-    else:
-        text = str(value or "").strip()
-        if not text:
-            raise ValueError("no date")
-        text = re.sub(r"^(ngày|ngay)\s+", "", text, flags=re.I)
-        m = _DATE_DMY.match(text)
-        if m:
-            d, mo, y, h, mi, sec = m.groups()
-            year = int(y) + (2000 if len(y) == 2 else 0)
-            try:
-                dt = datetime(year, int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
-            except ValueError:
-                raise ValueError(f"{text!r} is not a real date (day/month/year)") from None
-        else:
-            try:
-                return parse_datetime(text)
-            except ValueError:
-                raise ValueError(f"{text!r} is not a date in dd/mm/yyyy or ISO form") from None
-    if dt.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        dt = dt.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
-    try:
-        return dt.astimezone(timezone.utc)
-    except (OverflowError, ValueError):
-        raise ValueError(f"the date {dt.date().isoformat()} is before 1990") from None
-
-
-def read_observations(path: Path, default_source: str = "", limits: ImportLimits | None = None) -> FileImport:
-    """Collaborator reports → observation items. CSV, XLSX, DOCX (every table) or JSONL, chosen by extension."""
     limits = limits or ImportLimits()
+    options = options or ReadOptions()
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
@@ -301,47 +196,60 @@ def read_observations(path: Path, default_source: str = "", limits: ImportLimits
     if refusal:
         return _refused(refusal)
     out = FileImport()
+    lines: list[str] = []  # the document's paragraphs, where its date line is
     try:
         if suffix in (".xlsx", ".xlsm"):
             tables = _xlsx_tables(path, limits)
         elif suffix == ".docx":
-            tables = _docx_tables(path, limits)
+            tables = _docx_tables(path, limits, lines)
         else:
             tables = [("", _csv_rows(path.read_bytes(), limits, out))]
     except Exception as exc:  # a corrupt or mislabelled file: say so instead of a traceback
         return _refused(f"{path.name}: the file could not be opened as {suffix.lstrip('.').upper()} "
                         f"({type(exc).__name__}).")
+    report_date = find_report_date(lines)
     any_header = False
     budget = [limits.max_rows]
     for label, rows in tables:
-        any_header |= _read_table(rows, label, default_source, out, limits, budget)
+        any_header |= _read_table(rows, label, default_source, out, limits, budget, options, report_date)
     if not any_header:
-        names = ", ".join(a[0] for a in (COLUMNS["text"][:2] + COLUMNS["date"][:2]))
-        out.errors.append(f"{path.name}: no table with a text column was found (expected columns such as {names}).")
+        seen = headers_seen(tables[0][1]) if tables else []
+        found = ", ".join(f"«{h}»" for h in seen[:12]) or "none"
+        expected = "; ".join(f"{field}: {names}" for field, names in EXPECTED.items())
+        out.errors.append(f"{path.name}: no header row with a text column was found. Headers found: {found}. "
+                          f"Expected columns named like — {expected}. Name the columns yourself with "
+                          f"--map \"COLUMN=text\" (fields: {', '.join(COLUMNS)}).")
     return out
 
 
 def _read_table(rows: list[list[object]], label: str, default_source: str, out: FileImport,
-                limits: ImportLimits | None = None, budget: list[int] | None = None) -> bool:
+                limits: ImportLimits | None = None, budget: list[int] | None = None,
+                options: ReadOptions | None = None, report_date: datetime | None = None) -> bool:
     """Find the header among the first rows, then read each row below it. Returns whether a header was found.
 
     `budget` holds how many more rows the file may give (shared by its tables); a row that cannot be read costs
-    that row only.
+    that row only; rows that are not data (totals, headings, column numbers) are skipped without an error.
     """
     limits = limits or ImportLimits()
+    options = options or ReadOptions()
     budget = budget if budget is not None else [limits.max_rows]
     prefix = f"{label} " if label else ""
     now = datetime.now(timezone.utc)
-    for header_index, header in enumerate(rows[:15]):
-        columns = match_columns(header)
+    for header_index, header in enumerate(rows[:30]):
+        columns = match_columns(header, options.mapping)
         if columns:
             break
     else:
         return False
+    # the letterhead above the header often holds the report's date line («Cao Bằng, ngày 7 tháng 11 năm 2026»)
+    report_date = report_date or find_report_date(str(c) for r in rows[:header_index] for c in r if c)
+    fallback = options.default_date or report_date
     for index in range(header_index + 1, len(rows)):
         row = rows[index]
         rowno = index + 1  # as the spreadsheet numbers it
-        if not any(str(c if c is not None else "").strip() for c in row):
+        if skip_row(row, columns, header):
+            if any(str(c if c is not None else "").strip() for c in row):
+                out.skipped += 1
             continue
         if budget[0] <= 0:
             out.errors.append(f"{prefix}row {rowno}: the file has more than {limits.max_rows:,} rows; "
@@ -349,7 +257,7 @@ def _read_table(rows: list[list[object]], label: str, default_source: str, out: 
             break
         budget[0] -= 1
         try:
-            item = _row_item(row, columns, default_source, limits, now)
+            item = _row_item(row, columns, default_source, limits, now, fallback, report_date)
         except ValueError as exc:
             out.errors.append(f"{prefix}row {rowno}: {exc}.")
             continue
@@ -362,7 +270,8 @@ def _read_table(rows: list[list[object]], label: str, default_source: str, out: 
 
 
 def _row_item(row: list[object], columns: dict[str, int], default_source: str,
-              limits: ImportLimits | None = None, now: datetime | None = None) -> RawItem:
+              limits: ImportLimits | None = None, now: datetime | None = None,
+              fallback: datetime | None = None, report_date: datetime | None = None) -> RawItem:
     limits = limits or ImportLimits()
 
     def cell(name: str) -> object:
@@ -381,9 +290,15 @@ def _row_item(row: list[object], columns: dict[str, int], default_source: str,
     if not (body or title):
         raise ValueError("has no text")
     _check_length(body, limits)
-    if "date" not in columns:
-        raise ValueError("has no date (the file has no date column)")
-    published = parse_report_date(cell("date"), now)
+    raw_date = cell("date")
+    if raw_date is not None and str(raw_date).strip():
+        published = parse_report_date(raw_date, now, reference=report_date)
+    elif fallback is not None:
+        published = fallback
+    elif "date" not in columns:
+        raise ValueError("has no date (the file has no date column; give one with --date)")
+    else:
+        raise ValueError("has no date (give a date for such rows with --date)")
     extra = {"place": text("place")} if text("place") else {}
     return RawItem(text=body or title, title=title if body else "", url=text("url") or None,
                    source=text("source") or default_source, kind="observation", published_at=published,
@@ -403,14 +318,9 @@ def _csv_rows(data: bytes, limits: ImportLimits | None = None, out: FileImport |
     else:
         text = data.decode("utf-8", errors="replace")
     text = unicodedata.normalize("NFC", text.replace("\x00", ""))
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text[:8192]))
     rows: list[list[object]] = []
-    while len(rows) <= limits.max_rows + 15:
+    while len(rows) <= limits.max_rows + 30:
         try:
             row = next(reader)
         except StopIteration:
@@ -424,6 +334,33 @@ def _csv_rows(data: bytes, limits: ImportLimits | None = None, out: FileImport |
     return rows
 
 
+def _delimiter(sample: str) -> str:
+    """The separator of a CSV: the candidate found on most lines, then most often (csv.Sniffer trips on letterheads
+    and on Vietnamese text full of commas)."""
+    lines = [line for line in sample.splitlines()[:30] if line.strip()]
+
+    def weight(candidate: str) -> tuple[int, int]:
+        return sum(candidate in line for line in lines), sum(line.count(candidate) for line in lines)
+
+    best = max(",;\t|", key=weight)
+    return best if weight(best)[0] else ","
+
+
+def csv_header_fields(path: Path) -> set[str] | None:
+    """The fields a CSV's header row names (read from its first 64 KB); empty when no header row is found,
+    None when the file cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            rows = _csv_rows(fh.read(65536), ImportLimits(max_rows=30))
+    except OSError:
+        return None
+    for row in rows[:30]:
+        columns = match_columns(row)
+        if columns:
+            return set(columns)
+    return set()
+
+
 def _xlsx_tables(path: Path, limits: ImportLimits | None = None) -> list[tuple[str, list[list[object]]]]:
     import openpyxl
 
@@ -434,7 +371,7 @@ def _xlsx_tables(path: Path, limits: ImportLimits | None = None) -> list[tuple[s
         for sheet in book.worksheets:
             rows = []
             for number, values in enumerate(sheet.iter_rows(values_only=True)):
-                if number > limits.max_rows + 15:
+                if number > limits.max_rows + 30:
                     break
                 rows.append(list(values))
             tables.append((f"sheet {sheet.title!r}" if len(book.worksheets) > 1 else "", rows))
@@ -443,16 +380,20 @@ def _xlsx_tables(path: Path, limits: ImportLimits | None = None) -> list[tuple[s
         book.close()
 
 
-def _docx_tables(path: Path, limits: ImportLimits | None = None) -> list[tuple[str, list[list[object]]]]:
+def _docx_tables(path: Path, limits: ImportLimits | None = None,
+                 lines: list[str] | None = None) -> list[tuple[str, list[list[object]]]]:
+    """Every table of a DOCX as rows of cell texts; its paragraphs (outside tables) go to `lines`."""
     import docx
 
     limits = limits or ImportLimits()
     document = docx.Document(str(path))
+    if lines is not None:
+        lines.extend(p.text for p in document.paragraphs[:200])
     tables = []
     for number, table in enumerate(document.tables, start=1):
         rows = []
         for index, r in enumerate(table.rows):
-            if index > limits.max_rows + 15:
+            if index > limits.max_rows + 30:
                 break
             rows.append([c.text for c in r.cells])
         tables.append((f"table {number}" if len(document.tables) > 1 else "", rows))

@@ -141,17 +141,24 @@ def collect(source: Optional[str] = typer.Option(None, "--source", help="Collect
 
 @app.command("import")
 @plain_errors
-def import_(file: Path = typer.Argument(..., help="CSV, XLSX or JSONL file."),
-            kind: str = typer.Option("observations", "--kind", help="observations or timeline."),
-            source: Optional[str] = typer.Option(None, "--source", help="Source name for the items.")):
+def import_(file: Path = typer.Argument(..., help="CSV, XLSX, DOCX or JSONL file."),
+            kind: Optional[str] = typer.Option(None, "--kind", help="observations or timeline (guessed when clear)."),
+            source: Optional[str] = typer.Option(None, "--source", help="Source name for the items."),
+            mapping: Optional[list[str]] = typer.Option(None, "--map", help="COLUMN=FIELD: which column holds "
+                                                        "text, title, date, org_unit, channel, place or author."),
+            date: Optional[str] = typer.Option(None, "--date", help="Date of rows that have none (dd/mm/yyyy).")):
     """Import collaborators' observations or a timeline of items from a file."""
     from service.pipeline import import_file
 
     store = open_store()
-    outcome = import_file(store, file, kind=kind, source=source, settings=settings().imports)
+    outcome = import_file(store, file, kind=kind, source=source, settings=settings().imports, mapping=mapping,
+                          default_date=date)
     for err in outcome.errors:
         typer.echo(f"  {err}", err=True)
-    typer.echo(f"{file}: {outcome.read} read, {outcome.new} new, {len(outcome.errors)} could not be used.")
+    skipped = f", {outcome.skipped} non-data rows skipped" if outcome.skipped else ""
+    typer.echo(f"{file}: {outcome.read} read, {outcome.new} new, {len(outcome.errors)} could not be used{skipped}.")
+    if outcome.read == 0:
+        fail(f"nothing was imported from {file}.")
 
 
 @app.command()

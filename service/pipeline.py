@@ -15,7 +15,9 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from collectors import CollectResult, SourceConfig, collect_source
-from collectors.files import ImportLimits, read_observations, read_timeline
+from collectors.columns import parse_mapping
+from collectors.dates import parse_report_date
+from collectors.files import ImportLimits, ReadOptions, csv_header_fields, read_observations, read_timeline
 from collectors.http import HttpClient, user_agent
 from collectors.netguard import url_refusal
 from service import streams
@@ -46,6 +48,7 @@ class ImportOutcome:
     read: int = 0
     new: int = 0
     errors: list[str] = field(default_factory=list)
+    skipped: int = 0  # rows that are not data (totals, headings, column numbers)
 
 
 @dataclass
@@ -215,27 +218,68 @@ def source_health(store: Store, days: int = 31) -> list[dict]:
     return out
 
 
-def import_file(store: Store, path: Path, kind: str = "timeline", source: str | None = None,
-                settings: ImportSettings | None = None) -> ImportOutcome:
+OBSERVATIONS_SOURCE = "Báo cáo đơn vị"  # source of imported unit reports unless --source says otherwise
+
+
+def guess_kind(path: Path) -> str | None:
+    """What a file holds when `--kind` is not given: a JSONL is a timeline, a DOCX or XLSX a unit's report; a CSV
+    is a report unless it has a link column (then it may be news, and we cannot tell)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "timeline"
+    if suffix in (".docx", ".xlsx", ".xlsm"):
+        return "observations"
+    if suffix in (".csv", ".tsv", ".txt"):
+        fields = csv_header_fields(path)
+        return None if fields is None or "url" in fields else "observations"
+    return None
+
+
+def import_file(store: Store, path: Path, kind: str | None = "timeline", source: str | None = None,
+                settings: ImportSettings | None = None, mapping: list[str] | None = None,
+                default_date: str | None = None) -> ImportOutcome:
     """Import a timeline JSONL or a collaborators' report file in one store call (one transaction): unreadable
     lines and rows are reported with their numbers, the good ones stored. A file refused as a whole (too big, a zip
-    bomb, unreadable, an unknown type) raises UserError and stores nothing."""
+    bomb, unreadable, an unknown type) raises UserError and stores nothing.
+
+    `kind` None: guessed from the file (`guess_kind`), UserError when it cannot be told. `mapping` is `--map`
+    (["COLUMN=FIELD"]); `default_date` (`--date`) dates the rows that have none. Reports are deduplicated by their
+    content and unit, so importing a renamed copy stores nothing twice.
+    """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"The file {path} does not exist.")
+    if kind is None:
+        kind = guess_kind(path)
+        if kind is None:
+            raise UserError(f"Cannot tell whether {path.name} holds collaborators' observations or news items; "
+                            "say which with --kind observations or --kind timeline.")
     settings = settings or ImportSettings()
     limits = ImportLimits(max_file_bytes=settings.max_file_bytes, max_rows=settings.max_rows,
                           max_text_chars=settings.max_text_chars, max_unpacked_bytes=settings.max_unpacked_bytes)
+    try:
+        options = ReadOptions(mapping=parse_mapping(mapping),
+                              default_date=parse_report_date(default_date) if default_date else None)
+    except ValueError as exc:
+        raise UserError(f"{exc}.") from None
     if kind == "timeline":
-        result = read_timeline(path, default_source=source or path.stem, limits=limits)
+        if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+            result = read_timeline(path, default_source=source or path.stem, limits=limits)
+        else:
+            result = read_observations(path, default_source=source or path.stem, limits=limits, options=options)
+            for item in result.items:
+                item.kind = "article"
     elif kind == "observations":
-        result = read_observations(path, default_source=source or path.stem, limits=limits)
+        result = read_observations(path, default_source=source or OBSERVATIONS_SOURCE, limits=limits,
+                                   options=options)
+        for item in result.items:
+            item.extra.setdefault("file", path.name)
     else:
         raise UserError(f"Unknown import kind {kind!r}: use observations or timeline.")
     if result.refused:
         raise UserError(" ".join(result.errors))
     new_ids = store.add_items(result.items) if result.items else []
-    return ImportOutcome(read=len(result.items), new=len(new_ids), errors=result.errors)
+    return ImportOutcome(read=len(result.items), new=len(new_ids), errors=result.errors, skipped=result.skipped)
 
 
 def process(store: Store, annotator, versions: dict[str, str], batch_size: int = 256,

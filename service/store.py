@@ -296,6 +296,14 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).replace(microsecond=0).isoformat()
 
 
+def item_hash(item: RawItem) -> str:
+    """The dedupe key of an item: its content and source; an observation's also carries its unit, so two units
+    reporting the same words stay two reports, while the same report imported again (renamed file or not) is one."""
+    if item.kind == "observation":
+        return content_hash(item.title, item.text, f"{item.source}\n{item.org_unit or ''}")
+    return content_hash(item.title, item.text, item.source)
+
+
 def content_hash(title: str, text: str, source: str = "") -> str:
     """Hash of a source's item, insensitive to case and spacing, so a re-sent copy is recognised.
 
@@ -519,7 +527,7 @@ class Store:
         rows = []
         for item in items:   # computed before the write lock is taken, so the transaction stays short
             published = iso(item.published_at) if item.published_at else collected_at
-            rows.append(([item.url or None, content_hash(item.title, item.text, item.source), item.kind, item.title,
+            rows.append(([item.url or None, item_hash(item), item.kind, item.title,
                           item.text, item.source, item.author, item.org_unit, item.channel, published,
                           local_day(published), collected_at, json.dumps(item.extra, ensure_ascii=False, default=str)],
                          fold(f"{item.title}\n{item.text}")))

@@ -40,7 +40,7 @@ def test_csv_with_vietnamese_columns_and_bad_rows(tmp_path):
     assert result.errors == [
         "row 4: '31/02/2026' is not a real date (day/month/year).",
         "row 6: has no text.",
-        "row 7: 'hôm qua' is not a date in dd/mm/yyyy or ISO form.",
+        "row 7: 'hôm qua' is not a date in dd/mm/yyyy, «ngày … tháng … năm …» or ISO form.",
     ]
 
 
@@ -75,7 +75,7 @@ def test_xlsx_with_title_rows_and_date_cells(tmp_path):
                                               "Ngày là số sê-ri Excel."]
     assert result.items[0].author == "Nguyễn Văn A" and result.items[0].published_at == vn(2026, 3, 9, 8)
     assert result.items[2].published_at == vn(2026, 3, 14)  # serial 46095 is 14/03/2026
-    assert result.errors == ["row 6: 'không rõ' is not a date in dd/mm/yyyy or ISO form."]
+    assert result.errors == ["row 6: 'không rõ' is not a date in dd/mm/yyyy, «ngày … tháng … năm …» or ISO form."]
 
 
 def test_docx_tables(tmp_path):
@@ -107,7 +107,7 @@ def test_unreadable_files_are_one_sentence(tmp_path):
     assert "unsupported file type" in read_observations(other).errors[0]
     headless = tmp_path / "x.csv"
     headless.write_text("a,b\n1,2\n", encoding="utf-8")
-    assert "no table with a text column" in read_observations(headless).errors[0]
+    assert "no header row with a text column" in read_observations(headless).errors[0]
 
 
 def test_column_names_match_without_diacritics_or_case():
