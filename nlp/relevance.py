@@ -123,7 +123,8 @@ _add(_PUBLIC, 0.75, "công chức", "viên chức", "cán bộ, công chức", "
      "dôi dư", "nghỉ việc theo nghị định", "cán bộ cấp xã", "biên chế", "chế độ chính sách", "lđtbxh",
      "lđ-tb&xh", "lao động - thương binh", "lao động, thương binh", "sở lao động", "bộ lao động")
 _add(_PUBLIC, 0.35, "giáo viên", "nhà giáo", "y bác sĩ", "nhân viên y tế", "bác sĩ", "điều dưỡng", "cán bộ")
-_add(_LIVING, 0.45, "xóm trọ", "xăng dầu", "lạm phát")
+_add(_LIVING, 0.45, "xóm trọ", "xăng dầu", "giá nhà", "an cư")
+_add(_LIVING, 0.35, "lạm phát")
 _add(_LIVING, 0.35, "nhà trọ", "phòng trọ")
 _add(_LIVING, 0.7, "nhà ở xã hội", "thuê trọ", "tiền thuê nhà", "giá thuê nhà",
      "giá điện", "tiền điện", "giá nước", "tiền nước", "giá xăng", "giá xăng dầu", "chi phí sinh hoạt",
@@ -134,17 +135,19 @@ _add(_LIVING, 0.4, "đời sống", "tăng giá", "giá thịt", "giá cả", "s
 _add(_POLICY, 0.25, "luật")
 _add(_POLICY, 0.35, "nghị định", "thông tư", "dự thảo luật", "chính sách", "quy định mới", "có hiệu lực",
      "bộ nội vụ", "thuế thu nhập cá nhân", "sáp nhập", "sắp xếp đơn vị hành chính", "chính quyền hai cấp",
-     "chính quyền địa phương hai cấp", "sắp xếp, tổ chức lại", "tinh gọn bộ máy")
+     "chính quyền địa phương hai cấp")
+_add(_PUBLIC, 0.6, "sắp xếp, tổ chức lại", "tinh gọn bộ máy", "sắp xếp lại", "tổ chức cán bộ")
 _add(_POLICY, 0.25, "quốc hội", "nghị quyết", "chính phủ", "thủ tướng", "dự thảo", "pháp luật")
 _add(_CORRUPTION, 0.65, "tham nhũng", "tham ô", "hối lộ", "nhận hối lộ", "đưa hối lộ", "lợi dụng chức vụ",
-     "lạm quyền", "thất thoát", "lãng phí", "trục lợi", "nhũng nhiễu", "vi phạm quy định", "khai trừ",
+     "lạm quyền", "thất thoát", "nhũng nhiễu", "vi phạm quy định", "khai trừ",
      "kỷ luật đảng", "cách chức", "bị kỷ luật", "kỷ luật cảnh cáo", "ủy ban kiểm tra", "kết luận thanh tra",
      "biển thủ", "chiếm đoạt tiền", "nhận tiền của", "vi phạm quy định về")
-_add(_CORRUPTION, 0.45, "sai phạm")
+_add(_CORRUPTION, 0.45, "sai phạm", "lãng phí", "trục lợi")
 _add(_CORRUPTION, 0.25, "bị bắt", "bị khởi tố", "khởi tố", "bắt tạm giam", "chạy án", "làm giả")
-_add(_CORRUPTION, 0.35, "giám đốc sở", "phó giám đốc sở",
+_add(_CORRUPTION, 0.45, "giám đốc sở", "bổ nhiệm cán bộ", "quy hoạch cán bộ")
+_add(_CORRUPTION, 0.35, "phó giám đốc sở",
      "nguyên chủ tịch", "chủ tịch ubnd", "thanh tra", "kỷ luật", "bị cáo", "tuyên án", "giảm án", "phạt tù",
-     "cựu giám đốc", "nguyên giám đốc", "cựu chủ tịch", "vụ án", "điều tra viên", "kiểm sát viên")
+     "cựu giám đốc", "nguyên giám đốc", "cựu chủ tịch", "vụ án", "điều tra viên", "kiểm sát viên", "năm tù")
 _add(_DISASTER, 0.75, "mưa lũ", "lũ quét", "lũ lụt", "lũ ống", "sạt lở", "ngập lụt", "ngập sâu", "thiên tai", "bão số",
      "hoàn lưu bão", "cứu trợ", "khắc phục hậu quả", "di dời", "sơ tán", "rét đậm", "rét hại", "mưa đá", "lốc xoáy",
      "động đất", "hạn hán", "sập nhà", "cháy xưởng", "cháy nhà xưởng", "nổ lò", "sập giàn giáo",
@@ -182,7 +185,7 @@ EXCLUDED_PHRASES: dict[str, dict[str, float]] = {
         "barcelona": 0.8, "man utd": 1.0, "man city": 1.0, "arsenal": 1.0, "liverpool": 1.0, "chelsea": 1.0,
         "vô địch": 0.5, "giải đấu": 0.6, "thể thao": 0.6, "olympic": 0.8, "thế vận hội": 0.8, "võ sĩ": 1.0,
         "vđv": 1.0, "vận động viên": 0.8, "sân cỏ": 1.0, "người hâm mộ": 0.5, "hat-trick": 1.0, "penalty": 1.0,
-        "phạt đền": 1.0, "đội bóng": 1.0, "tiền thưởng": 0.3, "huy chương": 0.6, "mbappe": 1.0, "atp": 1.0,
+        "phạt đền": 1.0, "đội bóng": 1.0, "marathon": 1.0, "giải chạy": 0.8, "tiền thưởng": 0.3, "huy chương": 0.6, "mbappe": 1.0, "atp": 1.0,
     },
     "entertainment": {
         "ca sĩ": 1.0, "diễn viên": 1.0, "phim": 0.8, "mv": 1.0, "showbiz": 1.0, "liveshow": 1.0, "gameshow": 1.0,
@@ -210,7 +213,7 @@ EXCLUDED_PHRASES: dict[str, dict[str, float]] = {
         "vàng bạc": 0.8, "vàng, bạc": 1.0, "thị trường vàng": 1.0, "nhà vàng": 1.0, "tiệm vàng": 0.8,
         "lượng vàng": 1.0, "chỉ vàng": 0.8, "gom vàng": 1.0, "bạc thỏi": 1.0, "giá vàng, bạc": 1.0,
         "giá dầu": 0.6, "sàn giao dịch": 0.5, "lợi nhuận": 0.4, "báo lãi": 0.8, "báo lỗ": 0.8, "doanh thu": 0.4,
-        "bất động sản": 0.5, "căn hộ": 0.4, "giá nhà": 0.4, "xuất khẩu": 0.3,
+        "bất động sản": 0.5, "xuất khẩu": 0.3,
     },
     "world": {
         "tổng thống": 0.6, "ông trump": 1.0, "trump": 0.8, "nhà trắng": 1.0, "điện kremlin": 1.0, "ukraine": 1.0,
@@ -225,14 +228,15 @@ EXCLUDED_PHRASES: dict[str, dict[str, float]] = {
 }
 # proper nouns matched with their capitals (lower case they are common syllables: «thẩm mỹ», «biện pháp», «MU»)
 CASED_EXCLUDED_PHRASES: dict[str, dict[str, float]] = {
-    "world": {"Đức:": 1.0, "Mỹ:": 1.0, "Nhật:": 1.0, "Anh:": 1.0, "Pháp:": 1.0, "Trung Quốc:": 1.0,
-              "Hàn Quốc:": 1.0, "Nga:": 1.0, "Úc:": 1.0, "Thụy Sĩ": 0.8, "Amazon": 0.5, "Microsoft": 0.5,
-              "Mỹ": 0.4, "Nga": 0.5, "Trung Quốc": 0.3, "Nhật Bản": 0.3, "Hàn Quốc": 0.3, "Pháp": 0.3, "EU": 0.6,
+    "world": {"Thụy Sĩ": 0.8, "Amazon": 0.5, "Microsoft": 0.5, "Mỹ": 0.4, "Nga": 0.5, "Trung Quốc": 0.3, "Nhật Bản": 0.3, "Hàn Quốc": 0.3, "Pháp": 0.3, "EU": 0.6,
               "Thái Lan": 0.3, "Campuchia": 0.3, "Philippines": 0.4, "Indonesia": 0.3, "Australia": 0.4,
               "Canada": 0.4, "Mexico": 0.4, "Brazil": 0.4, "Anh": 0.05},
     "sports": {"MU": 0.8, "Real Madrid": 1.0, "PSG": 1.0, "Bayern": 1.0, "Inter": 0.6, "Juventus": 1.0,
                "Al Hilal": 1.0, "Al Ittihad": 1.0, "Hà Nội FC": 1.0, "HAGL": 1.0, "SLNA": 1.0},
 }
+# a headline that opens with a country («Đức: Hàng nghìn nhân viên Amazon đình công») is world news
+_COUNTRY_FIRST = re.compile(r"^\W*(?:Đức|Mỹ|Nhật(?: Bản)?|Anh|Pháp|Trung Quốc|Hàn Quốc|Nga|Úc|Australia|Ấn Độ|Thái Lan|"
+                            r"Singapore|Indonesia|Philippines|Malaysia|Campuchia|Lào|Canada|Ukraine|Israel|Iran)\s*:")
 # the news-topic model's labels (VNTC names) as soft evidence: (kind or None for workers, weight)
 _NEWS_TOPIC_EXCLUDED = {"The thao": ("sports", 0.8), "Van hoa": ("entertainment", 0.4), "The gioi": ("world", 0.6),
                         "Kinh doanh": ("market", 0.3), "Vi tinh": ("entertainment", 0.2)}
@@ -247,7 +251,7 @@ _TOPIC_WORKERS = {
 # a world story keeps a labour subject only when it is about Vietnam's workers (labour export, Vietnamese abroad)
 _VIETNAM = re.compile(r"(?<!\w)(?:việt nam|người việt|lao động việt|xuất khẩu lao động|xklđ|thực tập sinh|"
                       r"đi làm việc ở nước ngoài|trong nước)(?!\w)")
-_SUBJECT_GROUPS = {_PAY, _JOBS, _INSURANCE, _CONDITIONS, _RELATIONS, _UNION, _PEOPLE}
+_SUBJECT_GROUPS = {_PAY, _JOBS, _INSURANCE, _CONDITIONS, _RELATIONS, _UNION, _PEOPLE, _PUBLIC}
 _SUBJECT_SAVES = {"entertainment", "celebrity", "lottery", "market", "world"}
 _GROUP_REASONS = {
     _PAY: "tiền lương, thu nhập", _JOBS: "việc làm", _INSURANCE: "bảo hiểm, chế độ", _CONDITIONS: "điều kiện lao động",
@@ -360,6 +364,8 @@ def score(title: str, text: str, *, kind: str = "article", source: str = "", org
         for phrase in found_any:
             for k, w in table.get(phrase, ()):
                 kind_evidence[k] = kind_evidence.get(k, 0.0) + w * (1.5 if phrase in found_head else 1.0)
+    if _COUNTRY_FIRST.search(head_cased):
+        kind_evidence["world"] = kind_evidence.get("world", 0.0) + 1.0
     if news_topic in _NEWS_TOPIC_EXCLUDED:
         k, w = _NEWS_TOPIC_EXCLUDED[news_topic]
         kind_evidence[k] = kind_evidence.get(k, 0.0) + w
