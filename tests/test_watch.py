@@ -166,6 +166,26 @@ def site(tmp_path, annotator):
         yield inst, client, ids
 
 
+def test_the_terms_page_lists_hits_and_saves_excluded_contexts(site):
+    inst, client, (ronaldo, dinh_cong, report) = site
+    term = next(t for t in inst.store.watch_terms() if t["term"] == "đình công")   # a default term of `pulse init`
+    listing = client.get("/admin/terms").text
+    assert f'href="/admin/terms/{term["id"]}"' in listing
+    assert "2 tin khớp trong 30 ngày, 1 liên quan" in listing
+    page = client.get(f"/admin/terms/{term['id']}")
+    assert page.status_code == 200
+    assert f'href="/items/{ronaldo}"' in page.text and f'href="/items/{report}"' in page.text
+    assert f'href="/items/{dinh_cong}"' not in page.text
+    assert "Không đưa vào cảnh báo" in page.text and "Liên quan" in page.text
+    saved = client.post(f"/admin/terms/{term['id']}/excluded",
+                        data={"contexts": "Al Nassr,  Ronaldo", "csrf_token": csrf_of(page.text)})
+    assert saved.status_code == 303
+    page = client.get(saved.headers["location"]).text
+    assert "Đã lưu ngữ cảnh loại trừ." in page and 'value="Al Nassr, Ronaldo"' in page
+    assert f'href="/items/{ronaldo}"' not in page and f'href="/items/{report}"' in page
+    assert client.get("/admin/terms/999999").status_code == 404
+
+
 def test_the_item_page_shows_relevance(site):
     inst, client, (ronaldo, _, report) = site
     page = client.get(f"/items/{report}").text
