@@ -3,11 +3,13 @@ headlines (tests/fixtures/relevance/headlines.tsv, see its SOURCE.md)."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from nlp.gazetteer import default_gazetteer_path, load_gazetteer
+from nlp.gazetteer import default_gazetteer_path, load_gazetteer, trie_regex
 from nlp.relevance import score
 
 HEADLINES = Path(__file__).parent / "fixtures" / "relevance" / "headlines.tsv"
@@ -165,3 +167,19 @@ def test_excluded_kinds_follow_the_settings():
 def test_a_labour_subject_keeps_world_news_relevant_but_never_sports():
     assert score("Lao động Việt Nam ở Hàn Quốc được tăng lương, Mỹ siết visa", "").excluded is None
     assert score("Cầu thủ Ronaldo đòi tăng lương ở Al Nassr", "").excluded == "sports"
+
+
+# --- the phrase matcher -------------------------------------------------------------------------------------------------
+_SYLLABLES = ["lương", "nợ", "nợ lương", "công", "đình", "đình công", "công nhân", "nhân", "bảo", "bảo hiểm", "hiểm",
+              "x", "cao bằng", "cao"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(phrases=st.lists(st.sampled_from(_SYLLABLES), min_size=1, max_size=8, unique=True),
+       words=st.lists(st.sampled_from(_SYLLABLES + ["và", "-", ",", "lương-", "xnợ"]), max_size=12))
+def test_the_trie_pattern_finds_what_a_longest_first_alternation_finds(phrases, words):
+    text = " ".join(words)
+    flat = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+                      + r")(?![\w-])")
+    trie = re.compile(rf"(?<![\w-])(?:{trie_regex(sorted(phrases))})(?![\w-])")
+    assert trie.findall(text) == flat.findall(text)

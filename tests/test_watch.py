@@ -192,3 +192,21 @@ def test_the_item_page_shows_relevance(site):
     assert "Liên quan người lao động: cao · Địa phương: thuộc địa bàn tỉnh (khu công nghiệp Đề Thám" in page
     page = client.get(f"/items/{ronaldo}").text
     assert "Liên quan người lao động: thấp · Địa phương: không · Tin thể thao (không tự đưa vào cảnh báo)" in page
+
+
+# --- settings ----------------------------------------------------------------------------------------------------------
+def test_relevance_settings_come_from_the_config_file(tmp_path):
+    from service.config import load_settings
+    from service.relevance import gazetteer_for, item_relevance
+
+    config = tmp_path / "pulse.toml"
+    config.write_text('[relevance]\nlocal_sources = ["bao-tinh"]\nemployers = ["Công ty Than Nà Lũng"]\n'
+                      'excluded_news = ["sports"]\n', encoding="utf-8")
+    settings = load_settings(config).relevance
+    assert "Công ty Than Nà Lũng" in [p.name for p in gazetteer_for(settings).places]
+    gold = {"title": headline("rss-gold-1"), "text": "", "kind": "article", "source": "bao-tinh"}
+    rel = item_relevance(gold, settings=settings)
+    assert rel.excluded is None and rel.local == 1.0      # market news not excluded here; the outlet is local
+    config.write_text('[relevance]\nexcluded_news = ["sport"]\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown kinds in \\[relevance\\] excluded_news: sport"):
+        gazetteer_for(load_settings(config).relevance)
