@@ -21,7 +21,9 @@ from collectors.items import RawItem
 from nlp.normalize import fold
 from service.timeutil import local_day
 
-# Each migration is applied once, in order; never edit one that has shipped, add a new one.
+# Each migration is applied once, in order; never edit one that has shipped, add a new one. Each runs statement by
+# statement inside one transaction with its version row (Store.migrate): no BEGIN/COMMIT in a migration, and
+# `PRAGMA foreign_keys` has no effect inside it.
 MIGRATIONS: list[str] = [
     """
     CREATE TABLE org_units (
