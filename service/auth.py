@@ -114,7 +114,8 @@ class LoginThrottle:
 
     def __init__(self, free_per_account: int = 5, free_per_address: int = 20, base: float = 1.0,
                  cap_per_account: float = 15 * 60, cap_per_address: float = 5 * 60, forget_after: float = 3600,
-                 max_keys: int = 100_000):
+                 max_keys: int = 100_000, clock=time.monotonic):
+        self.clock = clock
         self.free = {"pair": free_per_account, "address": free_per_address}
         self.cap = {"pair": cap_per_account, "address": cap_per_address}
         self.base, self.forget_after, self.max_keys = base, forget_after, max_keys
@@ -133,7 +134,7 @@ class LoginThrottle:
 
     def wait(self, address: str, username: str) -> float:
         """Seconds this address must wait before trying this username again (0: it may try now)."""
-        now = time.monotonic()
+        now = self.clock()
         longest = 0.0
         with self._lock:
             for key in self._keys(address, username):
@@ -148,7 +149,7 @@ class LoginThrottle:
         return max(0.0, longest)
 
     def failed(self, address: str, username: str) -> None:
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             if len(self._failures) >= self.max_keys:   # memory stays bounded under a flood of fresh keys
                 for key in sorted(self._failures, key=lambda k: self._failures[k][1])[: self.max_keys // 10]:
@@ -165,16 +166,16 @@ class LoginThrottle:
             self._failures.pop(self._keys(address, username)[0], None)
 
     def entries(self) -> list[dict]:
-        """The keys being slowed down now, longest wait first (for the admins' page)."""
-        now = time.monotonic()
+        """The keys that are slowed down (past their free failures, not yet forgotten), longest wait first."""
+        now = self.clock()
         out = []
         with self._lock:
             for (kind, address, username), (failures, last) in self._failures.items():
-                wait = last + self._delay(kind, failures) - now
-                if now - last <= self.forget_after and wait > 0:
+                if now - last <= self.forget_after and failures >= self.free[kind]:
+                    wait = max(0.0, last + self._delay(kind, failures) - now)
                     out.append({"kind": kind, "address": address, "username": username, "failures": failures,
                                 "wait": round(wait)})
-        return sorted(out, key=lambda e: -e["wait"])
+        return sorted(out, key=lambda e: (-e["wait"], -e["failures"]))
 
     def clear(self, address: str | None = None, username: str | None = None) -> int:
         """Forget failures: all of them, or those of an address and/or a username; returns how many keys went."""
@@ -191,7 +192,8 @@ class LoginThrottle:
 MIN_PASSWORD = 10
 _COMMON: frozenset[str] | None = None
 _LEET = str.maketrans({"@": "a", "4": "a", "3": "e", "1": "i", "!": "i", "0": "o", "$": "s", "5": "s", "7": "t"})
-_ROWS = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm", "1qaz2wsx3edc")
+_ROWS = ("01234567890", "abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm", "1qaz2wsx3edc4rfv5tgb",
+         "1234567890qwertyuiop")
 
 
 def common_passwords() -> frozenset[str]:

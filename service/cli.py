@@ -486,7 +486,8 @@ def users_add(name: str, role: str = typer.Option(..., "--role", help="admin, st
 
 @users_app.command("token")
 @plain_errors
-def users_token(name: str, label: str = typer.Option("cli", "--name", help="What the token is for.")):
+def users_token(name: str, label: str = typer.Option("cli", "--name", help="What the token is for."),
+                days: int = typer.Option(90, "--days", min=1, max=365, help="Days until the token expires.")):
     """Create an API token for a user; the token is printed once (only its hash is stored)."""
     from service.auth import new_api_token, token_hash
 
@@ -495,8 +496,10 @@ def users_token(name: str, label: str = typer.Option("cli", "--name", help="What
     if user is None:
         fail(f"there is no user named {name!r}.")
     token = new_api_token()
-    store.add_api_token(user["id"], label, token_hash(token))
-    typer.echo(f"API token for {name}: {token}  (shown once; send it as 'Authorization: Bearer <token>')")
+    expires = iso(datetime.now(timezone.utc) + timedelta(days=days))
+    store.add_api_token(user["id"], label, token_hash(token), expires_at=expires)
+    typer.echo(f"API token for {name}: {token}  (shown once; send it as 'Authorization: Bearer <token>'; "
+               f"expires {expires})")
 
 
 @labels_app.command("import")
@@ -541,7 +544,10 @@ def restore_(file: Path = typer.Argument(..., help="A backup made by `pulse back
              force: bool = typer.Option(False, "--force", help="Replace an existing database (saved beside it first).")):
     """Restore the database from a backup; refuses a damaged or non-Pulse file, and an existing database without --force."""
     from service.backup import restore
+    from datetime import datetime, timedelta, timezone
 
+
+    from service.store import iso
     outcome = restore(file, settings().db_path, force=force)
     if outcome.saved_previous:
         typer.echo(f"The replaced database was saved to {outcome.saved_previous}")
