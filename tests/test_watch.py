@@ -186,6 +186,18 @@ def test_the_terms_page_lists_hits_and_saves_excluded_contexts(site):
     assert client.get("/admin/terms/999999").status_code == 404
 
 
+def test_the_flag_page_shows_its_items_relevance(site):
+    inst, client, (ronaldo, _, report) = site
+    flag_id = inst.store.upsert_flag({
+        "key": "test:relevance", "kind": "watch_term", "stream_id": None, "topic": "tien_luong", "score": 6.0,
+        "window_start": "2026-01-01T17:00:00+00:00", "window_end": "2026-01-02T17:00:00+00:00", "count": 2,
+        "baseline": 0.0, "reason": "Có 2 tin nhắc đến «đình công».", "item_ids": [report, ronaldo],
+        "evidence": {"units": {"caobang": 1}, "timeline": [], "representative": [report, ronaldo]}})
+    page = client.get(f"/flags/{flag_id}").text
+    assert "Liên quan người lao động: cao · Địa phương: thuộc địa bàn tỉnh" in page
+    assert "Liên quan người lao động: thấp · Địa phương: không · Tin thể thao" in page
+
+
 def test_the_item_page_shows_relevance(site):
     inst, client, (ronaldo, _, report) = site
     page = client.get(f"/items/{report}").text

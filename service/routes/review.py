@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from service.routes.web import (DECIDERS, REVIEWERS, STATUS_NAMES, Viewer, access, clean_text, get_store,
                                 parse_day, render, scoped_units, topic_names)
+from service.routes.items import relevance_view
 from service.scope import scoped_flag, scoped_flags, scoped_stream_label
 from service.store import Store
 from service.timeutil import day_bounds
@@ -133,8 +134,10 @@ def flag_page(request: Request, flag_id: int, viewer: Viewer = Depends(access(*R
     evidence = flag["evidence"] or {}
     representative = [i for i in store.items_by_ids(evidence.get("representative") or []) if viewer.sees_item(i)]
     facts = {f["item_id"]: f for f in store.item_facts([i["id"] for i in representative])}
+    relevance = store.relevance_of([i["id"] for i in representative])
     for item in representative:   # the model's topic and sentiment, shown as the suggestion to correct
-        item.update(topic=facts.get(item["id"], {}).get("topic"), sentiment=facts.get(item["id"], {}).get("sentiment"))
+        item.update(topic=facts.get(item["id"], {}).get("topic"), sentiment=facts.get(item["id"], {}).get("sentiment"),
+                    relevance=relevance_view(relevance.get(item["id"])))
     items = [i for i in store.items_by_ids(flag["item_ids"][:100]) if viewer.sees_item(i)]
     unit_names = {u["code"]: u["name"] for u in store.org_units()}
     sentiment = evidence.get("sentiment") or {}
