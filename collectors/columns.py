@@ -138,3 +138,38 @@ def skip_row(row: list[object], columns: dict[str, int], header: list[object]) -
     if len(cells) == 2 and not any(i in text_columns for i, _ in cells) and _HEADING_NUMBER.match(folded[0]):
         return True  # «I | KHỐI TRƯỜNG HỌC»: a numbered heading beside an empty text cell
     return False
+
+
+# ---- unit names as typed → unit codes ------------------------------------------------------------------------------
+
+_ABBREVIATIONS = {"cdcs": "cong doan co so", "cdn": "cong doan nganh", "cd": "cong doan", "ldld": "lien doan lao dong",
+                  "tp": "thanh pho", "gd": "giao duc", "yt": "y te", "vc": "vien chuc", "cb": "cao bang"}
+_GENERIC = frozenset({"cong", "doan", "nganh", "lien", "lao", "dong", "tinh", "cao", "bang", "co", "so"})
+
+
+def _unit_words(value: str) -> list[str]:
+    words = []
+    for word in fold_name(value).split():
+        words.extend(_ABBREVIATIONS.get(word, word).split())
+    return words
+
+
+def match_unit(typed: str, units: list[tuple[str, str]]) -> str | None:
+    """The code of the unit `typed` names — by code, by name (folded, abbreviations such as CĐCS/CĐN/LĐLĐ
+    expanded), or by the words that tell units apart («Công đoàn Giáo dục» is «Công đoàn ngành Giáo dục tỉnh»);
+    None when no unit, or more than one, fits."""
+    if not typed or not typed.strip():
+        return None
+    by_code = {code.lower(): code for code, _ in units}
+    if typed.strip().lower() in by_code:
+        return by_code[typed.strip().lower()]
+    words = _unit_words(typed)
+    for code, name in units:
+        if _unit_words(name) == words:
+            return code
+    distinctive = set(words) - _GENERIC
+    if not distinctive:
+        return None
+    fits = [code for code, name in units if (set(_unit_words(name)) - _GENERIC) >= distinctive
+            and set(_unit_words(name)) - _GENERIC]
+    return fits[0] if len(fits) == 1 else None

@@ -155,6 +155,8 @@ def import_(file: Path = typer.Argument(..., help="CSV, XLSX, DOCX or JSONL file
                           default_date=date)
     for err in outcome.errors:
         typer.echo(f"  {err}", err=True)
+    for warning in outcome.warnings:
+        typer.echo(f"  warning: {warning}", err=True)
     skipped = f", {outcome.skipped} non-data rows skipped" if outcome.skipped else ""
     typer.echo(f"{file}: {outcome.read} read, {outcome.new} new, {len(outcome.errors)} could not be used{skipped}.")
     if outcome.read == 0:

@@ -15,7 +15,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from collectors import CollectResult, SourceConfig, collect_source
-from collectors.columns import parse_mapping
+from collectors.columns import match_unit, parse_mapping
 from collectors.dates import parse_report_date
 from collectors.files import ImportLimits, ReadOptions, csv_header_fields, read_observations, read_timeline
 from collectors.http import HttpClient, user_agent
@@ -49,6 +49,7 @@ class ImportOutcome:
     new: int = 0
     errors: list[str] = field(default_factory=list)
     skipped: int = 0  # rows that are not data (totals, headings, column numbers)
+    warnings: list[str] = field(default_factory=list)  # imported, but something to look at (unknown unit names)
 
 
 @dataclass
@@ -155,9 +156,16 @@ def collect(store: Store, source: str | None = None, client: HttpClient | None =
     client = client or http_client(settings)
     client.start_cycle()
     by_host: dict[str, list[dict]] = {}
-    for row in rows:
-        by_host.setdefault(_host_of(row["url"]), []).append(row)
     outcomes: dict[str, SourceOutcome] = {}
+    now = utcnow()
+    for row in rows:
+        until = (row.get("config") or {}).get("retry_after")
+        if until and until > now:  # the site asked not to be fetched before then (a Retry-After, kept in the store)
+            outcomes[row["name"]] = SourceOutcome(row["name"], errors=[
+                f"{row['name']}: skipped until {until} (the site asked Pulse to wait, Retry-After)."],
+                retry_after=datetime.fromisoformat(until))
+            continue
+        by_host.setdefault(_host_of(row["url"]), []).append(row)
     if by_host:
         with ThreadPoolExecutor(max_workers=max(1, min(settings.workers, len(by_host))),
                                 thread_name_prefix="pulse-collect") as pool:
@@ -181,6 +189,9 @@ def _record(store: Store, fetched: _Fetched) -> SourceOutcome:
     new_ids = store.add_items(result.items) if result.items else []
     if result.etag or result.last_modified:
         store.set_source_validators(row["name"], result.etag, result.last_modified)
+    if result.retry_after is not None or (row.get("config") or {}).get("retry_after"):
+        store.set_source_retry_after(row["name"], result.retry_after.replace(microsecond=0).isoformat()
+                                     if result.retry_after else None)
     store.record_run(row["name"], fetched.started, fetched.finished, ok=result.ok, found=len(result.items),
                      new=len(new_ids), not_modified=result.not_modified, errors=result.errors,
                      duration=fetched.duration)
@@ -278,8 +289,32 @@ def import_file(store: Store, path: Path, kind: str | None = "timeline", source:
         raise UserError(f"Unknown import kind {kind!r}: use observations or timeline.")
     if result.refused:
         raise UserError(" ".join(result.errors))
+    warnings = map_units(result.items, [(u["code"], u["name"]) for u in store.org_units()])
     new_ids = store.add_items(result.items) if result.items else []
-    return ImportOutcome(read=len(result.items), new=len(new_ids), errors=result.errors, skipped=result.skipped)
+    return ImportOutcome(read=len(result.items), new=len(new_ids), errors=result.errors, skipped=result.skipped,
+                         warnings=warnings)
+
+
+def map_units(items: list, units: list[tuple[str, str]]) -> list[str]:
+    """Unit names as typed → unit codes (the name as written kept in extra); one warning per unknown name, which
+    stays as written for an admin to map later."""
+    unknown: dict[str, list[str]] = {}
+    for item in items:
+        if not item.org_unit:
+            continue
+        code = match_unit(item.org_unit, units)
+        if code is None:
+            where = item.extra.get("row")
+            unknown.setdefault(item.org_unit, []).append(str(where) if where else "")
+        elif code != item.org_unit:
+            item.extra["unit_as_written"] = item.org_unit
+            item.org_unit = code
+    warnings = []
+    for name, rows in unknown.items():
+        numbered = [r for r in rows if r]
+        at = f" (rows {', '.join(numbered[:10])}{', …' if len(numbered) > 10 else ''})" if numbered else ""
+        warnings.append(f"unit «{name}»{at} is not one of Pulse's units; kept as written for an admin to map.")
+    return warnings
 
 
 def process(store: Store, annotator, versions: dict[str, str], batch_size: int = 256,

@@ -494,6 +494,16 @@ class Store:
             cur = self.db.execute("UPDATE sources SET enabled = ? WHERE name = ?", [int(enabled), name])
         return cur.rowcount > 0
 
+    def set_source_retry_after(self, name: str, until: str | None) -> None:
+        """Remember (UTC ISO time) or forget that a source asked not to be fetched before a time (Retry-After)."""
+        with self.transaction():
+            if until:
+                self.db.execute("UPDATE sources SET config = json_set(COALESCE(config, '{}'), '$.retry_after', ?)"
+                                " WHERE name = ?", [until, name])
+            else:
+                self.db.execute("UPDATE sources SET config = json_remove(config, '$.retry_after')"
+                                " WHERE name = ? AND json_extract(config, '$.retry_after') IS NOT NULL", [name])
+
     def set_source_validators(self, name: str, etag: str | None, last_modified: str | None) -> None:
         with self.transaction():
             self.db.execute("UPDATE sources SET etag = ?, last_modified = ? WHERE name = ?", [etag, last_modified, name])

@@ -188,3 +188,26 @@ def test_a_refused_file_is_a_plain_error(tmp_path, store):
     path.write_bytes(b"%PDF-1.4")
     with pytest.raises(UserError, match="unsupported file type"):
         import_file(store, path, kind="observations")
+
+
+def test_unit_names_as_typed_are_mapped_to_unit_codes_and_unknown_ones_kept_with_a_warning(tmp_path, store):
+    from collectors.columns import match_unit
+    from service.setup import init
+
+    init(store)
+    units = [(u["code"], u["name"]) for u in store.org_units()]
+    assert match_unit("CĐ ngành Giáo dục", units) == "cb-giaoduc"
+    assert match_unit("Công đoàn Giáo dục", units) == "cb-giaoduc"
+    assert match_unit("CĐN Y tế", units) == "cb-yte"
+    assert match_unit("LĐLĐ TP Cao Bằng", units) == "cb-thanhpho"
+    assert match_unit("LĐLĐ tỉnh Cao Bằng", units) == "caobang"
+    assert match_unit("Trường THPT Thành phố", units) is None
+    outcome = import_file(store, office_xlsx(tmp_path / "bao-cao.xlsx"), kind="observations")
+    assert outcome.new == 5
+    rows = {r["text"]: r for r in store.db.query("SELECT text, org_unit, extra FROM items")}
+    mapped = rows["Lo lắng việc sáp nhập trường."]
+    assert mapped["org_unit"] == "cb-giaoduc" and "Công đoàn ngành Giáo dục tỉnh" in mapped["extra"]
+    assert rows["Giáo viên hỏi về phụ cấp thâm niên."]["org_unit"] == "Trường THPT Thành phố"
+    assert "unit «Trường THPT Thành phố» (rows 10) is not one of Pulse's units; kept as written for an admin to map." \
+        in outcome.warnings
+    assert len(outcome.warnings) == 4 and outcome.errors == ["row 15: '31/11/2026' is not a real date (day/month/year)."]
