@@ -415,8 +415,10 @@ def models_rollback(task: str,
 def extract(target: str = typer.Argument(..., help="A page URL or a saved HTML file.")):
     """Print one page's article as JSON: title, text, author, published_at, url."""
     from collectors.articles import extract as extract_article
+    from service.pipeline import http_client
 
-    typer.echo(json.dumps(extract_article(target), ensure_ascii=False, indent=2))
+    client = http_client(settings().fetch) if target.startswith(("http://", "https://")) else None
+    typer.echo(json.dumps(extract_article(target, client), ensure_ascii=False, indent=2))
 
 
 @sources_app.command("list")

@@ -162,3 +162,13 @@ def test_admin_source_form_refuses_internal_addresses_in_vietnamese(tmp_path):
     assert inst.store.source("noi-bo") is None
     assert admin.post("/admin/sources", data={"csrf_token": csrf, "name": "bao-ngoai", "url": "http://93.184.216.34/rss",
                                               "kind": "rss"}).status_code == 303
+
+
+def test_pulse_extract_fetches_through_the_guard_and_its_allow_list(tmp_path, cli, server):
+    server.add("/bai.htm", b"<html><head><title>T</title></head><body><article><p>" + "Người lao động. ".encode() * 30
+               + b"</p></article></body></html>")
+    allowed = cli("extract", server.url("/bai.htm"))  # the suite's PULSE_ALLOWED_HOSTS names 127.0.0.1
+    assert allowed.exit_code == 0 and "Người lao động" in allowed.output
+    refused = cli("--config", str(_no_allow_list(tmp_path)), "extract", server.url("/bai.htm"))
+    assert refused.exit_code != 0 and "internal address" in refused.output
+    assert server.paths_hit().count("/bai.htm") == 1
