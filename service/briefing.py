@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from service.config import Settings
-from service.scope import EVERYTHING, Scope, scoped_flags
+from service.scope import EVERYTHING, Scope, scoped_events, scoped_flags
 from service.store import Store
 from service.streams import item_text
 from service.timeutil import TZ, day_bounds, days_between
@@ -132,7 +132,7 @@ def daily(store: Store, day: date, settings: Settings | None = None, scope: Scop
     reviewed = []
     week_start, _ = day_bounds(day - timedelta(days=6))
     for f in scoped_flags(store, scope, store.flags_decided(week_start, end), names):  # the week's decided streams
-        events = store.flag_events(f["id"])
+        events = scoped_events(store, scope, store.flag_events(f["id"]))
         entry = _stream_entry(store, f, names, unit_names)
         entry["notes"] = [e["note"] for e in events if e["note"] and "orient" not in e["action"]]
         entry["orientation"] = [e["note"] for e in events if e["note"] and "orient" in e["action"]]
@@ -205,7 +205,7 @@ def period_report(store: Store, unit_code: str, period: str, ref: date, settings
         entry = _stream_entry(store, f, names, unit_names)
         entry["status_label"] = STATUS_LABELS.get(f["status"], f["status"])
         entry["decisions"] = [{"action": e["action"], "note": e["note"], "by": e["username"], "at": e["at"]}
-                              for e in store.flag_events(f["id"])]
+                              for e in scoped_events(store, scope, store.flag_events(f["id"]))]
         streams.append(entry)
     open_issues = [s for s in streams if s["status"] in ("open", "escalated")]
     return {

@@ -146,3 +146,17 @@ def scoped_stream_label(store: Store, scope: Scope, stream: dict | None) -> dict
         return stream
     ids = store.stream_items_in_scope(stream["id"], sorted(scope.units))
     return {**stream, "label": " · ".join(top_keyphrases(store, ids)[:3]) or "", "size": len(ids), "partial": True}
+
+
+def scoped_events(store: Store, scope: Scope, events: list[dict]) -> list[dict]:
+    """A flag's review decisions the scope may read: those written by the province or by people of the reader's
+    units and of the units above them; a sibling unit's staff may quote their own collaborators in a note."""
+    if scope.province or not events:
+        return events
+    authors: dict[str, bool] = {}
+    for name in {e["username"] for e in events}:
+        user = store.user_login(name)
+        unit = (user or {}).get("unit")
+        # a unit above the reader's sees the reader's units in its own subtree
+        authors[name] = bool(unit) and (unit in scope.units or bool(scope.units & set(store.unit_subtree(unit))))
+    return [e for e in events if authors.get(e["username"])]

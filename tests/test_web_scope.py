@@ -28,6 +28,7 @@ from web_support import OTHER, OWN, login, make_installation
 # search page that repeats its query is never taken for a leak
 MARK_A, MARK_B, MARK_P = "xqzalphá", "xqzbếta", "xqzprèss"
 QUERY_A, QUERY_B = "xqzalpha", "xqzbeta"
+MARK_PROVINCE = "xqzprovince"   # the province's own decision on a story every unit shares
 NAME_B = "Công đoàn ngành Giáo dục tỉnh"                        # unit B (cb-giaoduc), named only to its readers
 DAY = today_local() - timedelta(days=1)
 READERS_A = ("staff1", "analyst1", "admin1", "collab1")
@@ -108,6 +109,10 @@ def world(tmp_path_factory):
         "press": flag("leak:press", "new_stream", mixed, ids["P"] + ids["B"][:2], {},
                       f"Luồng mới «doanh nghiệp {MARK_P}» (Tiền lương và thu nhập): 7 tin.", 7.0),
     }
+    # decisions on the shared story: unit B's staff quote their collaborators; the province gives an orientation
+    store.add_flag_event(flags["mixed"], "staff2", "note", f"Giáo viên trường {MARK_B} đã được gặp.")
+    store.add_flag_event(flags["mixed"], "root", "orientation", f"Định hướng {MARK_PROVINCE}: trả lương đúng hạn.",
+                         new_status="confirmed")
     trends.detect(store, DAY, DAY)   # the real detectors add their own flags over the same items
     for item_id in (ids["A"][0], ids["B"][0], ids["P"][0]):
         store.add_label(item_id, "topic", "tien_luong", "analyst1")
@@ -195,6 +200,7 @@ def test_a_unit_b_marker_never_reaches_a_reader_of_unit_a(world, reader):
     assert not missing, f"{reader} does not see unit A's own words on: {missing}"
     assert MARK_P in seen[f"/flags/{flags['press']}"][1] and seen[f"/flags/{flags['only_b']}"][0] == 404
     assert MARK_P in seen[f"/briefings/{DAY.isoformat()}"][1], "the province's press part is shown to every unit"
+    assert MARK_PROVINCE in seen[f"/flags/{flags['mixed']}"][1], "the province's orientation is shown to the unit"
 
 
 def test_the_province_reads_every_unit(world):

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse
 from service.routes.web import (DECIDERS, REVIEWERS, STATUS_NAMES, Viewer, access, clean_text, get_store,
                                 parse_day, render, scoped_units, topic_names)
 from service.routes.items import relevance_view
-from service.scope import scoped_flag, scoped_flags, scoped_stream_label
+from service.scope import scoped_events, scoped_flag, scoped_flags, scoped_stream_label
 from service.store import Store
 from service.timeutil import day_bounds
 
@@ -149,7 +149,8 @@ def flag_page(request: Request, flag_id: int, viewer: Viewer = Depends(access(*R
         "sentiment": _split(sentiment),
         "stream": stream, "topic_name": names.get(flag["topic"] or "", flag["topic"] or ""), "topic_names": names,
         **_story_links(store, viewer, flag),
-        "events": store.flag_events(flag_id), "can_decide": viewer.role in DECIDERS, **templates_globals}, viewer)
+        "events": scoped_events(store, viewer.scope, store.flag_events(flag_id)),
+        "can_decide": viewer.role in DECIDERS, **templates_globals}, viewer)
 
 
 def decide(store: Store, viewer: Viewer, flag: dict, action: str, note: str) -> None:
