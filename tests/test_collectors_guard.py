@@ -160,7 +160,8 @@ def test_admin_source_form_refuses_internal_addresses_in_vietnamese(tmp_path):
         assert page.status_code == 400, url
         assert "Địa chỉ nguồn trỏ vào mạng nội bộ" in page.text
     assert inst.store.source("noi-bo") is None
-    assert admin.post("/admin/sources", data={"csrf_token": csrf, "name": "bao-ngoai", "url": "http://93.184.216.34/rss",
+    assert admin.post("/admin/sources", data={"csrf_token": csrf, "name": "bao-ngoai",
+                                              "url": "http://93.184.216.34/rss",
                                               "kind": "rss"}).status_code == 303
 
 

@@ -244,7 +244,8 @@ def test_any_csv_gives_clean_items_or_numbered_row_errors(data):
 
 XML_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from(list("\n\tăĐ")),
                    max_size=40)
-CELL = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=False, allow_infinity=False),
+CELL = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
+                 st.floats(allow_nan=False, allow_infinity=False),
                  XML_TEXT, st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(9999, 12, 31)),
                  st.dates(min_value=date(1900, 1, 1)))
 

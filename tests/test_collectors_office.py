@@ -41,7 +41,8 @@ def office_xlsx(path: Path) -> Path:
                  ["I", "KHỐI TRƯỜNG HỌC"],
                  [1, datetime(2026, 11, 3, 8, 30), "Trường THPT Thành phố", "Giáo viên hỏi về phụ cấp thâm niên.",
                   "Nông Thị Hà"],
-                 [2, "ngày 7 tháng 11 năm 2026", "Trường THCS Hòa An", "Đề nghị sửa trường trước mùa đông.", "Lý Văn Sơn"],
+                 [2, "ngày 7 tháng 11 năm 2026", "Trường THCS Hòa An", "Đề nghị sửa trường trước mùa đông.",
+                  "Lý Văn Sơn"],
                  [3, "tháng 11/2026", "Công đoàn ngành Giáo dục tỉnh", "Lo lắng việc sáp nhập trường.", None],
                  [4, "7/11", "Tổng công ty Điện lực", "Hỏi về chế độ làm thêm giờ.", None],
                  [5, 46333, "Trường Tiểu học Sông Hiến", "Phản ánh nợ lương hợp đồng.", "Hoàng Thị Mai"],
@@ -210,4 +211,5 @@ def test_unit_names_as_typed_are_mapped_to_unit_codes_and_unknown_ones_kept_with
     assert rows["Giáo viên hỏi về phụ cấp thâm niên."]["org_unit"] == "Trường THPT Thành phố"
     assert "unit «Trường THPT Thành phố» (rows 10) is not one of Pulse's units; kept as written for an admin to map." \
         in outcome.warnings
-    assert len(outcome.warnings) == 4 and outcome.errors == ["row 15: '31/11/2026' is not a real date (day/month/year)."]
+    assert len(outcome.warnings) == 4
+    assert outcome.errors == ["row 15: '31/11/2026' is not a real date (day/month/year)."]

@@ -18,7 +18,8 @@ from service.config import FetchSettings
 from service.pipeline import collect, http_client
 
 VIETNAMESE_TITLES = ["Người lao động đề nghị tăng lương tối thiểu vùng", "Công đoàn cơ sở hỗ trợ công nhân nghỉ việc",
-                     "Tiền lương tháng mười ba của giáo viên được chi trả", "Bảo hiểm xã hội một lần: người lao động băn khoăn"]
+                     "Tiền lương tháng mười ba của giáo viên được chi trả",
+                     "Bảo hiểm xã hội một lần: người lao động băn khoăn"]
 
 
 def _feed(titles: list[str], base: str, declaration: str = '<?xml version="1.0"?>') -> str:
@@ -78,7 +79,8 @@ def test_a_drip_a_retry_after_and_a_hanging_server_cannot_stall_a_cycle_of_20_fe
         srv = servers()
         titles = [f"Tin {n}-{k}: {VIETNAMESE_TITLES[k % 4]}" for k in range(3)]
         if n == 0:  # windows-1258 bytes; the charset is only in the HTTP header, the document declares none
-            srv.add("/feed.rss", encode_windows_1258(_feed(titles, srv.base)), "application/rss+xml; charset=windows-1258")
+            srv.add("/feed.rss", encode_windows_1258(_feed(titles, srv.base)),
+                    "application/rss+xml; charset=windows-1258")
         elif n == 1:  # UTF-8 with decomposed accents (NFD), as some CMSes write it
             srv.add("/feed.rss", unicodedata.normalize("NFD", _feed(titles, srv.base)).encode(), "application/xml")
         else:
