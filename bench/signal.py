@@ -61,6 +61,8 @@ KINDS = {   # kind → (words that choose its real headlines, usual items a day)
     "disaster": (r"mưa lũ|lũ quét|sạt lở|ngập lụt|lũ lụt|bão số|áp thấp nhiệt đới|lũ ống|ngập sâu|vỡ đê", 3.0),
     "strike": (r"đình công|ngừng việc|lãn công|tranh chấp lao động|công nhân (?:phản đối|tập trung|bức xúc)", 1.0),
     "arrears": (r"nợ lương|chậm trả lương|chậm lương|nợ bảo hiểm|trốn đóng|nợ đọng|chậm đóng bảo hiểm|nợ BHXH", 1.0),
+    # a kind's usual flow cycles through its usual pool (another outlet carries an old headline again); an injected
+    # event never reuses a headline
     "pay_rule": (r"lương tối thiểu|lương cơ sở|cải cách tiền lương|tăng lương|bảng lương", 1.5),
 }
 FACTORS = (2, 3, 5)
@@ -131,7 +133,16 @@ def build(days: int, per_day: int, seed: int) -> tuple[list[dict], list[dict]]:
     # each kind's pool: the first part is its usual flow, the rest is kept for its injected events
     usual_pool = {k: pools[k][: int(len(pools[k]) * 0.55)] for k in KINDS}
     event_pool = {k: pools[k][int(len(pools[k]) * 0.55):] for k in KINDS}
-    rates = {k: min(rate, len(usual_pool[k]) / days) for k, (_, rate) in KINDS.items()}
+    rates = {k: rate for k, (_, rate) in KINDS.items()}
+    usual_used = Counter()
+
+    def usual(kind: str) -> tuple[str, str]:
+        pool = usual_pool[kind]
+        n = usual_used[kind]
+        usual_used[kind] += 1
+        outlets = [o for o, _ in OUTLETS]
+        return pool[n % len(pool)], outlets[(n // len(pool)) % len(outlets)] if n >= len(pool) else rng.choices(
+            outlets, weights=[w for _, w in OUTLETS])[0]
     injections = []
     for i, factor in enumerate(FACTORS):
         for j, kind in enumerate(KINDS):
@@ -154,11 +165,9 @@ def build(days: int, per_day: int, seed: int) -> tuple[list[dict], list[dict]]:
         for kind, rate in rates.items():
             n = sum(rng.random() < rate - k for k in range(int(rate) + 1))
             for _ in range(n):
-                text = take(usual_pool[kind], f"usual:{kind}")
-                if text:
-                    source = rng.choices([o for o, _ in OUTLETS], weights=[w for _, w in OUTLETS])[0]
-                    items.append({"text": text, "source": source, "when": when_on(d), "truth": 1.0,
-                                  "category": f"usual:{kind}", "injected": None})
+                text, source = usual(kind)
+                items.append({"text": text, "source": source, "when": when_on(d), "truth": 1.0,
+                              "category": f"usual:{kind}", "injected": None})
         for inj in injections:
             if inj["start"] <= d < inj["start"] + EVENT_DAYS:
                 extra = round((inj["factor"] - 1) * rates[inj["kind"]])
@@ -248,8 +257,19 @@ def evaluate(name: str, store: Store, run_day, days: int, id_of: dict[int, int],
         hits = [inj for inj in group if id(inj) in found_day]
         recall[factor] = (len(hits), len(group))
         delay[factor] = [found_day[id(inj)] - inj["start"] for inj in hits]
+    details = []
+    for inj in injections:
+        ids = set(inj["ids"])
+        best = max(all_flags, key=lambda f: len(ids & set(f["item_ids"])), default=None)
+        overlap = len(ids & set(best["item_ids"])) if best else 0
+        events = Counter(store.events_of_items(list(ids)).values()) if hasattr(store, "events_of_items") else Counter()
+        details.append(f"{inj['kind']:9} ×{inj['factor']} day {inj['start']:2} ({len(ids):2} items): "
+                       + (f"found day +{found_day[id(inj)] - inj['start']}" if id(inj) in found_day else "missed")
+                       + (f"; best flag {best['kind']} holds {overlap} (severity {best.get('severity', 0)}, "
+                          f"«{(best.get('title') or best['reason'])[:50]}»)" if overlap else "")
+                       + (f"; events holding them: {dict(events.most_common(3))}" if events else ""))
     eval_days = days - 28
-    return {"name": name, "recall": recall, "delay": delay, "flags_per_day": len(seen_keys) / eval_days,
+    return {"details": details, "name": name, "recall": recall, "delay": delay, "flags_per_day": len(seen_keys) / eval_days,
             "noise_per_1000": 1000 * len(noise) / n_items,
             "top10_strict": sum(s > 0.5 for s in top10_scores) / max(1, len(top10_scores)),
             "top10_lenient": sum(s >= 0.5 for s in top10_scores) / max(1, len(top10_scores)),
@@ -328,6 +348,8 @@ def main() -> None:
         print(f"{r['name']}: mean delay in days by factor {delays}; flags by kind {dict(r['kinds'])}")
         for t in r["top_titles"]:
             print(f"    · {t}")
+        for line in r["details"]:
+            print(f"    {line}")
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["STOP_SYLLABLES", "event_terms", "lead"]
+__all__ = ["STOP_SYLLABLES", "event_terms", "headline", "lead"]
 
 _SYLLABLE = re.compile(r"[^\W\d_]+")
 
@@ -33,6 +33,12 @@ def lead(title: str, text: str, chars: int = 220) -> str:
     if title and text.startswith(title):
         text = text[len(title):]
     return f"{title or ''}. {text[:chars]}"
+
+
+def headline(title: str, text: str, chars: int = 160) -> str:
+    """What a headline monitor reads of an item: its title; an item without one (a collaborator's report), the start
+    of its text. Leads are left out: outlets put their boilerplate there («Lưu bài viết thành công…»)."""
+    return (title or "").strip() or (text or "").strip()[:chars]
 
 
 def event_terms(text: str) -> set[str]:

@@ -17,10 +17,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from nlp.terms import event_terms, lead
+from nlp.terms import event_terms, headline
 from service.config import TrendSettings
 from service.store import Store
 from service.timeutil import days_between
+
+TERMS_VERSION = 2   # bump when nlp/terms.py or what it reads changes: stored day counts are then counted again
 
 
 @dataclass
@@ -50,21 +52,21 @@ class TermCounts:
     def items_terms(self, rows: list[dict]) -> dict[int, set[str]]:
         for r in rows:
             if r["item_id"] not in self.terms_of:
-                self.terms_of[r["item_id"]] = event_terms(lead(r.get("title") or "", r.get("text") or ""))
+                self.terms_of[r["item_id"]] = event_terms(headline(r.get("title") or "", r.get("text") or ""))
         return {r["item_id"]: self.terms_of[r["item_id"]] for r in rows}
 
     def ensure(self, days: list[str], totals: dict[str, int]) -> None:
         """Count the terms of each day that is not stored yet or has gained items since it was counted."""
         if not days:
             return
-        stored = self.store.term_days(min(days), max(days))
+        stored = self.store.term_days(min(days), max(days), TERMS_VERSION)
         stale = [d for d in days if totals.get(d) and stored.get(d) != totals.get(d)]
         for d in stale:
             rows = self.store.placed_texts(d, d)
             counts: Counter[str] = Counter()
             for terms in self.items_terms(rows).values():
                 counts.update(terms)
-            self.store.save_term_day(d, len(rows), counts)
+            self.store.save_term_day(d, len(rows), counts, TERMS_VERSION)
 
 
 def bursty_terms(day_terms: dict[int, set[str]], total: int, base_df: dict[str, int], base_total: int,
@@ -89,9 +91,11 @@ def bursty_terms(day_terms: dict[int, set[str]], total: int, base_df: dict[str, 
 
 
 def group_terms(bursty: dict[str, tuple[int, float, float]], day_terms: dict[int, set[str]],
-                min_share: float = 0.25) -> list[tuple[dict[str, float], set[int]]]:
+                min_share: float = 0.25, strong_z: float = 6.0, strong_ratio: float = 4.0,
+                joinable: set[int] = frozenset()) -> list[tuple[dict[str, float], set[int]]]:
     """The day's items that carry bursty terms, grouped: two items are one happening when they share a bursty pair
-    term (`sạt lở`) or two bursty terms; a single shared syllable (`lương`) does not tie two stories together.
+    term (`sạt lở`), two bursty terms, or one syllable that is far above its baseline (z ≥ `strong_z` and `strong_ratio`
+    × its expected count); an ordinary shared syllable (`lương`) does not tie two stories together.
     Each group comes with its core terms (those carried by a fair share of its items), strongest first."""
     carriers = {i: terms & bursty.keys() for i, terms in day_terms.items()}
     carriers = {i: t for i, t in carriers.items() if t}
@@ -109,6 +113,12 @@ def group_terms(bursty: dict[str, tuple[int, float, float]], day_terms: dict[int
             by_term[t].append(i)
     for t, items in by_term.items():
         if " " in t:   # a pair term ties all its items
+            for i in items[1:]:
+                parent[root(i)] = root(items[0])
+    for t, items in by_term.items():   # a single syllable far above its baseline («lũ» on a day of floods) ties the
+        # items of topics told in many words (disasters); elsewhere two stories share a word without being one
+        items = [i for i in items if i in joinable]
+        if " " not in t and bursty[t][2] >= strong_z and bursty[t][0] >= strong_ratio * max(bursty[t][1], 1.0):
             for i in items[1:]:
                 parent[root(i)] = root(items[0])
     singles = sorted(t for t in by_term if " " not in t)
@@ -156,10 +166,11 @@ def _join_by_topic(groups: list[tuple[dict[str, float], set[int]]], facts: dict[
     return out
 
 
-def _carries(terms: set[str], core: dict[str, float]) -> bool:
-    """An item continues an event when it carries three of its terms, or two of which one is a pair."""
-    hits = terms & core.keys()
-    return len(hits) >= 3 or (len(hits) == 2 and any(" " in t for t in hits))
+def _carries(terms: set[str], core: dict[str, float], top: int = 8) -> bool:
+    """An item continues an event when it carries two of its strongest terms, one of them a pair."""
+    strongest = dict(sorted(core.items(), key=lambda kv: -kv[1])[:top])
+    hits = terms & strongest.keys()
+    return len(hits) >= 2 and any(" " in t for t in hits)
 
 
 def _title(rows: list[dict], core: dict[str, float], terms_of: dict[int, set[str]]) -> str:
@@ -191,7 +202,8 @@ def detect_day(store: Store, day: date, history: list[str], totals: dict[str, in
     candidates = [t for t, n in day_counts.items() if n >= settings.event_min_items]
     base_df = store.term_df_sums(candidates, history)
     bursty = bursty_terms(day_terms, len(rows), base_df, base_total, settings)
-    groups = _join_by_topic(group_terms(bursty, day_terms), facts, settings)
+    joinable = {i for i, f in facts.items() if f["topic"] in settings.event_join_topics}
+    groups = _join_by_topic(group_terms(bursty, day_terms, joinable=joinable), facts, settings)
 
     link_from = (day - timedelta(days=settings.event_link_days)).isoformat()
     alive = store.events_between(link_from, d)
@@ -208,7 +220,7 @@ def detect_day(store: Store, day: date, history: list[str], totals: dict[str, in
         for ev in ([] if match else alive):
             shared = core.keys() & ev["terms"].keys()
             overlap = len(shared) / max(1, min(len(core), len(ev["terms"])))
-            if len(shared) >= 2 and overlap >= 0.34:
+            if len(shared) >= 2 and overlap >= 0.34 and any(" " in t for t in shared):
                 match = ev
                 break
         expected = max(bursty[t][1] for t in core)
@@ -236,7 +248,7 @@ def detect_day(store: Store, day: date, history: list[str], totals: dict[str, in
         if ev["id"] in touched or ev["first_day"] > d:
             continue
         carried = sorted(i for i, terms in day_terms.items() if _carries(terms, ev["terms"]))
-        if carried:
+        if len(carried) >= 2:   # one stray item does not keep an event alive
             touched[ev["id"]] = Event(ev["id"], min(ev["first_day"], d), max(ev["last_day"], d), ev["terms"],
                                       ev["title"], [], carried, False)
     for ev in touched.values():

@@ -19,7 +19,7 @@ import sqlite_utils
 
 from collectors.items import RawItem
 from nlp.normalize import fold
-from service.timeutil import local_day
+from service.timeutil import local_day, sql_day_modifier
 
 # Each migration is applied once, in order; never edit one that has shipped, add a new one. Each runs statement by
 # statement inside one transaction with its version row (Store.migrate): no BEGIN/COMMIT in a migration, and
@@ -254,6 +254,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE term_days (
         day TEXT PRIMARY KEY,
         items INTEGER NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1,
         computed_at TEXT NOT NULL
     ) WITHOUT ROWID;
     CREATE TABLE term_day_df (
@@ -281,6 +282,34 @@ MIGRATIONS: list[str] = [
         reasons TEXT NOT NULL DEFAULT '[]'
     );
     ALTER TABLE watch_terms ADD COLUMN excluded_contexts TEXT NOT NULL DEFAULT '';
+    """,
+    # what is left to process: a queue every new item joins (by trigger, whatever stored it) and leaves in the
+    # transaction that annotates and places it, so `pulse process` with nothing to do reads one empty index; a
+    # promotion re-annotates its window itself and leaves the rest of history alone. Items never placed join it now.
+    """
+    CREATE TABLE process_queue (item_id INTEGER PRIMARY KEY);
+    INSERT INTO process_queue (item_id)
+        SELECT i.id FROM items i WHERE NOT EXISTS (SELECT 1 FROM stream_items s WHERE s.item_id = i.id);
+    CREATE TRIGGER items_queue_for_processing AFTER INSERT ON items
+    BEGIN
+        INSERT OR IGNORE INTO process_queue (item_id) VALUES (new.id);
+    END;
+    CREATE TRIGGER items_leave_processing_queue AFTER DELETE ON items
+    BEGIN
+        DELETE FROM process_queue WHERE item_id = old.id;
+    END;
+    CREATE TABLE relevance_gaps (item_id INTEGER PRIMARY KEY);
+    INSERT INTO relevance_gaps (item_id)
+        SELECT i.id FROM items i WHERE EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.id)
+        AND NOT EXISTS (SELECT 1 FROM item_relevance r WHERE r.item_id = i.id);
+    CREATE TRIGGER relevance_gap AFTER DELETE ON item_relevance
+    BEGIN
+        INSERT OR IGNORE INTO relevance_gaps (item_id) VALUES (old.item_id);
+    END;
+    CREATE TRIGGER relevance_gap_filled AFTER INSERT ON item_relevance
+    BEGIN
+        DELETE FROM relevance_gaps WHERE item_id = new.item_id;
+    END;
     """,
 ]
 
@@ -561,9 +590,9 @@ class Store:
     def source_daily_new(self, source: str, since: str) -> dict[str, int]:
         """New items per local day that a source's runs brought since a UTC time."""
         return dict(self.db.execute(
-            # Asia/Ho_Chi_Minh keeps +07:00 all year, so a fixed offset gives the local day
-            "SELECT date(started_at, '+7 hours') AS day, SUM(new) FROM runs WHERE source = ? AND started_at >= ?"
-            " GROUP BY day", [source, since]).fetchall())
+            # the zone's offset at the range's start (exact for zones without daylight saving, like Vietnam's)
+            "SELECT date(started_at, ?) AS day, SUM(new) FROM runs WHERE source = ? AND started_at >= ?"
+            " GROUP BY day", [sql_day_modifier(since), source, since]).fetchall())
 
     def count_items(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
@@ -893,9 +922,9 @@ class Store:
     def source_outages(self, since: str, until: str) -> list[dict]:
         """Per source and local day: runs that day and how many failed (for source health and outage days)."""
         return list(self.db.query(
-            # Asia/Ho_Chi_Minh keeps +07:00 all year (no daylight saving), so a fixed offset gives the local day
-            "SELECT source, date(started_at, '+7 hours') AS day, COUNT(*) AS runs, SUM(ok = 0) AS failed FROM runs"
-            " WHERE started_at >= ? AND started_at < ? GROUP BY source, day", [since, until]))
+            # the zone's offset at the range's start (exact for zones without daylight saving, like Vietnam's)
+            "SELECT source, date(started_at, ?) AS day, COUNT(*) AS runs, SUM(ok = 0) AS failed FROM runs"
+            " WHERE started_at >= ? AND started_at < ? GROUP BY source, day", [sql_day_modifier(since), since, until]))
 
     # --- watch terms -------------------------------------------------------------------------------
     def add_watch_term(self, term: str, created_by: str | None = None) -> bool:
@@ -978,6 +1007,41 @@ class Store:
             "SELECT COUNT(*) FROM items i WHERE EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.id)"
             " AND NOT EXISTS (SELECT 1 FROM item_relevance r WHERE r.item_id = i.id)").fetchone()[0]
 
+    # --- what is left to process (the process_queue table, filled by a trigger on items) -----------------
+    def items_to_process(self, batch_size: int = 256) -> Iterator[list[dict]]:
+        """Batches of queued items, oldest first; each leaves the queue when `mark_processed` is called for it."""
+        last_id = 0
+        while True:
+            rows = list(self.db.query(
+                "SELECT i.id, i.title, i.text, i.published_at, i.day, i.source, i.org_unit, i.kind"
+                " FROM process_queue q JOIN items i ON i.id = q.item_id WHERE q.item_id > ? ORDER BY q.item_id LIMIT ?",
+                [last_id, batch_size]))
+            if not rows:
+                return
+            yield rows
+            last_id = rows[-1]["id"]
+
+    def count_to_process(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM process_queue").fetchone()[0]
+
+    def mark_processed(self, item_ids: list[int]) -> None:
+        with self.transaction():
+            self.db.conn.executemany("DELETE FROM process_queue WHERE item_id = ?", [(i,) for i in item_ids])
+
+    def queue_for_processing(self, item_ids: list[int]) -> None:
+        """Put items back in the queue (annotated and placed again at the next run)."""
+        with self.transaction():
+            self.db.conn.executemany("INSERT OR IGNORE INTO process_queue (item_id) VALUES (?)",
+                                     [(i,) for i in item_ids])
+
+    def has_relevance_gaps(self) -> bool:
+        """Whether some item lost its relevance or never had it (an index read, not a scan)."""
+        return self.db.execute("SELECT 1 FROM relevance_gaps LIMIT 1").fetchone() is not None
+
+    def clear_relevance_gaps(self) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM relevance_gaps")
+
     # --- flags -----------------------------------------------------------------------------------
     def upsert_flag(self, flag: dict[str, Any]) -> int:
         """Store a flag under its key; detecting the same thing again updates it, never duplicates it."""
@@ -1034,19 +1098,20 @@ class Store:
             " JOIN items i ON i.id = si.item_id WHERE si.day >= ? AND si.day <= ? ORDER BY si.day, si.item_id",
             [since_day, until_day]))
 
-    def term_days(self, since_day: str, until_day: str) -> dict[str, int]:
-        """Days whose term counts are stored, with the number of items they were counted over."""
-        return dict(self.db.execute("SELECT day, items FROM term_days WHERE day >= ? AND day <= ?",
-                                    [since_day, until_day]).fetchall())
+    def term_days(self, since_day: str, until_day: str, version: int = 1) -> dict[str, int]:
+        """Days whose term counts are stored by this version of the term extractor, with the number of items they
+        were counted over."""
+        return dict(self.db.execute("SELECT day, items FROM term_days WHERE day >= ? AND day <= ? AND version = ?",
+                                    [since_day, until_day, version]).fetchall())
 
-    def save_term_day(self, day: str, items: int, counts: dict[str, int]) -> None:
+    def save_term_day(self, day: str, items: int, counts: dict[str, int], version: int = 1) -> None:
         """Replace a day's term document frequencies (terms in at least two items; rarer ones cannot make a burst)."""
         with self.transaction():
             self.db.execute("DELETE FROM term_day_df WHERE day = ?", [day])
             self.db.conn.executemany("INSERT INTO term_day_df (term, day, df) VALUES (?, ?, ?)",
                                      [(t, day, n) for t, n in counts.items() if n >= 2])
-            self.db.execute("INSERT OR REPLACE INTO term_days (day, items, computed_at) VALUES (?, ?, ?)",
-                            [day, items, utcnow()])
+            self.db.execute("INSERT OR REPLACE INTO term_days (day, items, version, computed_at) VALUES (?, ?, ?, ?)",
+                            [day, items, version, utcnow()])
 
     def term_df_sums(self, terms: list[str], days: list[str]) -> dict[str, int]:
         """Each term's document frequency summed over the given days."""
