@@ -72,6 +72,7 @@ def main() -> int:
     final = report.final
     print(f"\nkills: import {report.kills['import']}, process {report.kills['process']} "
           f"({report.process_kills_after_a_commit} after a batch had committed), submit {report.kills['submit']}; "
+          f"inside a transaction (write lock held): {report.kills_in_write}; "
           f"ran to the end: {report.finished}")
     print(f"final: {json.dumps(final)}; expected articles {expected_articles}")
     print(f"violations: {len(report.violations)}")

@@ -2,8 +2,9 @@
 submission writer at random moments, and check after every round that the store holds only whole units of work.
 
 A round starts `pulse process` (it first loads the models for a few seconds), meanwhile imports the next timeline
-file and stores collaborators' submissions, each in its own process killed at a random moment, then kills
-`pulse process` at a random moment after its first batch has committed (or lets it finish). At the end everything is
+file and stores collaborators' submissions, each in its own process killed at a random moment (in every round one of
+the two the moment it holds the database's write lock, i.e. inside its transaction), then kills `pulse process` at a
+random moment, mostly after its first batch has committed (or lets it finish). At the end everything is
 imported, submitted and processed once more without kills, and the store must hold every item once, annotated once,
 placed once, indexed once, every web observation with its submission, and pass SQLite's integrity check.
 """
@@ -48,6 +49,7 @@ class CrashReport:
     kills: dict[str, int] = field(default_factory=lambda: {"import": 0, "process": 0, "submit": 0})
     finished: dict[str, int] = field(default_factory=lambda: {"import": 0, "process": 0, "submit": 0})
     process_kills_after_a_commit: int = 0
+    kills_in_write: dict[str, int] = field(default_factory=lambda: {"import": 0, "submit": 0})  # lock held at the kill
     violations: list[str] = field(default_factory=list)
     final: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -87,6 +89,34 @@ def _kill_at(proc: subprocess.Popen, delay: float) -> bool:
         proc.wait()
         proc.err_file.close()
         return True
+    _check_exit(proc)
+    return False
+
+
+def _kill_while_writing(proc: subprocess.Popen, db: Path, limit: float) -> bool | None:
+    """SIGKILL the process the moment the database's write lock is held (by it: nothing else writes meanwhile), so
+    the kill lands inside its transaction. Returns True when so killed, False when it finished first, None when it
+    never wrote within `limit` seconds (then it is killed anyway)."""
+    import sqlite3
+
+    probe = sqlite3.connect(db, timeout=0, isolation_level=None)
+    deadline = time.monotonic() + limit
+    try:
+        while proc.poll() is None:
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+            except sqlite3.OperationalError:   # locked: a writer is inside its transaction right now
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                proc.err_file.close()
+                return True
+            if time.monotonic() > deadline:
+                _kill_at(proc, 0)
+                return None
+            time.sleep(0.0005)
+    finally:
+        probe.close()
     _check_exit(proc)
     return False
 
@@ -198,8 +228,16 @@ def crash_loop(workdir: Path, timeline_files: list[Path], kills: int, seed: int 
             next_file += 1
             started = time.monotonic()
             imp = _start(pulse_command(db, "import", str(file), "--kind", "timeline"), workdir)
-            delay = rng.uniform(0, import_estimate) if rng.random() < 0.3 else import_estimate * rng.uniform(0.7, 1.1)
-            if _kill_at(imp, delay):
+            # odd rounds: the import is killed inside its transaction (`pulse process` is still loading its models,
+            # it holds no lock yet); even rounds: the submissions; otherwise at a random moment
+            if first and round_no % 2 == 1:
+                in_write = _kill_while_writing(imp, db, limit=60)
+                killed = in_write is not False
+                report.kills_in_write["import"] += int(bool(in_write))
+            else:
+                killed = _kill_at(imp, rng.uniform(0, import_estimate) if rng.random() < 0.3
+                                  else import_estimate * rng.uniform(0.7, 1.1))
+            if killed:
                 report.kills["import"] += 1
                 if first:
                     _run(pulse_command(db, "import", str(file), "--kind", "timeline"), workdir)
@@ -214,8 +252,14 @@ def crash_loop(workdir: Path, timeline_files: list[Path], kills: int, seed: int 
             started = time.monotonic()
             sub = _start([sys.executable, "-c", _SUBMIT, str(db),
                           json.dumps({"user": SUBMITTER, "unit": UNIT, "submissions": plan})], workdir)
-            delay = rng.uniform(0, submit_estimate) if rng.random() < 0.3 else submit_estimate * rng.uniform(0.7, 1.1)
-            if _kill_at(sub, delay):
+            if first and round_no % 2 == 0:
+                in_write = _kill_while_writing(sub, db, limit=60)
+                killed = in_write is not False
+                report.kills_in_write["submit"] += int(bool(in_write))
+            else:
+                killed = _kill_at(sub, rng.uniform(0, submit_estimate) if rng.random() < 0.3
+                                  else submit_estimate * rng.uniform(0.7, 1.1))
+            if killed:
                 report.kills["submit"] += 1
             else:
                 report.finished["submit"] += 1

@@ -32,6 +32,7 @@ def test_kill_9_at_random_moments_loses_doubles_and_unindexes_nothing(tmp_path):
     assert report.kills["import"] + report.kills["process"] >= kills, seen
     assert min(report.kills.values()) >= 1, seen            # each kind of process was killed at least once
     assert report.process_kills_after_a_commit >= 1, seen    # and `pulse process` while it was writing
+    assert sum(report.kills_in_write.values()) >= 1, seen    # and an import or a submission inside its transaction
     final = report.final
     assert final["articles"] == final["distinct_urls"] == articles, seen                    # nothing lost or doubled
     assert final["observations"] == final["submissions"] == final["expected_submissions"], seen
