@@ -18,7 +18,7 @@ import numpy as np
 from nlp.classify import TextClassifier
 from nlp.keyphrases import candidates
 from nlp.normalize import normalize
-from nlp.segment import segment
+from nlp.segment import DEFAULT_SEGMENTER, segment
 from nlp.taxonomy import OTHER
 
 __all__ = ["Annotation", "Annotator", "TASKS", "REQUIRED_TASKS"]
@@ -87,8 +87,19 @@ class Annotator:
         live = [i for i, t in enumerate(normalized) if _HAS_WORD.search(t)]
         results: list[Annotation | None] = [None] * len(texts)
         if live:
-            segmented = segment([normalized[i] for i in live])
-            predictions = {task: self._predict(task, segmented) for task in self.models}
+            live_normalized = [normalized[i] for i in live]
+            segmented = segment(live_normalized)     # the default segmenter: keyphrases, streams
+            by_method = {DEFAULT_SEGMENTER: segmented}
+            features: dict = {}    # hashed n-grams computed once for the batch, shared by the models
+            predictions = {}
+            for task, model in self.models.items():
+                # each model reads what it was trained on (TextClassifier.input_of: segmented by the model's own
+                # segmenter, or normalized text)
+                method = getattr(model, "segmenter", DEFAULT_SEGMENTER)
+                if model.word_ngrams and method not in by_method:
+                    by_method[method] = segment(live_normalized, method=method)
+                prepared = model.input_of(live_normalized, by_method.get(method))
+                predictions[task] = self._predict(task, prepared, features)
             phrases = _keyphrases_each(segmented)
             for j, i in enumerate(live):
                 topic, topic_score = predictions["topic"][j]
@@ -112,9 +123,9 @@ class Annotator:
         return Annotation(topic=OTHER, topic_score=0.0, news_topic=None, sentiment=NEUTRAL, sentiment_score=0.0,
                           toxicity=0.0 if "toxicity" in self.models else None, keyphrases=[])
 
-    def _predict(self, task: str, segmented: list[str]) -> list[tuple[str, float]]:
+    def _predict(self, task: str, prepared: list[str], features: dict | None = None) -> list[tuple[str, float]]:
         model = self.models[task]
-        proba = model.predict_proba_segmented(segmented)
+        proba = model.predict_proba_segmented(prepared, features)
         best = np.argmax(proba, axis=1)
         labels = [str(model.classes_[k]) for k in best]
         scores = [float(proba[r, k]) for r, k in enumerate(best)]

@@ -10,6 +10,7 @@ without trusting any code.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 from typing import Any, Sequence
@@ -23,9 +24,9 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from nlp.normalize import normalize
-from nlp.segment import segment
+from nlp.segment import DEFAULT_SEGMENTER, segment
 
-__all__ = ["TextClassifier", "FORMAT"]
+__all__ = ["TextClassifier", "FORMAT", "model_input"]
 
 FORMAT = "pulse.textclassifier/1"
 _ALLOWED_TYPES = {
@@ -36,11 +37,41 @@ _ALLOWED_TYPES = {
 }
 
 
-def _prepare(texts: Sequence[str], words: bool = True) -> list[str]:
-    """Normalize, and word-segment only when the model uses word features (syllable and character features do not
-    depend on segmentation: a model without word n-grams reads raw and segmented text alike)."""
-    normalized = [normalize(str(t)) for t in texts]
-    return segment(normalized) if words else normalized
+def _prepare(texts: Sequence[str], words: bool = True, segmenter: str = DEFAULT_SEGMENTER) -> list[str]:
+    """The one preparation of a model's input, in training and in prediction: normalize, then word-segment only
+    when the model uses word features. A model without word n-grams reads the normalized text, never the segmented
+    one (segmentation splits punctuation off words, which changes syllable and character n-grams)."""
+    return model_input([normalize(str(t)) for t in texts], None, words, segmenter)
+
+
+def model_input(normalized: Sequence[str], segmented: Sequence[str] | None, words: bool,
+                segmenter: str = DEFAULT_SEGMENTER) -> list[str]:
+    """What a model reads, from texts already normalized (and, if at hand, their segmentation of the same texts by
+    the model's `segmenter`): the segmented texts for a model with word features, the normalized texts otherwise."""
+    if not words:
+        return list(normalized)
+    return list(segmented) if segmented is not None else segment(list(normalized), method=segmenter)
+
+
+class _CharOrder:
+    """The character n-grams of one order n exactly as sklearn's `char_wb` analyzer emits them within a range
+    starting at `first`'s order: a padded word shorter than n counts once, and only at the range's first order."""
+
+    _SPACES = re.compile(r"\s\s+")
+
+    def __init__(self, n: int, first: bool):
+        self.n, self.first = n, first
+
+    def __call__(self, doc: str) -> list[str]:
+        n, out = self.n, []
+        for w in self._SPACES.sub(" ", doc).split():
+            w = f" {w} "
+            if len(w) <= n:
+                if len(w) == n or self.first:
+                    out.append(w)
+            else:
+                out.extend(w[i:i + n] for i in range(len(w) - n + 1))
+        return out
 
 
 class TextClassifier(ClassifierMixin, BaseEstimator):
@@ -61,6 +92,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         calibration_folds: int = 3,
         max_chars: int = 20_000,
         random_state: int = 0,
+        segmenter: str = DEFAULT_SEGMENTER,
     ):
         self.model = model
         self.C = C
@@ -74,11 +106,17 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.calibration_folds = calibration_folds
         self.max_chars = max_chars
         self.random_state = random_state
+        self.segmenter = segmenter   # how word features were segmented in training (nlp.segment.SEGMENTERS)
 
     # --- features ----------------------------------------------------------------------------------------------------
 
-    def _hashed(self, segmented: Sequence[str]) -> sp.csr_matrix:
+    def _hashed(self, segmented: Sequence[str], features: dict | None = None) -> sp.csr_matrix:
+        """Hashed n-gram counts. With a `features` dict (one per batch of texts, see `Annotator`), every n-gram
+        order of every analyzer is computed once for the batch and shared by all the models that read the same
+        texts: the sums are the same counts each model would compute alone."""
         docs = [s[: self.max_chars].lower() for s in segmented]
+        if features is not None:
+            return self._hashed_shared(tuple(docs), features)
         blocks = []
         if self.word_ngrams:
             blocks.append(HashingVectorizer(
@@ -95,6 +133,38 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 n_features=self.n_features, alternate_sign=False, norm=None, dtype=np.float32).transform(plain))
         if not blocks:
             raise ValueError("TextClassifier needs at least one of word_ngrams, syllable_ngrams, char_ngrams")
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def _analyzers(self) -> list[tuple[str, str | None, tuple[int, int]]]:
+        out = []
+        if self.word_ngrams:
+            out.append(("word", r"\S+", tuple(self.word_ngrams)))
+        if self.syllable_ngrams:
+            out.append(("word", r"[^\s_]+", tuple(self.syllable_ngrams)))
+        if self.char_ngrams:
+            out.append(("char_wb", None, tuple(self.char_ngrams)))
+        if not out:
+            raise ValueError("TextClassifier needs at least one of word_ngrams, syllable_ngrams, char_ngrams")
+        return out
+
+    def _hashed_shared(self, docs: tuple[str, ...], features: dict) -> sp.csr_matrix:
+        blocks = []
+        for analyzer, pattern, (lo, hi) in self._analyzers():
+            total = None
+            for n in range(lo, hi + 1):
+                key = (analyzer, pattern, n, analyzer == "char_wb" and n == lo, self.n_features, docs)
+                block = features.get(key)
+                if block is None and analyzer == "char_wb":
+                    block = features[key] = HashingVectorizer(
+                        analyzer=_CharOrder(n, first=n == lo), lowercase=False, n_features=self.n_features,
+                        alternate_sign=False, norm=None, dtype=np.float32).transform(
+                            [d.replace("_", " ") for d in docs])
+                elif block is None:
+                    block = features[key] = HashingVectorizer(
+                        analyzer=analyzer, token_pattern=pattern, ngram_range=(n, n), lowercase=False,
+                        n_features=self.n_features, alternate_sign=False, norm=None, dtype=np.float32).transform(docs)
+                total = block if total is None else total + block
+            blocks.append(total)
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
@@ -117,22 +187,24 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     # --- models ------------------------------------------------------------------------------------------------------
 
-    def _fit_linear(self, X: sp.csr_matrix, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _fit_linear(self, X: sp.csr_matrix, y: np.ndarray,
+                    sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return (coef, intercept) with one row per class (one row for two classes, sklearn's convention)."""
         if self.model == "svm":
             est = LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
-            est.fit(X, y)
+            est.fit(X, y, sample_weight=sample_weight)
             return est.coef_, est.intercept_
         if self.model == "lr":
             est = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000, solver="saga"
                                      if X.shape[0] > 50_000 else "lbfgs")
-            est.fit(X, y)
+            est.fit(X, y, sample_weight=sample_weight)
             return est.coef_, est.intercept_
         if self.model == "nbsvm":
-            return self._fit_nbsvm(X, y)
+            return self._fit_nbsvm(X, y, sample_weight)
         raise ValueError(f"unknown model {self.model!r}: use 'svm', 'lr' or 'nbsvm'")
 
-    def _fit_nbsvm(self, X: sp.csr_matrix, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _fit_nbsvm(self, X: sp.csr_matrix, y: np.ndarray,
+                   sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One-vs-rest NB-SVM (Wang & Manning 2012): a linear SVM on features scaled by NB log-count ratios."""
         Xb = X.copy()
         Xb.data = np.ones_like(Xb.data)
@@ -145,7 +217,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             q = np.asarray(Xb[~pos].sum(axis=0)).ravel() + 1.0
             r = np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
             est = LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
-            est.fit(X @ sp.diags(r), pos.astype(int))
+            est.fit(X @ sp.diags(r), pos.astype(int), sample_weight=sample_weight)
             coefs.append(est.coef_[0] * r)
             intercepts.append(est.intercept_[0])
         return np.vstack(coefs), np.asarray(intercepts)
@@ -155,11 +227,15 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     # --- estimator API -----------------------------------------------------------------------------------------------
 
-    def fit(self, X: Sequence[str], y: Sequence[Any]) -> "TextClassifier":
-        return self.fit_segmented(_prepare(X, bool(self.word_ngrams)), y)
+    def fit(self, X: Sequence[str], y: Sequence[Any], sample_weight: Sequence[float] | None = None) -> "TextClassifier":
+        return self.fit_segmented(_prepare(X, bool(self.word_ngrams), self.segmenter), y, sample_weight)
 
-    def fit_segmented(self, segmented: Sequence[str], y: Sequence[Any]) -> "TextClassifier":
+    def fit_segmented(self, segmented: Sequence[str], y: Sequence[Any],
+                      sample_weight: Sequence[float] | None = None) -> "TextClassifier":
+        """Fit on prepared texts (see `model_input`); `sample_weight` weighs texts (e.g. labels read by people
+        above weak labels)."""
         y = np.asarray([str(v) for v in y])
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError("TextClassifier needs at least two classes to learn from")
@@ -171,24 +247,28 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         if folds >= 2:
             oof = np.zeros((X.shape[0], 1 if len(self.classes_) == 2 else len(self.classes_)))
             for train, test in StratifiedKFold(folds, shuffle=True, random_state=self.random_state).split(X, y):
-                coef, intercept = self._fit_linear(X[train], y[train])
+                coef, intercept = self._fit_linear(X[train], y[train], None if w is None else w[train])
                 oof[test] = self._scores(X[test], coef, intercept)
-            calibrator = LogisticRegression(C=1.0, max_iter=1000).fit(oof, y)
+            calibrator = LogisticRegression(C=1.0, max_iter=1000).fit(oof, y, sample_weight=w)
             self.calib_coef_, self.calib_intercept_ = calibrator.coef_, calibrator.intercept_
         else:
             k = 1 if len(self.classes_) == 2 else len(self.classes_)
             self.calib_coef_, self.calib_intercept_ = np.eye(k), np.zeros(k)
-        coef, intercept = self._fit_linear(X, y)
+        coef, intercept = self._fit_linear(X, y, w)
         self.coef_ = np.asarray(coef, dtype=np.float32)
         self.intercept_ = np.asarray(intercept, dtype=np.float64)
         return self
 
-    def decision_function_segmented(self, segmented: Sequence[str]) -> np.ndarray:
-        X = self._weigh(self._hashed(segmented))
+    def input_of(self, normalized: Sequence[str], segmented: Sequence[str] | None = None) -> list[str]:
+        """This model's input from normalized texts and their segmentation (see `model_input`)."""
+        return model_input(normalized, segmented, bool(self.word_ngrams), self.segmenter)
+
+    def decision_function_segmented(self, segmented: Sequence[str], features: dict | None = None) -> np.ndarray:
+        X = self._weigh(self._hashed(segmented, features))
         return self._scores(X, self.coef_, self.intercept_)
 
-    def predict_proba_segmented(self, segmented: Sequence[str]) -> np.ndarray:
-        scores = self.decision_function_segmented(segmented)
+    def predict_proba_segmented(self, segmented: Sequence[str], features: dict | None = None) -> np.ndarray:
+        scores = self.decision_function_segmented(segmented, features)
         z = scores @ self.calib_coef_.T + self.calib_intercept_
         if z.shape[1] == 1:
             p = 1.0 / (1.0 + np.exp(-z[:, 0]))
@@ -201,13 +281,13 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba_segmented(segmented), axis=1)]
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        return self.predict_proba_segmented(_prepare(X, bool(self.word_ngrams)))
+        return self.predict_proba_segmented(_prepare(X, bool(self.word_ngrams), self.segmenter))
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
-        return self.predict_segmented(_prepare(X, bool(self.word_ngrams)))
+        return self.predict_segmented(_prepare(X, bool(self.word_ngrams), self.segmenter))
 
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
-        return self.decision_function_segmented(_prepare(X, bool(self.word_ngrams)))
+        return self.decision_function_segmented(_prepare(X, bool(self.word_ngrams), self.segmenter))
 
     # --- persistence (skops only) ------------------------------------------------------------------------------------
 
@@ -251,6 +331,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise ValueError(f"refusing to load {path}: not a Pulse text classifier ({FORMAT})")
         params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in state["params"].items()}
+        params.setdefault("segmenter", "crf")   # artifacts from before the choice were trained on underthesea's CRF
         clf = cls(**{k: v for k, v in params.items() if k in cls._get_param_names()})
         for name in cls._STATE:
             setattr(clf, name, np.asarray(state["state"][name]))

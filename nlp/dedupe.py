@@ -1,23 +1,28 @@
 """Near-duplicate signatures: syndicated copies of one story (the same article on five sites) are recognised.
 
 SimHash over word shingles of the folded text: copies that differ by a headline tweak, a byline or a few words
-land within a few bits of each other, while different stories on one topic do not.
+land within a few bits of each other, while different stories on one topic do not. `SimhashIndex` finds the
+nearest earlier signature within a distance without comparing with every signature (banded lookup), so the cost of
+a lookup does not grow with the days of history kept.
 """
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import Iterable, Sequence
+from collections import defaultdict
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from nlp.normalize import fold
 
-__all__ = ["simhash", "hamming", "near_duplicates", "SIMHASH_BITS", "DEFAULT_MAX_DISTANCE"]
+__all__ = ["simhash", "hamming", "nearest", "near_duplicates", "SimhashIndex", "SIMHASH_BITS",
+           "DEFAULT_MAX_DISTANCE"]
 
 SIMHASH_BITS = 64
 DEFAULT_MAX_DISTANCE = 8
 _WORD = re.compile(r"[^\W_]+")
+_BIT_WEIGHTS = np.uint64(1) << np.arange(SIMHASH_BITS, dtype=np.uint64)
 
 
 def _shingles(text: str) -> list[str]:
@@ -31,16 +36,12 @@ def simhash(text: str) -> int:
     shingles = _shingles(text)
     if not shingles:
         return 0
-    counts = np.zeros(SIMHASH_BITS, dtype=np.int64)
-    for shingle in shingles:
-        h = int.from_bytes(hashlib.blake2b(shingle.encode("utf-8"), digest_size=8).digest(), "big")
-        bits = (h >> np.arange(SIMHASH_BITS, dtype=np.uint64).astype(np.uint64)) & 1
-        counts += np.where(bits.astype(bool), 1, -1)
-    value = 0
-    for bit in range(SIMHASH_BITS):
-        if counts[bit] > 0:
-            value |= 1 << bit
-    return value
+    digests = b"".join(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest() for s in shingles)
+    hashes = np.frombuffer(digests, dtype=">u8").astype(np.uint64)
+    bits = (hashes[:, None] >> np.arange(SIMHASH_BITS, dtype=np.uint64)) & np.uint64(1)
+    ones = bits.sum(axis=0, dtype=np.int64)
+    positive = 2 * ones > len(shingles)          # more shingles set the bit than leave it clear
+    return int(_BIT_WEIGHTS[positive].sum(dtype=np.uint64))
 
 
 def hamming(a: int, b: int) -> int:
@@ -58,13 +59,66 @@ def nearest(signature: int, others: Sequence[int]) -> tuple[int, int]:
     return best, int(distances[best])
 
 
+class SimhashIndex:
+    """Signatures with a payload, searchable for the nearest one within `max_distance` bits.
+
+    The 64 bits are cut into `max_distance // 2 + 1` bands: two signatures within `max_distance` bits differ by at
+    most one bit in at least one band (pigeonhole), so looking up each band's value and its one-bit neighbours finds
+    every signature within reach. Ties on distance go to the signature added first, as a linear scan would.
+    """
+
+    def __init__(self, max_distance: int = DEFAULT_MAX_DISTANCE):
+        self.max_distance = max_distance
+        n_bands = max_distance // 2 + 1
+        edges = [round(i * SIMHASH_BITS / n_bands) for i in range(n_bands + 1)]
+        self._bands = [(lo, (1 << (hi - lo)) - 1) for lo, hi in zip(edges, edges[1:])]
+        self._flips = [[0] + [1 << b for b in range(hi - lo)] for lo, hi in zip(edges, edges[1:])]
+        self._buckets: list[dict[int, list[int]]] = [defaultdict(list) for _ in self._bands]
+        self.signatures: list[int] = []
+        self.payloads: list[Any] = []
+
+    def __len__(self) -> int:
+        return len(self.signatures)
+
+    def add(self, signature: int, payload: Any = None) -> None:
+        position = len(self.signatures)
+        self.signatures.append(signature)
+        self.payloads.append(payload)
+        if signature == 0:
+            return
+        for (shift, mask), buckets in zip(self._bands, self._buckets):
+            buckets[(signature >> shift) & mask].append(position)
+
+    def nearest(self, signature: int, accept=None) -> tuple[int, int]:
+        """(position, distance) of the closest signature within `max_distance` whose payload `accept`s (all when
+        None); (-1, 65) when there is none."""
+        if signature == 0:
+            return -1, SIMHASH_BITS + 1
+        seen: set[int] = set()
+        best, best_distance = -1, self.max_distance + 1
+        for (shift, mask), buckets, flips in zip(self._bands, self._buckets, self._flips):
+            value = (signature >> shift) & mask
+            for flip in flips:
+                for position in buckets.get(value ^ flip, ()):
+                    if position in seen:
+                        continue
+                    seen.add(position)
+                    distance = (self.signatures[position] ^ signature).bit_count()
+                    if distance < best_distance or (distance == best_distance and position < best):
+                        if accept is None or accept(self.payloads[position]):
+                            best, best_distance = position, distance
+        if best < 0:
+            return -1, SIMHASH_BITS + 1
+        return best, best_distance
+
+
 def near_duplicates(texts: Iterable[str], max_distance: int = DEFAULT_MAX_DISTANCE) -> list[int]:
     """For each text, the index of the earlier text it copies, or its own index when it is the first of its story."""
-    signatures: list[int] = []
+    index = SimhashIndex(max_distance)
     story: list[int] = []
     for i, text in enumerate(texts):
         sig = simhash(text)
-        j, distance = nearest(sig, signatures)
-        story.append(story[j] if j >= 0 and distance <= max_distance else i)
-        signatures.append(sig)
+        j, _ = index.nearest(sig)
+        story.append(story[j] if j >= 0 else i)
+        index.add(sig)
     return story

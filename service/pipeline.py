@@ -5,6 +5,7 @@ except the long-lived HTTP client (`http_client`), whose robots.txt cache and Re
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -27,6 +28,7 @@ from service.registry import model_version_key
 from service.store import Store, utcnow
 
 Progress = Callable[[int, int], None]
+log = logging.getLogger("pulse.pipeline")
 
 
 class UserError(Exception):
@@ -56,6 +58,7 @@ class ImportOutcome:
 class ProcessOutcome:
     annotated: int = 0
     model_version: str = ""
+    days: list[str] = field(default_factory=list)   # the local days the processed items fall on (to detect again)
 
 
 class StoredUrls:
@@ -125,6 +128,8 @@ def _collect_host(store_path: Path, rows: list[dict], client: HttpClient, shared
         done = []
         for row in rows:
             started, t0 = utcnow(), time.monotonic()
+            log.info("collecting %s", row["name"],
+                     extra={"pulse": {"step": "collection", "event": "start", "source": row["name"]}})
             try:
                 result = collect_source(source_config(row), client, etag=row.get("etag"),
                                         last_modified=row.get("last_modified"), known_urls=StoredUrls(reader))
@@ -320,13 +325,26 @@ def map_units(items: list, units: list[tuple[str, str]]) -> list[str]:
 def process(store: Store, annotator, versions: dict[str, str], batch_size: int = 256,
             progress: Progress | None = None, stream_settings: StreamSettings | None = None,
             relevance_settings: RelevanceSettings | None = None) -> ProcessOutcome:
-    """Annotate every item not yet annotated by the active models, score its relevance, place it in its stream.
+    """Annotate every item waiting in the store's processing queue with the active models, score its relevance,
+    place it in its stream; each batch leaves the queue in the transaction that places it.
 
-    Items processed before relevance existed get theirs at the end (`backfill_relevance`)."""
+    The queue is an index read: with nothing to do this returns at once, whatever the size of the history. A change
+    of models re-annotates nothing by itself (a promotion re-annotates its window, `retrain.reannotate`). Items that
+    lack their relevance (processed before it existed) get it at the end (`backfill_relevance`)."""
     model_version = model_version_key(versions)
-    total = store.count_unannotated(model_version)
+    total = store.count_to_process()
     done = 0
-    for batch in store.unannotated_items(model_version, batch_size=batch_size):
+    days: set[str] = set()
+    if total == 0:
+        if store.has_relevance_gaps():
+            backfill_relevance(store, relevance_settings)
+            store.clear_relevance_gaps()
+        return ProcessOutcome(annotated=0, model_version=model_version)
+    log.info("processing %d queued items with %s", total, model_version,
+             extra={"pulse": {"step": "process", "event": "start", "queued": total, "model_version": model_version}})
+    t0 = time.monotonic()
+    placer = streams.StreamPlacer(store, stream_settings)   # keeps the active streams in memory for the whole run
+    for batch in store.items_to_process(batch_size=batch_size):
         texts = [streams.item_text(r) for r in batch]
         annotations = annotator.annotate(texts)
         rows = []
@@ -340,13 +358,49 @@ def process(store: Store, annotator, versions: dict[str, str], batch_size: int =
         with store.transaction():
             store.add_annotations(rows)
             store.add_relevance(relevance)
-            streams.assign(store, list(zip(batch, annotations)), stream_settings)
+            placer.assign(list(zip(batch, annotations)))
+            store.mark_processed([item["id"] for item in batch])
         done += len(batch)
+        days.update(item["day"] for item in batch)
+        log.debug("processed a batch of %d items (%d/%d)", len(batch), done, total)
         if progress:
             progress(done, total)
-    if store.count_relevance() < store.count_items():
+    if store.has_relevance_gaps():
         backfill_relevance(store, relevance_settings)
-    return ProcessOutcome(annotated=done, model_version=model_version)
+        store.clear_relevance_gaps()
+    log.info("processed %d items in %.1f s (days %s)", done, time.monotonic() - t0, ", ".join(sorted(days)),
+             extra={"pulse": {"step": "process", "event": "end", "annotated": done, "days": sorted(days),
+                              "seconds": round(time.monotonic() - t0, 3), "model_version": model_version}})
+    return ProcessOutcome(annotated=done, model_version=model_version, days=sorted(days))
+
+
+DETECT_BACK_DAYS = 31   # a cycle detects again the days of its new items up to this far back (older: `pulse trends`)
+
+
+def detect_days(store: Store, days, settings) -> list[str]:
+    """Run the detectors over each of these local days (YYYY-MM-DD or date), each logged with its flags; days in the
+    future or more than DETECT_BACK_DAYS back are left out. Returns the days detected."""
+    from datetime import date, timedelta
+
+    from service import trends
+    from service.logs import step
+    from service.timeutil import today_local
+
+    today = today_local()
+    oldest = today - timedelta(days=DETECT_BACK_DAYS)
+    wanted = sorted({d if isinstance(d, date) else date.fromisoformat(d) for d in days})
+    skipped = [d for d in wanted if not oldest <= d <= today]
+    if skipped:
+        log.info("late items of %d day(s) outside the last %d days are not detected again (%s … %s); run "
+                 "`pulse trends --since` for them", len(skipped), DETECT_BACK_DAYS, skipped[0], skipped[-1])
+    done = []
+    for day in wanted:
+        if not oldest <= day <= today:
+            continue
+        with step(log, "detection", day=day.isoformat()) as counts:
+            counts["flags"] = len(trends.detect(store, day, day, settings))
+        done.append(day.isoformat())
+    return done
 
 
 def load_annotator(models_dir: Path):

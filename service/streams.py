@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from nlp.dedupe import nearest, simhash
+import numpy as np
+
+from nlp.dedupe import SimhashIndex, simhash
 from nlp.keyphrases import STOPWORDS
 from nlp.normalize import normalize
 from nlp.segment import segment
@@ -67,55 +70,181 @@ class _Stream:
     last_seen: str
     centroid: dict[str, float]
     touched: bool = False
+    guest: bool = False   # loaded for a syndicated copy although not active: leaves the index after its batch
+    norm: float = field(init=False)
 
-    @property
-    def norm(self) -> float:
-        return math.sqrt(sum(w * w for w in self.centroid.values())) or 1.0
+    def __post_init__(self) -> None:
+        self.norm = _norm(self.centroid)
 
     def add(self, vector: dict[str, float], seen_at: str, keep: int) -> None:
         for t, w in vector.items():
             self.centroid[t] = self.centroid.get(t, 0.0) + w
         if len(self.centroid) > keep:
             self.centroid = dict(sorted(self.centroid.items(), key=lambda kv: -kv[1])[:keep])
+        self.norm = _norm(self.centroid)
         self.first_seen = min(self.first_seen, seen_at)
         self.last_seen = max(self.last_seen, seen_at)
         self.touched = True
 
+    def absorb(self, other: "_Stream") -> None:
+        """Take in a stream merged into this one (its centroid is added whole, as the store moves all its items)."""
+        for t, w in other.centroid.items():
+            self.centroid[t] = self.centroid.get(t, 0.0) + w
+        self.norm = _norm(self.centroid)
+        self.first_seen = min(self.first_seen, other.first_seen)
+        self.last_seen = max(self.last_seen, other.last_seen)
+        self.touched = True
+
+
+def _norm(centroid: dict[str, float]) -> float:
+    return math.sqrt(sum(w * w for w in centroid.values())) or 1.0
+
+
+class _Postings:
+    """One term's postings: (slot, weight) pairs in flat arrays that numpy reads without copying. A removed pair
+    keeps its place with weight 0 until the arrays are compacted."""
+
+    __slots__ = ("slots", "weights", "where")
+
+    def __init__(self) -> None:
+        self.slots = array("q")
+        self.weights = array("d")
+        self.where: dict[int, int] = {}
+
+    def set(self, slot: int, weight: float) -> None:
+        i = self.where.get(slot)
+        if i is None:
+            self.where[slot] = len(self.slots)
+            self.slots.append(slot)
+            self.weights.append(weight)
+        else:
+            self.weights[i] = weight
+
+    def remove(self, slot: int) -> None:
+        i = self.where.pop(slot, None)
+        if i is not None:
+            self.weights[i] = 0.0
+            if len(self.slots) > 2 * len(self.where) + 8:
+                pairs = [(s, self.weights[j]) for s, j in self.where.items()]
+                self.slots = array("q", [s for s, _ in pairs])
+                self.weights = array("d", [w for _, w in pairs])
+                self.where = {s: j for j, (s, _) in enumerate(pairs)}
+
+
+def _ts(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
+
 
 class _Index:
-    """The active streams with an inverted index term → streams, for fast best-match search."""
+    """The active streams with an inverted index term → (stream slot, unit-centroid weight), so that the scores of
+    a vector against every stream are one vectorised sum over the postings of its terms (numpy), whatever the number
+    of streams. Exact scores are then recomputed in plain Python for the few streams at the top."""
 
-    def __init__(self, streams: Iterable[_Stream]):
+    def __init__(self, streams: Iterable[_Stream] = ()):
         self.streams: dict[int, _Stream] = {}
-        self.postings: dict[str, set[int]] = defaultdict(set)
+        self.postings: dict[str, _Postings] = {}
+        self.slot_of: dict[int, int] = {}
+        self.free: list[int] = []
+        self.ids = np.zeros(1024, dtype=np.int64)
+        self.first = np.zeros(1024)
+        self.last = np.zeros(1024)
+        self.alive = np.zeros(1024, dtype=bool)
+        self.n_slots = 0
         for s in streams:
             self.put(s)
 
+    def _slot(self, stream_id: int) -> int:
+        if self.free:
+            slot = self.free.pop()
+        else:
+            slot = self.n_slots
+            self.n_slots += 1
+            if slot >= len(self.ids):
+                grow = len(self.ids)
+                self.ids = np.concatenate([self.ids, np.zeros(grow, dtype=np.int64)])
+                self.first = np.concatenate([self.first, np.zeros(grow)])
+                self.last = np.concatenate([self.last, np.zeros(grow)])
+                self.alive = np.concatenate([self.alive, np.zeros(grow, dtype=bool)])
+        self.slot_of[stream_id] = slot
+        return slot
+
     def put(self, stream: _Stream) -> None:
         self.streams[stream.id] = stream
-        for t in stream.centroid:
-            self.postings[t].add(stream.id)
+        slot = self.slot_of.get(stream.id)
+        if slot is None:
+            slot = self._slot(stream.id)
+        self.ids[slot] = stream.id
+        self.first[slot] = _ts(stream.first_seen)
+        self.last[slot] = _ts(stream.last_seen)
+        self.alive[slot] = True
+        norm = stream.norm
+        for t, w in stream.centroid.items():
+            posting = self.postings.get(t)
+            if posting is None:
+                posting = self.postings[t] = _Postings()
+            posting.set(slot, w / norm)
 
     def drop(self, stream_id: int) -> None:
         stream = self.streams.pop(stream_id, None)
         if stream:
+            slot = self.slot_of.pop(stream_id)
+            self.alive[slot] = False
+            self.free.append(slot)
             for t in stream.centroid:
-                self.postings[t].discard(stream_id)
+                posting = self.postings.get(t)
+                if posting is not None:
+                    posting.remove(slot)
+                    if not posting.where:
+                        del self.postings[t]
+
+    def scores(self, vector: dict[str, float]) -> np.ndarray:
+        """Σ_t vector[t] · unit centroid[t] for every slot (0 for slots that share no term)."""
+        slots, weights = [], []
+        for t, w in vector.items():
+            posting = self.postings.get(t)
+            if posting is not None:
+                slots.append(np.frombuffer(posting.slots, dtype=np.int64))
+                weights.append(np.frombuffer(posting.weights, dtype=np.float64) * w)
+        if not slots:
+            return np.zeros(self.n_slots)
+        return np.bincount(np.concatenate(slots), np.concatenate(weights), minlength=self.n_slots)[: self.n_slots]
 
     def best(self, vector: dict[str, float], earliest: str, latest: str) -> tuple[_Stream | None, float]:
-        dots: dict[int, float] = defaultdict(float)
-        for t, w in vector.items():
-            for sid in self.postings.get(t, ()):
-                dots[sid] += w * self.streams[sid].centroid.get(t, 0.0)
+        """The stream (seen within [earliest, latest]) whose centroid is closest to a unit vector, and its score;
+        ties go to the older stream."""
+        n = self.n_slots
+        scores = self.scores(vector)
+        ok = self.alive[:n] & (self.last[:n] >= _ts(earliest)) & (self.first[:n] <= _ts(latest)) & (scores > 0)
+        if not ok.any():
+            return None, 0.0
+        scores = np.where(ok, scores, -1.0)
+        top = np.flatnonzero(scores >= scores.max() - _TIE)
         best, best_score = None, 0.0
-        for sid, dot in dots.items():
-            s = self.streams[sid]
+        for slot in top:        # the exact scores of the leaders, computed as the plain definition says
+            s = self.streams[int(self.ids[slot])]
             if s.last_seen < earliest or s.first_seen > latest:
                 continue
+            centroid = s.centroid
+            dot = 0.0
+            for t, w in vector.items():
+                c = centroid.get(t)
+                if c is not None:
+                    dot += w * c
             score = dot / s.norm
-            if score > best_score or (score == best_score and best is not None and sid < best.id):
+            if score > best_score or (score == best_score and best is not None and s.id < best.id):
                 best, best_score = s, score
         return best, best_score
+
+    def similar(self, stream: _Stream, threshold: float, since: str) -> list[_Stream]:
+        """Older streams (id below this one's, seen since `since`) whose cosine with it may reach `threshold`."""
+        n = self.n_slots
+        scores = self.scores({t: w / stream.norm for t, w in stream.centroid.items()})
+        ok = (self.alive[:n] & (self.ids[:n] < stream.id) & (self.last[:n] >= _ts(since))
+              & (scores >= threshold - _TIE))
+        return [self.streams[int(self.ids[slot])] for slot in np.flatnonzero(ok)]
+
+
+_TIE = 1e-9   # vectorised sums may differ from the plain ones in the last bits; the leaders are rescored exactly
 
 
 def _shift(iso: str, days: float) -> str:
@@ -125,78 +254,166 @@ def _shift(iso: str, days: float) -> str:
 def assign(store: Store, annotated: list[tuple[dict[str, Any], Any]],
            settings: StreamSettings | None = None) -> list[int]:
     """Place each (item row, annotation) in a stream; returns the stream id of each item, in the given order."""
-    settings = settings or StreamSettings()
-    todo = [(item, ann) for item, ann in annotated if not store.is_placed(item["id"])]
-    if not todo:
-        return [store.resolve_stream(store.stream_of_item(item["id"]) or 0) for item, _ in annotated]
-    todo.sort(key=lambda pair: (pair[0]["published_at"], pair[0]["id"]))
-    texts = [normalize(item_text(item)) for item, _ in todo]
-    term_counts = [content_terms(s) for s in segment(texts)]
-    batch_df = Counter()
-    for terms in term_counts:
-        batch_df.update(terms.keys())
-    store.add_term_document_frequencies(batch_df)
-    df = store.term_document_frequencies(batch_df.keys())
-    n_docs = store.placed_count() + len(todo)
+    return StreamPlacer(store, settings).assign(annotated)
 
-    earliest = min(item["published_at"] for item, _ in todo)
-    index = _Index(_Stream(r["id"], r["topic"], r["first_seen"], r["last_seen"], r["centroid"])
-                   for r in store.active_streams(_shift(earliest, -settings.window_days)))
-    recent = store.recent_simhashes(_shift(earliest, -settings.duplicate_days))
-    signatures = [sig for _, sig, _ in recent]
-    stories = [(item_id, story_id) for item_id, _, story_id in recent]
 
-    for (item, ann), text, terms in zip(todo, texts, term_counts):
-        vector = weigh(terms, df, n_docs)
-        signature = simhash(text)
-        store.set_simhash(item["id"], signature)
-        stream, story_id = None, item["id"]
-        j, distance = nearest(signature, signatures)
-        if j >= 0 and distance <= settings.duplicate_distance:
-            original_id, story_id = stories[j]
-            sid = store.resolve_stream(store.stream_of_item(original_id) or 0)
-            stream = index.streams.get(sid) or _load(store, sid)
-            if stream is not None and sid not in index.streams:
-                index.put(stream)
-        if stream is None:
-            seen = item["published_at"]
-            stream, score = index.best(vector, _shift(seen, -settings.window_days), _shift(seen, settings.window_days))
-            if stream is None or score < settings.join_threshold:
-                stream = _Stream(store.create_stream(ann.topic, seen), ann.topic, seen, seen, {})
-        index.drop(stream.id)
-        stream.add(vector, item["published_at"], settings.centroid_terms)
-        index.put(stream)
-        store.place_item(item["id"], stream.id, story_id, item["day"], ann.topic, ann.sentiment,
-                         item.get("source") or "", item.get("org_unit"), item.get("kind") or "article")
-        signatures.append(signature)
-        stories.append((item["id"], story_id))
+class StreamPlacer:
+    """Places batches of items in streams for one run (one holder of the processing lock).
 
-    touched = [s for s in index.streams.values() if s.touched]
-    _merge_similar(store, index, touched, settings)
-    for s in index.streams.values():
-        if s.touched:
-            _save(store, s)
-    latest = max(item["published_at"] for item, _ in todo)
-    store.close_quiet_streams(_shift(latest, -settings.close_after_days))
-    return [store.resolve_stream(store.stream_of_item(item["id"]) or 0) for item, _ in annotated]
+    The active streams (with their inverted index) and the near-duplicate signatures of the last days are read from
+    the store once and then kept up to date in memory batch after batch, so the cost of a batch does not grow with
+    the streams and the history kept. Only this run writes streams while it holds the lock; a batch that reaches
+    further back in time than what is in memory reloads it from the store.
+    """
+
+    def __init__(self, store: Store, settings: StreamSettings | None = None):
+        self.store = store
+        self.settings = settings or StreamSettings()
+        self.index: _Index | None = None
+        self.index_since = ""            # every active stream seen since this time is in `index`
+        self.duplicates: SimhashIndex | None = None
+        self.duplicates_since = ""       # every placed item published since this time is in `duplicates`
+        self.stream_of: dict[int, int] = {}      # item id → stream id, for the items in `duplicates`
+        self.merged: dict[int, int] = {}         # stream id → the stream it was merged into during this run
+        self.placed: int | None = None           # items placed in the store (the N of the IDF)
+
+    # --- what is kept between batches ----------------------------------------------------------------------------
+
+    def _streams_since(self, since: str) -> _Index:
+        if self.index is None or since < self.index_since:
+            self.index = _Index(_Stream(r["id"], r["topic"], r["first_seen"], r["last_seen"], r["centroid"])
+                                for r in self.store.active_streams(since))
+            self.index_since = since
+        return self.index
+
+    def _duplicates_since(self, since: str) -> SimhashIndex:
+        if self.duplicates is None or since < self.duplicates_since:
+            rows = self.store.recent_signatures(since)
+            self.stream_of = {item_id: stream_id for item_id, _, _, stream_id, _ in rows}
+            self._rebuild_duplicates([(sig, (item_id, story_id, published))
+                                      for item_id, sig, story_id, _, published in rows], since)
+        elif len(self.duplicates) > 2 * self._recent_count(since) + 1000:
+            # drop what has fallen out of the window, so lookups stay as cheap as on the first day
+            keep = [(sig, payload) for sig, payload in zip(self.duplicates.signatures, self.duplicates.payloads)
+                    if payload[2] >= since]
+            self.stream_of = {payload[0]: self.stream_of[payload[0]] for _, payload in keep}
+            self._rebuild_duplicates(keep, since)
+        return self.duplicates
+
+    def _recent_count(self, since: str) -> int:
+        return sum(1 for payload in self.duplicates.payloads if payload[2] >= since)
+
+    def _rebuild_duplicates(self, entries, since: str) -> None:
+        self.duplicates = SimhashIndex(self.settings.duplicate_distance)
+        for sig, payload in entries:
+            self.duplicates.add(sig, payload)
+        self.duplicates_since = since
+
+    def _resolve(self, stream_id: int) -> int:
+        while stream_id in self.merged:
+            stream_id = self.merged[stream_id]
+        return stream_id
+
+    # --- one batch ------------------------------------------------------------------------------------------------
+
+    def assign(self, annotated: list[tuple[dict[str, Any], Any]]) -> list[int]:
+        """Place each (item row, annotation) in a stream; returns the stream id of each item, in the given order."""
+        store, settings = self.store, self.settings
+        placed_before = store.placed_item_ids([item["id"] for item, _ in annotated])
+        todo = [(item, ann) for item, ann in annotated if item["id"] not in placed_before]
+        if todo:
+            self._place(todo)
+        where = store.streams_of_items([item["id"] for item, _ in annotated])
+        return [where.get(item["id"], 0) for item, _ in annotated]
+
+    def _place(self, todo: list[tuple[dict[str, Any], Any]]) -> None:
+        store, settings = self.store, self.settings
+        todo.sort(key=lambda pair: (pair[0]["published_at"], pair[0]["id"]))
+        texts = [normalize(item_text(item)) for item, _ in todo]
+        term_counts = [content_terms(s) for s in segment(texts)]
+        batch_df = Counter()
+        for terms in term_counts:
+            batch_df.update(terms.keys())
+        store.add_term_document_frequencies(batch_df)
+        df = store.term_document_frequencies(batch_df.keys())
+        if self.placed is None:
+            self.placed = store.placed_count()
+        n_docs = self.placed + len(todo)
+
+        earliest = min(item["published_at"] for item, _ in todo)
+        stream_floor = _shift(earliest, -settings.window_days)
+        index = self._streams_since(stream_floor)
+        duplicate_floor = _shift(earliest, -settings.duplicate_days)
+        duplicates = self._duplicates_since(duplicate_floor)
+        recent_enough = lambda payload: payload[2] >= duplicate_floor  # noqa: E731
+
+        placements, signatures = [], []
+        for (item, ann), text, terms in zip(todo, texts, term_counts):
+            vector = weigh(terms, df, n_docs)
+            signature = simhash(text)
+            signatures.append((item["id"], signature))
+            stream, story_id = None, item["id"]
+            j, distance = duplicates.nearest(signature, accept=recent_enough)
+            if j >= 0 and distance <= settings.duplicate_distance:
+                original_id, story_id, _ = duplicates.payloads[j]
+                sid = self._resolve(self.stream_of.get(original_id, 0))
+                stream = index.streams.get(sid) or _load(store, sid)
+                if stream is not None and sid not in index.streams:
+                    index.put(stream)
+            if stream is None:
+                seen = item["published_at"]
+                stream, score = index.best(vector, _shift(seen, -settings.window_days),
+                                           _shift(seen, settings.window_days))
+                if stream is None or score < settings.join_threshold:
+                    stream = _Stream(store.create_stream(ann.topic, seen), ann.topic, seen, seen, {})
+            index.drop(stream.id)
+            stream.add(vector, item["published_at"], settings.centroid_terms)
+            index.put(stream)
+            placements.append((item["id"], stream.id, story_id, item["day"], ann.topic, ann.sentiment,
+                               item.get("source") or "", item.get("org_unit"), item.get("kind") or "article"))
+            duplicates.add(signature, (item["id"], story_id, item["published_at"]))
+            self.stream_of[item["id"]] = stream.id
+        store.set_simhashes(signatures)
+        store.place_items(placements)
+        self.placed += len(placements)
+
+        touched = [s for s in index.streams.values() if s.touched]
+        for source_id, target_id in _merge_similar(store, index, touched, settings, stream_floor):
+            self.merged[source_id] = target_id
+        for s in list(index.streams.values()):
+            if s.touched:
+                _save(store, s)
+            if s.guest:
+                index.drop(s.id)
+        latest = max(item["published_at"] for item, _ in todo)
+        quiet_before = _shift(latest, -settings.close_after_days)
+        store.close_quiet_streams(quiet_before)
+        for s in [s for s in index.streams.values() if s.last_seen < quiet_before]:
+            index.drop(s.id)     # closed in the store just now
 
 
 def _load(store: Store, stream_id: int) -> _Stream | None:
     row = store.stream(stream_id)
     if row is None:
         return None
-    return _Stream(row["id"], row["topic"], row["first_seen"], row["last_seen"], row["centroid"])
+    return _Stream(row["id"], row["topic"], row["first_seen"], row["last_seen"], row["centroid"],
+                   guest=row.get("status") != "active")
 
 
-def _merge_similar(store: Store, index: _Index, touched: list[_Stream], settings: StreamSettings) -> None:
-    """Merge each touched stream into an older active stream that now says the same thing."""
+def _merge_similar(store: Store, index: _Index, touched: list[_Stream], settings: StreamSettings,
+                   floor: str = "") -> list[tuple[int, int]]:
+    """Merge each touched stream into an older active stream (seen since `floor`) that now says the same thing;
+    returns the (merged, kept) pairs.
+
+    The index's vectorised cosines pick the streams that may reach the merge threshold; those alone are compared
+    with the exact cosine."""
+    merges = []
     for stream in sorted(touched, key=lambda s: s.id, reverse=True):
         if stream.id not in index.streams:
             continue
-        candidates = [s for s in index.streams.values() if s.id < stream.id
-                      and s.last_seen >= _shift(stream.first_seen, -settings.window_days)]
+        since = max(_shift(stream.first_seen, -settings.window_days), floor)
         best, best_score = None, 0.0
-        for other in candidates:
+        for other in sorted(index.similar(stream, settings.merge_threshold, since), key=lambda s: s.id):
             score = cosine(stream.centroid, other.centroid)
             if score > best_score:
                 best, best_score = other, score
@@ -204,12 +421,10 @@ def _merge_similar(store: Store, index: _Index, touched: list[_Stream], settings
             index.drop(stream.id)
             index.drop(best.id)
             store.merge_stream(stream.id, best.id)
-            for t, w in stream.centroid.items():
-                best.centroid[t] = best.centroid.get(t, 0.0) + w
-            best.first_seen = min(best.first_seen, stream.first_seen)
-            best.last_seen = max(best.last_seen, stream.last_seen)
-            best.touched = True
+            best.absorb(stream)
             index.put(best)
+            merges.append((stream.id, best.id))
+    return merges
 
 
 def _save(store: Store, stream: _Stream) -> None:

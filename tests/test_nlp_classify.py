@@ -99,3 +99,36 @@ def test_garbage_file_is_refused(tmp_path):
 def test_one_class_is_an_error():
     with pytest.raises(ValueError, match="two classes"):
         TextClassifier(**SMALL).fit(["một", "hai"], ["a", "a"])
+
+
+@needs_vsfc
+def test_models_sharing_features_predict_exactly_as_alone(vsfc_small):
+    """Annotator computes each n-gram order once per batch for all models: the shared counts must be the very
+    counts each model computes alone, for word, syllable and character (char_wb) n-grams of different ranges."""
+    from nlp.normalize import normalize
+
+    train_t, train_y, test_t, _ = vsfc_small
+    a = TextClassifier(word_ngrams=(1, 2), syllable_ngrams=(1, 3), char_ngrams=(1, 4), n_features=2**18,
+                       max_features=50_000).fit(train_t[:1500], train_y[:1500])
+    b = TextClassifier(word_ngrams=None, syllable_ngrams=(1, 2), char_ngrams=(2, 5), n_features=2**18,
+                       max_features=50_000).fit(train_t[:1500], train_y[:1500])
+    texts = test_t[:300] + ["a b  c", "ồ", "Ừ thì"]
+    normalized = [normalize(t) for t in texts]
+    features: dict = {}
+    for model in (a, b):
+        prepared = model.input_of(normalized)
+        assert (model._hashed(prepared, features) != model._hashed(prepared)).nnz == 0
+        assert np.array_equal(model.predict_proba_segmented(prepared, features),
+                              model.predict_proba_segmented(prepared))
+    assert features, "the second model reused blocks of the first"
+
+
+def test_a_model_remembers_its_segmenter(fitted, tmp_path):
+    assert fitted.segmenter == "dictionary"
+    path = fitted.save(tmp_path / "m.skops")
+    assert TextClassifier.load(path).segmenter == "dictionary"
+    # an artifact written before the choice existed was trained on underthesea's CRF and is fed the same
+    state = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    del state["params"]["segmenter"]
+    sio.dump(state, tmp_path / "old.skops")
+    assert TextClassifier.load(tmp_path / "old.skops").segmenter == "crf"

@@ -44,3 +44,19 @@ def test_sentence_split_cuts_long_runs():
 def test_odd_input_gives_a_string(text):
     out = segment([text])
     assert len(out) == 1 and isinstance(out[0], str)
+
+
+def test_dictionary_segmenter_joins_words_and_names():
+    from nlp.fastseg import segment_fast
+
+    out = segment_fast("Công nhân Công ty may ở Hà Nội đình công vì bị nợ lương 3 tháng.").split()
+    assert {"Công_nhân", "Công_ty", "Hà_Nội", "đình_công"} <= set(out)
+    assert out[-1] == "." and "3" in out
+
+
+def test_both_methods_are_available_and_cached_apart():
+    crf = segment(["Sinh viên không tiếp thu kịp."], method="crf")[0]
+    fast = segment(["Sinh viên không tiếp thu kịp."], method="dictionary")[0]
+    assert crf.startswith("Sinh_viên") and fast.startswith("Sinh_viên")
+    with pytest.raises(ValueError):
+        segment(["x"], method="nope")

@@ -101,3 +101,33 @@ def test_placing_again_changes_nothing(store):
     for batch in store.unannotated_items("test", batch_size=64):
         streams.assign(store, [(row, _annotation("tien_luong")) for row in batch])
     assert list(store.db.query("SELECT * FROM stream_items ORDER BY item_id")) == before
+
+
+def test_a_run_that_keeps_streams_in_memory_places_like_batch_by_batch_reads(tmp_path):
+    """`StreamPlacer` (what `pulse process` uses) keeps the active streams and recent signatures between batches;
+    it must place every item exactly as reading them from the store for each batch does."""
+    rows = [json.loads(line) for line in TIMELINE.read_text(encoding="utf-8").splitlines()]
+    copies = [{**r, "url": None, "source": "baocaobang.vn", "title": r["title"] + " (ảnh)"} for r in rows[::5]]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows + copies), encoding="utf-8")
+    placements = []
+    for keep_in_memory in (False, True):
+        store = Store(tmp_path / f"{keep_in_memory}.db")
+        store.migrate()
+        store.add_items(read_timeline(path).items)
+        placer = streams.StreamPlacer(store)
+        returned = {}
+        for batch in store.unannotated_items("test", batch_size=9):
+            pairs = [(row, _annotation()) for row in batch]
+            ids = placer.assign(pairs) if keep_in_memory else streams.assign(store, pairs)
+            returned.update(zip([row["id"] for row in batch], ids))
+            store.add_annotations([{**_annotation().to_dict(), "item_id": row["id"], "model_version": "test"}
+                                   for row in batch])
+        facts = {r["item_id"]: (r["stream_id"], r["story_id"])
+                 for r in store.db.query("SELECT item_id, stream_id, story_id FROM stream_items")}
+        assert all(returned[i] == store.resolve_stream(s) for i, (s, _) in facts.items())
+        placements.append(facts)
+        store.close()
+    assert placements[0] == placements[1]
+    assert len(placements[1]) == len(rows) + len(copies)
+    assert len({story for _, story in placements[1].values()}) < len(placements[1]), "copies joined their story"
