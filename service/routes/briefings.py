@@ -1,6 +1,8 @@
 """Leaders' and staff's reading: the daily briefing archive (web page, print, DOCX) and the units' period reports."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -12,6 +14,8 @@ from service.routes.web import DECIDERS, REVIEWERS, Viewer, access, get_store, p
 from service.timeutil import today_local
 
 router = APIRouter(include_in_schema=False)
+SCOPED_BRIEFINGS_KEPT = 64     # units' copies of stored briefings kept in memory
+_CACHE_LOCK = threading.Lock()
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -28,12 +32,28 @@ def briefings_page(request: Request, viewer: Viewer = Depends(access(*REVIEWERS)
 
 
 def _briefing_for(request: Request, viewer: Viewer, wanted: date, stored: dict | None) -> tuple[dict, str | None]:
-    """(data, stored html) of a day's briefing as the viewer may read it: the stored province briefing for the
-    province, a copy made now from the press and the viewer's units for a reader of one unit (no stored html)."""
+    """(data, html or None) of a day's briefing as the viewer may read it: the stored province briefing for the
+    province; for a reader of one unit, a copy made from the press and the viewer's units (kept per stored version)."""
     if viewer.province and stored:
         return stored["data"], stored["html"]
     store = get_store(request)
-    return briefing.daily(store, wanted, request.app.state.settings, scope=viewer.scope), None
+    if not stored:
+        return briefing.daily(store, wanted, request.app.state.settings, scope=viewer.scope), None
+    # a unit's copy of a stored briefing is made once per version of it (the province's copy is a snapshot too)
+    key = (wanted.isoformat(), stored["created_at"], viewer.scope)
+    with _CACHE_LOCK:
+        cache = getattr(request.app.state, "scoped_briefings", None)
+        if cache is None:
+            cache = request.app.state.scoped_briefings = OrderedDict()
+        made = cache.get(key)
+    if made is None:
+        data = briefing.daily(store, wanted, request.app.state.settings, scope=viewer.scope)
+        made = (data, briefing.to_html(data, standalone=False))
+        with _CACHE_LOCK:
+            cache[key] = made
+            while len(cache) > SCOPED_BRIEFINGS_KEPT:
+                cache.popitem(last=False)
+    return made
 
 
 @router.get("/briefings/{day}")
