@@ -43,6 +43,11 @@ LICENCES = {
     "uit-visfd": "UIT-ViSFD; free for research, commercial use needs the authors' permission",
     "uit-vsmec": "UIT-VSMEC; research dataset, cite the paper",
     "vnexpress-titles-8cat": "headlines crawled from VnExpress; no licence",
+    "board-labels": "labels read by people (tests/fixtures/labels, guide nlp/LABELLING.md); dev half trained on, "
+                    "texts read from ../shared/datasets",
+    "news-weak-tone": "unlabelled news and comments (baomoi-tc201805, VNTC train, news-rss-crawl-2026, "
+                      "vnexpress-titles-8cat, UIT-ViCTSD) toned by the labelling functions of nlp/weak_tone.py; "
+                      "labelled items and their headlines left out",
 }
 
 # What a corpus's "test" figures mean when it is not a plain official test split.
@@ -51,6 +56,10 @@ TEST_NOTES = {
     "uit-visfd": "official test split; labels are weak (1-2 stars negative, 3 neutral, 4-5 positive)",
     "baomoi-tc201805": "no split: a stratified 10 % hold-out of seed-labelled leads",
     "vntc": "official Test_Full split (50,373 articles); training articles also in it were dropped",
+    "board-labels": "the test half of the labels read by people (never trained or tuned on; tone mapped "
+                    "neg/neu/pos to negative/neutral/positive)",
+    "uit-vsfc": "official test split; the training texts are the train and dev splits",
+    "vlsp2016-sa": "official test split",
     "vihsd": "official test split; offensive and hate both count as toxic",
     "gold (hand-labelled)": "470 items read and labelled by one engineer (tests/fixtures/nlp_topic_gold.SOURCE.md). The "
                             "seed lexicon was revised after looking at its errors on this set, and three lexicon "
@@ -61,9 +70,15 @@ TEST_NOTES = {
 # Default recipes: corpora (folder names under the datasets root) and model parameters per task.
 RECIPES: dict[str, dict[str, Any]] = {
     "sentiment": {
-        "corpora": ["uit-vsfc", "vlsp2016-sa", "aivivn-2019", "uit-visfd"],
+        # corpora with a neutral class (VSFC train+dev, VLSP 2016), weakly toned news (nlp.weak_tone) and the dev
+        # half of the labels read by people, weighted up; every test split is removed from every training set
+        "corpora": ["uit-vsfc", "vlsp2016-sa"],
+        "with_dev": True,
+        "weak_tone": 1500,
+        "board_labels": "tone",
+        "board_weight": 4.0,
         "params": {"model": "svm", "C": 0.5, "word_ngrams": (1, 2), "syllable_ngrams": (1, 3), "char_ngrams": (1, 4),
-                   "class_weight": None, "max_features": 400_000, "max_chars": 2000},
+                   "class_weight": "balanced", "max_features": 400_000, "max_chars": 2000},
     },
     "news_topic": {
         "corpora": ["vntc"],
@@ -170,9 +185,11 @@ def _seed_topic_pairs(corpus: Corpus, rng: random.Random) -> tuple[list[str], li
     return texts, labels
 
 
-def load_task_data(task: str, corpus: Corpus, seed: int = 0) -> dict[str, tuple[list[str], list[str]]]:
+def load_task_data(task: str, corpus: Corpus, seed: int = 0,
+                   with_dev: bool = False) -> dict[str, tuple[list[str], list[str]]]:
     """Train and test pairs of `task` from one corpus: its own splits, or a stratified 10 % hold-out when it has none.
-    Training texts that also occur in the test split are dropped."""
+    Training texts that also occur in the test split are dropped. `with_dev` adds the corpus's dev split (if any)
+    to the training texts."""
     rng = random.Random(seed)
     if task == "topic" and "topic" not in corpus.tasks:
         texts, labels = _seed_topic_pairs(corpus, rng)
@@ -182,6 +199,9 @@ def load_task_data(task: str, corpus: Corpus, seed: int = 0) -> dict[str, tuple[
     if "train" in corpus.splits and "test" in corpus.splits:
         test_t, test_y = corpus.splits["test"].pairs(task)
         train_t, train_y = corpus.splits["train"].pairs(task)
+        if with_dev and "dev" in corpus.splits:
+            dev_t, dev_y = corpus.splits["dev"].pairs(task)
+            train_t, train_y = train_t + dev_t, train_y + dev_y
         train_t, train_y, _ = _dedupe(train_t, train_y, exclude={_key(t) for t in test_t})
         return {"train": (train_t, train_y), "test": (test_t, test_y)}
     texts, labels = [], []
@@ -205,6 +225,38 @@ def _holdout(texts: list[str], labels: list[str], rng: random.Random, share: flo
              [labels[i] for i in range(len(texts)) if i not in test_idx])
     test = ([texts[i] for i in sorted(test_idx)], [labels[i] for i in sorted(test_idx)])
     return {"train": train, "test": test}
+
+
+BOARD = "board-labels"
+WEAK_TONE = "news-weak-tone"
+TONE_TO_SENTIMENT = {"neg": "negative", "neu": "neutral", "pos": "positive"}
+
+
+def board_label_pairs(task: str) -> dict[str, tuple[list[str], list[str]]]:
+    """The labels read by people (nlp.labels_data), per half ('dev', 'test'): texts and labels of `task`
+    ('topic', or 'tone' mapped to the sentiment names)."""
+    from nlp.labels_data import load_board_labels
+
+    out: dict[str, tuple[list[str], list[str]]] = {"dev": ([], []), "test": ([], [])}
+    for row in load_board_labels():
+        label = row.get(task)
+        if not label:
+            continue
+        out[row["split"]][0].append(row["text"])
+        out[row["split"]][1].append(TONE_TO_SENTIMENT.get(label, label) if task == "tone" else label)
+    return out
+
+
+def cross_corpus_dedupe(parts: dict[str, dict[str, tuple[list[str], list[str]]]]) -> int:
+    """Drop from every training set the texts found in any corpus's test split (in place); returns how many."""
+    test_keys = {_key(t) for d in parts.values() for t in d["test"][0]}
+    dropped = 0
+    for d in parts.values():
+        texts, labels = d["train"]
+        keep = [i for i, t in enumerate(texts) if _key(t) not in test_keys]
+        dropped += len(texts) - len(keep)
+        d["train"] = ([texts[i] for i in keep], [labels[i] for i in keep])
+    return dropped
 
 
 # --- metrics ---------------------------------------------------------------------------------------------------------
@@ -235,6 +287,44 @@ def _corpus_dirs(task: str, dataset_dir: Path | None) -> list[Path]:
     return [datasets_root() / name for name in RECIPES[task]["corpora"]]
 
 
+def recipe_data(task: str, dataset_dir: Path | None = None, limit: int | None = None, seed: int = 0, log=print):
+    """The training data of `task` exactly as `train` uses it: (parts, texts, labels, weights, dropped). `parts` maps
+    each corpus (and the board labels, if the recipe has them) to its train and test pairs, after the cross-corpus
+    dedupe, which dropped `dropped` training texts; `weights` is None unless the board labels weigh more."""
+    rng = random.Random(seed)
+    parts: dict[str, dict[str, tuple[list[str], list[str]]]] = {}
+    for path in _corpus_dirs(task, dataset_dir):
+        corpus = read_corpus(path)
+        data = load_task_data(task, corpus, seed=seed, with_dev=bool(RECIPES.get(task, {}).get("with_dev"))
+                              and dataset_dir is None)
+        if limit is not None and len(data["train"][0]) > limit:
+            idx = sorted(rng.sample(range(len(data["train"][0])), limit))
+            data["train"] = ([data["train"][0][i] for i in idx], [data["train"][1][i] for i in idx])
+        parts[corpus.name] = data
+        log(f"{task}: {corpus.name}: {len(data['train'][0])} train, {len(data['test'][0])} test")
+    weak_tone_n = RECIPES.get(task, {}).get("weak_tone") if dataset_dir is None else None
+    if weak_tone_n and limit is None:
+        from nlp.weak_tone import weak_tone_pool
+
+        pool = weak_tone_pool(ROOT / "data" / "cache", per_class=int(weak_tone_n), seed=seed, log=log)
+        parts[WEAK_TONE] = {"train": ([t for t, _ in pool], [y for _, y in pool]), "test": ([], [])}
+        log(f"{task}: {WEAK_TONE}: {len(pool)} weakly toned news items {dict(Counter(y for _, y in pool))}")
+    board = RECIPES.get(task, {}).get("board_labels") if dataset_dir is None else None
+    if board:
+        halves = board_label_pairs(board)
+        parts[BOARD] = {"train": halves["dev"], "test": halves["test"]}
+        log(f"{task}: {BOARD}: {len(halves['dev'][0])} dev labels trained on, {len(halves['test'][0])} test")
+    dropped = cross_corpus_dedupe(parts)
+    if dropped:
+        log(f"{task}: cross-corpus dedupe dropped {dropped} training texts that are in some corpus's test split")
+    train_t = [t for d in parts.values() for t in d["train"][0]]
+    train_y = [y for d in parts.values() for y in d["train"][1]]
+    board_weight = float(RECIPES.get(task, {}).get("board_weight", 1.0))
+    weights = ([board_weight if name == BOARD else 1.0 for name, d in parts.items() for _ in d["train"][0]]
+               if board else None)
+    return parts, train_t, train_y, weights, dropped
+
+
 def train(
     task: str,
     dataset_dir: Path | None,
@@ -247,23 +337,16 @@ def train(
     """Fit a model for `task` on `dataset_dir` (or the task's default corpora), score it on each corpus's test
     split, and write model.skops, metrics.json and card.md into `out_dir`. Returns the metrics.
     `limit` caps the training texts per corpus (a quick run, e.g. for tests)."""
+    if task == "topic" and dataset_dir is None and limit is None:
+        from nlp.topic_train import train_topic  # weak labels + the labels read by people
+
+        return train_topic(Path(out_dir), ROOT / "data" / "cache", params=params, seed=seed, log=log)
     started = time.time()
-    rng = random.Random(seed)
-    parts: dict[str, dict[str, tuple[list[str], list[str]]]] = {}
-    for path in _corpus_dirs(task, dataset_dir):
-        corpus = read_corpus(path)
-        data = load_task_data(task, corpus, seed=seed)
-        if limit is not None and len(data["train"][0]) > limit:
-            idx = sorted(rng.sample(range(len(data["train"][0])), limit))
-            data["train"] = ([data["train"][0][i] for i in idx], [data["train"][1][i] for i in idx])
-        parts[corpus.name] = data
-        log(f"{task}: {corpus.name}: {len(data['train'][0])} train, {len(data['test'][0])} test")
-    train_t = [t for d in parts.values() for t in d["train"][0]]
-    train_y = [y for d in parts.values() for y in d["train"][1]]
+    parts, train_t, train_y, weights, dropped = recipe_data(task, dataset_dir, limit=limit, seed=seed, log=log)
     chosen = dict(RECIPES.get(task, {}).get("params", DEFAULT_PARAMS)) if params is None else dict(params)
     model = TextClassifier(**chosen)
     t0 = time.time()
-    model.fit(train_t, train_y)
+    model.fit(train_t, train_y, weights)
     fit_seconds = time.time() - t0
     results: dict[str, Any] = {}
     for name, data in parts.items():
@@ -291,6 +374,9 @@ def train(
         "fit_seconds": round(fit_seconds, 1),
         "total_seconds": round(time.time() - started, 1),
         "test": results,
+        "cross_corpus_dropped": dropped,
+        "weights": ({BOARD: RECIPES[task].get("board_weight", 1.0), "every other text": 1.0}
+                    if weights is not None else None),
     }
     model.save(out_dir / "model.skops", metadata={"task": task, "date": date, "corpora": list(parts)})
     summary["artifact_bytes"] = (out_dir / "model.skops").stat().st_size
@@ -326,8 +412,10 @@ def evaluate(task: str, dataset_dir: Path, model_path: Path | None = None, seed:
     if unknown:
         raise ValueError(f"{corpus.name} '{task}' labels {unknown} are not classes of the model ({sorted(known)})")
     result = metrics(test_y, [str(p) for p in model.predict(test_t)])
-    result.update({"task": task, "dataset": corpus.name,
-                   "labels_from": "seed lexicon" if task == "topic" and "topic" not in corpus.tasks else "corpus"})
+    seeded = task == "topic" and "topic" not in corpus.tasks
+    result.update({"task": task, "dataset": corpus.name, "labels_from": "seed lexicon" if seeded else "corpus",
+                   "scored_against": "seed-lexicon labels (agreement with the seed phrases)" if seeded
+                   else "the corpus's own gold labels"})
     return result
 
 
@@ -346,7 +434,12 @@ def _card(summary: dict[str, Any], dataset_dir: Path | None) -> str:
                   "the `gold (hand-labelled)` row scores the model against 470 news items labelled by reading them "
                   "(tests/fixtures/nlp_topic_gold.tsv, see its SOURCE.md), none of which were trained on. "
                   "Per-topic precision and recall on the gold set are in metrics.json."]
-    lines += ["", "Training texts that also occur in a corpus's test split were removed, and repeated texts kept once.",
+    if summary.get("weights"):
+        lines += ["", f"Sample weights: {summary['weights']}."]
+    lines += ["", "Training texts that also occur in ANY test split of this run (every corpus's, and the labels' test "
+              "half) were removed from every training set (cross-corpus dedupe), and repeated texts kept once."
+              + (f" The cross-corpus dedupe dropped {summary['cross_corpus_dropped']} texts."
+                 if summary.get("cross_corpus_dropped") is not None else ""),
               "These corpora are for research use: check the licences before any other use.", "",
               "## Parameters", "", "```json", json.dumps(summary["params"], ensure_ascii=False), "```", "",
               "## Metrics on the test splits", "", "| corpus | n | accuracy | macro F1 | weighted F1 |", "|---|---|---|---|---|"]

@@ -321,12 +321,16 @@ def eval_(task: str = typer.Argument(..., help="topic, news_topic, sentiment or 
 
     if not dataset.is_dir():
         fail(f"the dataset folder {dataset} does not exist.")
-    result = evaluate(task, dataset, models_dir=settings().models_dir)
+    from service.datadir import models_home
+
+    result = evaluate(task, dataset, models_dir=models_home(settings()))
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
+    against = ("SEED-LEXICON labels (agreement with the taxonomy's seed phrases, not accuracy against labels read "
+               "by people)" if result.get("labels_from") == "seed lexicon" else "the corpus's own gold labels")
     typer.echo(f"{task} on {dataset.name}: accuracy {result['accuracy']}, macro F1 {result['macro_f1']}, "
-               f"weighted F1 {result['weighted_f1']} (n={result['n']})")
+               f"weighted F1 {result['weighted_f1']} (n={result['n']}), scored against {against}")
     for label, row in result["report"].items():
         if isinstance(row, dict) and "f1-score" in row:
             typer.echo(f"  {label:<28} P {row['precision']:.3f}  R {row['recall']:.3f}  F1 {row['f1-score']:.3f}"

@@ -15,9 +15,18 @@ FIRST_DAY = datetime(2026, 2, 1, 1, 0, tzinfo=timezone.utc)
 
 
 def copy_models(tmp: Path) -> Path:
-    """A private copy of classifier_models/ (the shipped one is never written by a test)."""
+    """A private copy of classifier_models/ (the shipped one is never written by a test): the shipped ACTIVE version
+    of each task, as `v1`, the only version in the copy's registry (so the tests' next version is always `v2`)."""
+    import json
+
     dest = tmp / "classifier_models"
-    shutil.copytree(SHIPPED_MODELS, dest, ignore=shutil.ignore_patterns("v[2-9]*", "v1[0-9]*"))
+    dest.mkdir(parents=True)
+    registry = json.loads((SHIPPED_MODELS / "registry.json").read_text(encoding="utf-8"))
+    for task, entry in registry.items():
+        shutil.copytree(SHIPPED_MODELS / task / entry["active"], dest / task / "v1")
+    shutil.copy2(SHIPPED_MODELS / "taxonomy.toml", dest / "taxonomy.toml")
+    (dest / "registry.json").write_text(json.dumps(
+        {task: {"active": "v1", "versions": ["v1"]} for task in registry}, indent=2), encoding="utf-8")
     return dest
 
 
