@@ -14,7 +14,8 @@ from pathlib import Path
 
 from nlp.normalize import normalize
 
-__all__ = ["Topic", "Taxonomy", "load_taxonomy", "seed_label", "default_taxonomy_path", "OTHER"]
+__all__ = ["Topic", "Taxonomy", "load_taxonomy", "seed_label", "default_taxonomy_path", "current_taxonomy",
+           "use_taxonomy", "OTHER"]
 
 OTHER = "khac"
 STRONG_WEIGHT = 2
@@ -23,8 +24,26 @@ MIN_STRONG_SCORE = 2  # ... or a strong phrase alone (it names the topic)
 MIN_MARGIN = 1.5    # the winner must score this many times the runner-up
 
 
-def default_taxonomy_path() -> Path:
+def shipped_taxonomy_path() -> Path:
     return Path(__file__).resolve().parents[1] / "classifier_models" / "taxonomy.toml"
+
+
+_candidates: tuple[Path, ...] = ()   # set by the running system: the board's own taxonomy first, then its shipped one
+
+
+def use_taxonomy(*paths: str | Path) -> None:
+    """Make the first of these files that exists the default taxonomy of this process (none given: the shipped one).
+    The check is made at each read, so a board taxonomy written later is used from then on."""
+    global _candidates
+    _candidates = tuple(Path(p) for p in paths)
+
+
+def default_taxonomy_path() -> Path:
+    """The taxonomy in use: the first existing file given to `use_taxonomy`, else classifier_models/taxonomy.toml."""
+    for path in _candidates:
+        if path.exists():
+            return path
+    return shipped_taxonomy_path()
 
 
 @dataclass(frozen=True)
@@ -109,9 +128,28 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     return Taxonomy(topics=topics, other=other)
 
 
-@lru_cache(maxsize=1)
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """What changes when the file is edited: its inode (an atomic replace makes a new one), mtime and size."""
+    try:
+        st = path.stat()
+        return st.st_ino, st.st_mtime_ns, st.st_size
+    except OSError:
+        return 0, 0, 0
+
+
+@lru_cache(maxsize=4)
+def _cached(path: Path, stamp: tuple[int, int, int]) -> Taxonomy:
+    return load_taxonomy(path)
+
+
+def current_taxonomy() -> Taxonomy:
+    """The default taxonomy, read again whenever its file changes (an analyst's edit is seen at once)."""
+    path = default_taxonomy_path()
+    return _cached(path, _stamp(path))
+
+
 def _default() -> Taxonomy:
-    return load_taxonomy()
+    return current_taxonomy()
 
 
 def seed_label(text: str, taxonomy: Taxonomy | None = None) -> str | None:

@@ -138,6 +138,9 @@ def create_app(settings: Settings, start_worker: bool = True, annotator_loader: 
                   description="API JSON của Pulse cho các hệ thống tích hợp. Gửi mã truy cập trong tiêu đề "
                               "`Authorization: Bearer <mã>`; mã do quản trị viên cấp và chỉ hiện một lần.")
     app.state.settings = settings
+    from service.datadir import use
+
+    use(settings)   # topic names of pages, flags and briefings: the board's taxonomy in the data folder
     app.state.stores = StorePool(settings.db_path)
     app.state.write_lock = threading.Lock()   # serialises the request threads' busiest write (submissions)
     app.state.verifying = threading.BoundedSemaphore(2)   # password checks at once (argon2: 64 MiB, a core each)

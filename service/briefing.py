@@ -472,16 +472,26 @@ def due_days(store: Store, now: datetime, settings: Settings, lookback: int = 7)
     return [d for d in days_between(latest - timedelta(days=lookback - 1), latest) if d.isoformat() not in have]
 
 
-def run_due(store: Store, settings: Settings, now: datetime | None = None) -> list[date]:
-    """The scheduler's job: make every briefing that is due and missing; returns the days made."""
+def run_due(store: Store, settings: Settings, now: datetime | None = None, detect: bool = True) -> list[date]:
+    """The scheduler's job: make every briefing that is due and missing; returns the days made.
+
+    Each day is detected once more first (`detect`), so items that arrived after the day's last cycle (late
+    collection, a collaborator's report at 23:59) are in its flags before the briefing is written."""
+    from service.logs import step
+    from service.trends import detect as detect_day
+
     now = now or datetime.now(timezone.utc)
     made = []
     for day in due_days(store, now, settings):
         try:
-            make(store, day, settings)
+            with step(log, "briefing", day=day.isoformat()) as counts:
+                if detect:
+                    counts["flags"] = len(detect_day(store, day, day, settings.trends))
+                data = make(store, day, settings)
+                counts["items"] = (data.get("total") or {}).get("count", 0)
             made.append(day)
         except Exception:  # one failed day must not stop the others; it is tried again at the next run
-            log.exception("briefing of %s failed", day)
+            pass       # logged with its traceback by step()
     return made
 
 

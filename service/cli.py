@@ -26,6 +26,7 @@ app.add_typer(labels_app, name="labels")
 class State:
     db: Optional[Path] = None
     config: Optional[Path] = None
+    log_format: Optional[str] = None
 
 
 def fail(message: str) -> None:
@@ -50,10 +51,19 @@ def plain_errors(func):
 
 
 def settings() -> Settings:
+    from service.datadir import use
+
     try:
-        return load_settings(State.config, State.db)
+        s = load_settings(State.config, State.db)
     except (OSError, ValueError) as exc:
         fail(f"the configuration could not be read: {exc}")
+    if State.log_format:
+        s.log_format = State.log_format
+    try:
+        use(s)   # the board's taxonomy (data folder) names the topics of flags and briefings; the local zone
+    except ValueError as exc:
+        fail(f"the configuration could not be used: {exc}")
+    return s
 
 
 def open_store(must_exist: bool = True):
@@ -70,9 +80,26 @@ def open_store(must_exist: bool = True):
 
 @app.callback()
 def main(db: Optional[Path] = typer.Option(None, "--db", envvar="PULSE_DB", help="SQLite file (default ./data/pulse.db)."),
-         config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file.")):
+         config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file."),
+         log_format: Optional[str] = typer.Option(None, "--log-format", help="text (default) or json: one JSON "
+                                                  "object a line, in the log file (data/logs/pulse.log) and on stderr.")):
+    from service.logs import FORMATS, configure
+
     State.db = db
     State.config = config
+    State.log_format = log_format
+    if log_format is not None and log_format not in FORMATS:
+        fail(f"unknown log format {log_format!r} (use {' or '.join(FORMATS)}).")
+    try:
+        s = load_settings(config, db)
+    except (OSError, ValueError):
+        return   # the command itself says what is wrong with the configuration
+    if log_format:
+        s.log_format = log_format
+    try:
+        configure(s)
+    except ValueError as exc:
+        fail(str(exc))
 
 
 @app.command()
@@ -119,6 +146,10 @@ def serve(host: Optional[str] = typer.Option(None, help="Address to listen on (d
     s = settings()
     open_store().close()
     s.host, s.port = host or s.host, port or s.port
+    from service.logs import configure
+
+    log_file = configure(s, console_level="INFO")
+    typer.echo(f"Logs: {log_file}" if log_file else "Logs: stderr only (the data folder cannot be written)")
     run_server(s, with_scheduler=not no_scheduler, echo=typer.echo)
 
 
@@ -174,7 +205,9 @@ def process(batch_size: int = typer.Option(256, "--batch-size", min=1,
 
     s = settings()
     store = open_store()
-    annotator, versions = load_annotator(s.models_dir)
+    from service.datadir import models_home
+
+    annotator, versions = load_annotator(models_home(s))
     from service.intake import processing_lock
 
     with processing_lock(s.db_path), Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
@@ -248,7 +281,9 @@ def annotate(batch_size: int = typer.Option(256, "--batch-size", help="Texts ann
     """Read texts from stdin (one a line, or JSONL with "text") and print one JSON annotation a line."""
     from service.pipeline import load_annotator
 
-    annotator, _ = load_annotator(settings().models_dir)
+    from service.datadir import models_home
+
+    annotator, _ = load_annotator(models_home(settings()))
 
     def flush(texts: list[str]) -> None:
         for ann in annotator.annotate(texts):
@@ -286,29 +321,34 @@ def train(task: str = typer.Argument(..., help="topic, news_topic, sentiment or 
     from nlp.train import train as train_model
 
     from service import registry
+    from service.datadir import taxonomy_file, writable_models_home
 
     s = settings()
     if from_labels:
         if task != "topic":
             fail("--from-labels trains the topic task only.")
-        from service.retrain import train_candidate
+        from service.retrain import SEED_CORPUS, train_candidate
 
-        summary = train_candidate(open_store(), s.models_dir, Path(s.db_path).parent, user, version=version,
-                                  seed_leads_n=seed_sample, seed_per_class=seed_per_class, log=lambda msg: typer.echo(msg, err=True))
+        home = writable_models_home(s)
+        summary = train_candidate(open_store(), home, Path(s.db_path).parent, user, version=version,
+                                  seed_leads_n=seed_sample, seed_per_class=seed_per_class,
+                                  log=lambda msg: typer.echo(msg, err=True), taxonomy_file=taxonomy_file(s),
+                                  corpus_dir=Path(s.datasets_dir) / SEED_CORPUS)
         typer.echo(describe_candidate(summary))
-        typer.echo(f"Card at {s.models_dir / 'topic' / summary['version'] / 'card.md'}; promote with "
+        typer.echo(f"Card at {home / 'topic' / summary['version'] / 'card.md'}; promote with "
                    f"`pulse models promote topic {summary['version']}`.")
         return
     if dataset is not None and not dataset.is_dir():
         fail(f"the dataset folder {dataset} does not exist.")
-    version = version or registry.next_version(s.models_dir, task)
-    summary = train_model(task, dataset, s.models_dir / task / version, limit=limit,
+    home = writable_models_home(s)   # the data folder's models: the shipped ones are never written
+    version = version or registry.next_version(home, task)
+    summary = train_model(task, dataset, home / task / version, limit=limit,
                           log=lambda msg: typer.echo(msg, err=True))
-    registry.register(s.models_dir, task, version)
+    registry.register(home, task, version)
     if promote:
-        registry.promote(s.models_dir, task, version)
+        registry.promote(home, task, version)
     typer.echo(f"{task} {version} trained in {summary['total_seconds']} s"
-               f"{' and promoted' if promote else ''}; card at {s.models_dir / task / version / 'card.md'}")
+               f"{' and promoted' if promote else ''}; card at {home / task / version / 'card.md'}")
 
 
 @app.command("eval")
@@ -343,11 +383,13 @@ def models_list():
     """Every task's versions, the active one marked."""
     from service import registry
 
-    s = settings()
-    for task, entry in registry.read_registry(s.models_dir).items():
+    from service.datadir import models_home
+
+    home = models_home(settings())
+    for task, entry in registry.read_registry(home).items():
         for version in entry.get("versions", []):
             mark = "*" if version == entry.get("active") else " "
-            metrics_path = s.models_dir / task / version / "metrics.json"
+            metrics_path = home / task / version / "metrics.json"
             typer.echo(f"{mark} {task:<12} {version:<6} {'' if metrics_path.exists() else '(no metrics)'}")
 
 
@@ -394,7 +436,9 @@ def models_promote(task: str, version: str,
     """Make a model version active and re-annotate recent items with it."""
     from service import retrain
 
-    outcome = retrain.promote(_store_if_any(), settings().models_dir, task, version, user, force=force,
+    from service.datadir import writable_models_home
+
+    outcome = retrain.promote(_store_if_any(), writable_models_home(settings()), task, version, user, force=force,
                               since_day=since, days=days)
     typer.echo(f"{task}: {version} is active (was {outcome.previous or 'none'}); {outcome.reannotated} items "
                f"re-annotated, {outcome.reused} already annotated, {outcome.facts_updated} stream facts updated.")
@@ -409,7 +453,10 @@ def models_rollback(task: str,
     """Make the previously active version of a task active again and restore its annotations of recent items."""
     from service import retrain
 
-    outcome = retrain.rollback(_store_if_any(), settings().models_dir, task, user, since_day=since, days=days)
+    from service.datadir import writable_models_home
+
+    outcome = retrain.rollback(_store_if_any(), writable_models_home(settings()), task, user, since_day=since,
+                               days=days)
     typer.echo(f"{task}: rolled back to {outcome.version} (from {outcome.previous}); {outcome.reannotated} items "
                f"re-annotated, {outcome.reused} already annotated, {outcome.facts_updated} stream facts updated.")
 
@@ -497,7 +544,10 @@ def users_add(name: str, role: str = typer.Option(..., "--role", help="admin, st
 def users_token(name: str, label: str = typer.Option("cli", "--name", help="What the token is for."),
                 days: int = typer.Option(90, "--days", min=1, max=365, help="Days until the token expires.")):
     """Create an API token for a user; the token is printed once (only its hash is stored)."""
+    from datetime import datetime, timedelta, timezone
+
     from service.auth import new_api_token, token_hash
+    from service.store import iso
 
     store = open_store()
     user = store.user(name)
@@ -518,7 +568,9 @@ def labels_import(file: Path = typer.Argument(..., help="CSV: item_id or text, t
     from service.labels import import_csv
 
     store = open_store()
-    outcome = import_csv(store, settings().models_dir, file, user)
+    from service.datadir import taxonomy_file
+
+    outcome = import_csv(store, taxonomy_file(settings()), file, user)
     for err in outcome.errors:
         typer.echo(f"  {err}", err=True)
     typer.echo(f"{file}: {outcome.read} rows read, {outcome.imported} labels imported, "
@@ -552,10 +604,7 @@ def restore_(file: Path = typer.Argument(..., help="A backup made by `pulse back
              force: bool = typer.Option(False, "--force", help="Replace an existing database (saved beside it first).")):
     """Restore the database from a backup; refuses a damaged or non-Pulse file, and an existing database without --force."""
     from service.backup import restore
-    from datetime import datetime, timedelta, timezone
 
-
-    from service.store import iso
     outcome = restore(file, settings().db_path, force=force)
     if outcome.saved_previous:
         typer.echo(f"The replaced database was saved to {outcome.saved_previous}")

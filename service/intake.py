@@ -16,11 +16,11 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
-from service import pipeline, trends
+from service import pipeline
 from service.config import Settings
 from service.store import Store
 
@@ -51,14 +51,15 @@ def drain(store: Store, settings: Settings, annotator, versions: dict[str, str])
     t0 = time.monotonic()
     with processing_lock(settings.db_path):
         # small batches keep each write transaction short, so a request storing a submission never waits long
-        pipeline.process(store, annotator, versions, batch_size=32, stream_settings=settings.streams,
-                         relevance_settings=settings.relevance)
+        done = pipeline.process(store, annotator, versions, batch_size=32, stream_settings=settings.streams,
+                                relevance_settings=settings.relevance)
         placed = [p for p in pending if store.is_placed(p["item_id"])]
-        for day in sorted({p["day"] for p in placed}):
-            d = date.fromisoformat(day)
-            trends.detect(store, d, d, settings.trends)
+        # every day the batch's items fall on: the submissions' and any other item processed with them
+        pipeline.detect_days(store, {p["day"] for p in placed} | set(done.days), settings.trends)
     store.mark_submissions_processed([p["id"] for p in placed])
-    log.info("%d submissions processed in %.2f s", len(placed), time.monotonic() - t0)
+    log.info("%d submissions processed in %.2f s", len(placed), time.monotonic() - t0,
+             extra={"pulse": {"step": "intake batch", "event": "end", "submissions": len(placed),
+                              "annotated": done.annotated, "seconds": round(time.monotonic() - t0, 3)}})
     if len(placed) < len(pending):
         log.warning("%d submissions could not be placed; they stay pending", len(pending) - len(placed))
         return 0
@@ -73,12 +74,17 @@ def _work(settings: Settings, loader: Callable | None, inbox, status, poll_secon
     (`status`): a worker killed at any moment can never leave the app waiting on a lock it held."""
     from service.lifecycle import end_with_parent
 
-    try:
-        os.nice(10)   # pages first: a submission may wait a second to be annotated, a person should not
-    except OSError:
+    try:   # pages first: a submission may wait a second to be annotated, a person should not
+        os.nice(int(os.environ.get("PULSE_WORKER_NICE", "10")))
+    except (OSError, ValueError):
         pass
     signal.signal(signal.SIGTERM, _stop_on_signal)
     end_with_parent()                 # the app is gone (even killed with SIGKILL): so is its worker
+    from service.datadir import models_home, use
+    from service.logs import configure
+
+    configure(settings, file_name="intake.log")   # a process of its own: its own file (rotation is per process)
+    use(settings)
     beat = threading.Thread(target=_heartbeat, args=(status,), name="pulse-heartbeat", daemon=True)
     beat.start()
     store = Store(settings.db_path)
@@ -91,7 +97,7 @@ def _work(settings: Settings, loader: Callable | None, inbox, status, poll_secon
             if annotator is None:
                 status.state.value = STATES.index("loading")
                 try:
-                    annotator, versions = loader() if loader else pipeline.load_annotator(settings.models_dir)
+                    annotator, versions = loader() if loader else pipeline.load_annotator(models_home(settings))
                     status.state.value = STATES.index("ready")
                 except Exception as exc:  # models missing or broken: submissions stay pending, stored
                     status.state.value = STATES.index("unavailable")
@@ -165,10 +171,11 @@ class _Mailbox:
 
 def _promoted_since(settings: Settings, versions: dict[str, str] | None) -> bool:
     """Whether the active model versions differ from the ones loaded (the registry is a small JSON file)."""
+    from service.datadir import models_home
     from service.registry import ModelsMissing, active_versions
 
     try:
-        return active_versions(settings.models_dir) != versions
+        return active_versions(models_home(settings)) != versions
     except (ModelsMissing, OSError, ValueError):
         return False
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nlp.classify import TextClassifier
-from nlp.seedsample import seed_leads, seed_pairs
+from nlp.seedsample import SEED_CORPUS, seed_leads, seed_pairs
 from nlp.taxonomy import load_taxonomy
 from nlp.train import metrics
 from service import registry
@@ -84,6 +84,11 @@ def label_warnings(train_counts: dict[str, int], codes: list[str]) -> list[str]:
     return out
 
 
+def seed_cached(cache_dir: Path, n: int = SEED_LEADS, seed: int = 0) -> bool:
+    """Whether the seed sample is cached already (then training needs no corpus)."""
+    return (Path(cache_dir) / f"seed-leads-{SEED_CORPUS}-{n}-{seed}.jsonl.gz").exists()
+
+
 # --- with the store and the models folder ------------------------------------------------------------------------------
 
 
@@ -109,12 +114,16 @@ def score_on_heldout(model: TextClassifier, heldout: list[dict]) -> dict[str, An
 
 def train_candidate(store: Store, models_dir: Path, cache_dir: Path, username: str, version: str | None = None,
                     seed_leads_n: int = SEED_LEADS, seed_per_class: int = SEED_PER_CLASS,
-                    log: Log = lambda msg: None) -> dict[str, Any]:
+                    log: Log = lambda msg: None, taxonomy_file: Path | None = None,
+                    corpus_dir: Path | None = None) -> dict[str, Any]:
     """Train a topic candidate from the board's labels, score it and the active model on the held-out labels, write
-    model.skops, metrics.json and card.md, and register it (not active). Returns the summary written."""
+    model.skops, metrics.json and card.md, and register it (not active). Returns the summary written.
+
+    `taxonomy_file` is the board's taxonomy (default: the one in `models_dir`); `corpus_dir` the seed corpus (default:
+    under nlp.train.datasets_root()), read only when the seed sample is not cached in `cache_dir` yet."""
     started = time.time()
     models_dir = Path(models_dir)
-    taxonomy = load_taxonomy(taxonomy_path(models_dir))
+    taxonomy = load_taxonomy(taxonomy_file or taxonomy_path(models_dir))
     train_rows, heldout = board_split(store)
     train_rows = [r for r in train_rows if r["label"] in taxonomy.topics]
     heldout = [r for r in heldout if r["label"] in taxonomy.topics]
@@ -125,7 +134,11 @@ def train_candidate(store: Store, models_dir: Path, cache_dir: Path, username: s
                         f"(training labels: {have}; {len(heldout)} more are held out for scoring). "
                         f"Label more items, at least {MIN_LABELS} per topic, and train again.")
     log(f"topic: {len(train_rows)} board labels for training, {len(heldout)} held out")
-    leads = seed_leads(cache_dir, seed_leads_n)
+    try:
+        leads = seed_leads(cache_dir, seed_leads_n, corpus_dir=corpus_dir)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"The seed corpus could not be read ({exc}); set `datasets_dir` in the settings file to the "
+                        f"folder that holds the corpora.") from None
     seed_t, seed_y = seed_pairs(leads, taxonomy, seed_per_class)
     log(f"topic: {len(seed_t)} seed-labelled news texts from a sample of {len(leads)}")
     t0 = time.time()
@@ -295,5 +308,5 @@ def render_card(summary: dict[str, Any]) -> str:
 
 def _note_on_card(folder: Path, line: str) -> None:
     card = folder / "card.md"
-    if card.exists():
+    if card.exists() and not folder.is_symlink():   # a shipped version (a link to the checkout) is never written
         card.write_text(card.read_text(encoding="utf-8").rstrip("\n") + f"\n\n{line}\n", encoding="utf-8")

@@ -1,4 +1,6 @@
-"""Background jobs of `pulse serve`: collect → process → detect, every few minutes."""
+"""Background jobs of `pulse serve`: collect → process → detect, every few minutes; the daily briefing; backups.
+
+Each run logs its start, its end with its counts, or its error (service/logs.py)."""
 from __future__ import annotations
 
 import logging
@@ -6,9 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from service import pipeline, trends
+from service import pipeline
 from service.config import Settings
+from service.datadir import models_home
 from service.intake import processing_lock
+from service.logs import step
 from service.store import Store
 from service.timeutil import today_local
 
@@ -20,40 +24,53 @@ def _annotator(settings: Settings):
     """The active models, loaded once and again only after a promotion or rollback changes them."""
     from service.registry import active_versions
 
-    versions = active_versions(settings.models_dir)
+    home = models_home(settings)
+    versions = active_versions(home)
     if _models.get("versions") != versions:
-        _models["annotator"], _models["versions"] = pipeline.load_annotator(settings.models_dir)
+        _models["annotator"], _models["versions"] = pipeline.load_annotator(home)
     return _models["annotator"], _models["versions"]
 
 
 def collection_cycle(settings: Settings) -> None:
-    """One cycle: collect every enabled source, annotate what is new, detect trends for today."""
+    """One cycle: collect every enabled source, annotate what is new, detect again today and every local day the
+    new items fall on (an item published yesterday but collected today changes yesterday's flags)."""
     store = Store(settings.db_path)
     try:
-        outcomes = pipeline.collect(store, settings=settings.fetch)
-        for o in outcomes:
-            for err in o.errors:
-                log.warning(err)
-        annotator, versions = _annotator(settings)
-        with processing_lock(settings.db_path):   # the submission worker places items too
-            pipeline.process(store, annotator, versions, stream_settings=settings.streams,
-                             relevance_settings=settings.relevance)
-        day = today_local()
-        trends.detect(store, day, day, settings.trends)
-    except Exception:  # a failed cycle is logged; the next one runs as usual
-        log.exception("collection cycle failed")
+        with step(log, "collection cycle") as counts:
+            outcomes = pipeline.collect(store, settings=settings.fetch)
+            for o in outcomes:
+                status = "not modified" if o.not_modified else f"found {o.found}, new {o.new}"
+                log.info("source %s: %s, %d error(s)", o.source, status, len(o.errors),
+                         extra={"pulse": {"step": "collection", "event": "end", "source": o.source, "found": o.found,
+                                          "new": o.new, "not_modified": o.not_modified, "errors": len(o.errors)}})
+                for err in o.errors:
+                    log.warning(err, extra={"pulse": {"step": "collection", "event": "error", "source": o.source}})
+            counts.update(sources=len(outcomes), new=sum(o.new for o in outcomes),
+                          failed=sum(1 for o in outcomes if o.errors))
+            annotator, versions = _annotator(settings)
+            with processing_lock(settings.db_path):   # the submission worker places items too
+                done = pipeline.process(store, annotator, versions, stream_settings=settings.streams,
+                                        relevance_settings=settings.relevance)
+            counts["annotated"] = done.annotated
+            detected = pipeline.detect_days(store, [today_local(), *done.days], settings.trends)
+            counts["days_detected"] = len(detected)
+    except Exception:  # a failed cycle is logged (by step); the next one runs as usual
+        pass
     finally:
         store.close()
 
 
 def briefing_job(settings: Settings) -> None:
-    """Make every daily briefing that is due and missing (so a 07:00 missed while the server was down is made)."""
+    """Make every daily briefing that is due and missing (so a 07:00 missed while the server was down is made),
+    each day detected once more first (briefing.run_due)."""
     from service import briefing
 
-    with Store(settings.db_path) as store:
-        made = briefing.run_due(store, settings)
-    if made:
-        log.info("briefings made: %s", ", ".join(d.isoformat() for d in made))
+    try:
+        with step(log, "briefing job") as counts, Store(settings.db_path) as store:
+            made = briefing.run_due(store, settings)
+            counts["made"] = len(made)
+    except Exception:
+        pass   # logged by step; tried again at the next run
 
 
 def backup_job(settings: Settings) -> None:
@@ -67,6 +84,9 @@ def backup_job(settings: Settings) -> None:
 
 
 def start(settings: Settings) -> BackgroundScheduler:
+    from service.datadir import use
+
+    use(settings)
     scheduler = BackgroundScheduler(timezone=settings.timezone)
     first_cycle = datetime.now(timezone.utc) + timedelta(seconds=30)  # collect soon after start, then regularly
     scheduler.add_job(collection_cycle, "interval", minutes=settings.collect_every_minutes, args=[settings],

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from service import registry, retrain
 from service.app import create_app
+from service.datadir import models_home
 from service.pipeline import load_annotator, process
 from retrain_support import SEED_CACHE, SEED_SAMPLE, copy_models, label_all, seed_cache, store_gold_items
 from web_support import csrf_of, login, make_installation
@@ -85,12 +86,13 @@ def test_training_in_the_background_then_report_and_guarded_promotion(site):
     report = client.get("/analyst/models/v2").text
     assert "Ma trận nhầm lẫn" in report and "Các vấn đề xã hội khác" in report and "F1 chênh lệch" in report
     assert "Chủ đề Bảo hiểm xã hội, y tế, thất nghiệp còn quá ít nhãn: 1 nhãn" in report
-    assert ("KÉM HƠN" in report) == retrain.compare_with_active(inst.store, inst.settings.models_dir,
+    assert ("KÉM HƠN" in report) == retrain.compare_with_active(inst.store, models_home(inst.settings),
                                                                  "v2")["difference"]["worse"]
     client.post("/analyst/models/v2/promote", data={"csrf_token": csrf_of(report), "force": "1"})
     page = wait_for_job(client)
     assert "topic v2 đang được dùng" in page, page
-    assert registry.read_registry(inst.settings.models_dir)["topic"]["active"] == "v2"
+    assert registry.read_registry(models_home(inst.settings))["topic"]["active"] == "v2"
+    assert registry.read_registry(inst.settings.models_dir)["topic"]["active"] == "v1"   # the shipped one: unchanged
     assert "Quay lại phiên bản dùng trước đó" in page
 
 

@@ -44,9 +44,9 @@ def make_installation(tmp_path: Path, users: dict[str, tuple[str, str]] | None =
         users = {ROLE_USER[role]: (role, OWN) for role in ROLES}
         users.update({"collab2": ("collaborator", OTHER), "staff2": ("staff", OTHER),
                       "root": ("admin", "caobang")})
-    # the models folder is a copy (model files linked, not copied): pages that train, promote or edit the taxonomy
-    # change the copy, never the shipped classifier_models/
-    inst = Installation(Settings(db_path=db, models_dir=models_copy(tmp_path / "models")), store,
+    # the "shipped" models folder is a copy (model files linked, not copied); pages that train, promote or edit the
+    # taxonomy write into the data folder (tmp_path/models, tmp_path/taxonomy.toml), never into either
+    inst = Installation(Settings(db_path=db, models_dir=models_copy(tmp_path / "shipped-models")), store,
                         outcome.admin_password or "")
     hashed = hash_password(PASSWORD)   # one argon2 hash for all: hashing is slow on purpose
     for name, (role, unit) in users.items():

@@ -297,14 +297,8 @@ def clean_text(value: str | None, limit: int) -> str:
     return value.strip()[:limit]
 
 
-_TOPIC_NAMES: dict[str, str] | None = None
-
-
 def topic_names() -> dict[str, str]:
-    """Topic code → Vietnamese name, read once from the shipped taxonomy."""
-    global _TOPIC_NAMES
-    if _TOPIC_NAMES is None:
-        from service.trends import topic_names as load
+    """Topic code → Vietnamese name from the board's taxonomy, read again after an analyst edits it."""
+    from service.datadir import topic_names as current
 
-        _TOPIC_NAMES = load()
-    return _TOPIC_NAMES
+    return current()
