@@ -198,3 +198,42 @@ def test_exported_labels_never_run_as_spreadsheet_formulas(app, inst, tmp_path):
                                                     for t in attacks), encoding="utf-8")
     outcome = import_csv(inst.store, inst.settings.models_dir, by_text, "analyst1")
     assert outcome.imported == 4 and not outcome.errors
+
+
+def _login_from(base: str, source: str, username: str, password: str) -> int:
+    """Log in over a real socket bound to a chosen loopback address (127.0.0.x): the server sees that address."""
+    import http.client
+    import re
+    from urllib.parse import urlencode, urlparse
+
+    url = urlparse(base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60, source_address=(source, 0))
+    try:
+        conn.request("GET", "/login")
+        page = conn.getresponse()
+        cookie = page.getheader("set-cookie").split(";")[0]
+        csrf = re.search(r'name="csrf_token" value="([^"]*)"', page.read().decode()).group(1)
+        body = urlencode({"username": username, "password": password, "csrf_token": csrf})
+        conn.request("POST", "/login", body=body, headers={"Cookie": cookie,
+                                                           "Content-Type": "application/x-www-form-urlencoded"})
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status
+    finally:
+        conn.close()
+
+
+def test_a_burst_of_guesses_on_a_live_server_is_slowed_and_the_admin_logs_in_from_elsewhere(inst):
+    """60 wrong passwords for the province's admin sent at once from 127.0.0.1 to uvicorn: at most a few are even
+    checked; the admin, from 127.0.0.2, logs in at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from web_support import LiveServer, free_port
+
+    app = create_app(inst.settings, start_worker=False)
+    with LiveServer(app, free_port()) as live:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            codes = list(pool.map(lambda n: _login_from(live.url, "127.0.0.1", "root", f"doan-{n}"), range(60)))
+        assert codes.count(401) <= 7 and codes.count(429) >= 53 and set(codes) == {401, 429}, sorted(codes)
+        assert _login_from(live.url, "127.0.0.1", "root", PASSWORD) == 429
+        assert _login_from(live.url, "127.0.0.2", "root", PASSWORD) == 303

@@ -69,20 +69,27 @@ async def login(request: Request, username: str = Form("", max_length=100), pass
         return _login_page(request, "Biểu mẫu đăng nhập đã hết hạn. Vui lòng nhập lại.", 403, _safe_next(next) or "")
     username = username.strip()
     throttle, address = request.app.state.login_throttle, client_address(request)
-    wait = throttle.wait(address, username)
-    if wait > 0:
+
+    def slowed(wait: float):
         return _login_page(request, f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {_wait_words(wait)}.", 429,
                            _safe_next(next) or "", username, retry_after=wait)
+
+    if (wait := throttle.wait(address, username)) > 0:
+        return slowed(wait)
     # logins wait their turn here, not in a request thread, so a crowd logging in never holds up other pages
     gate = request.app.state.verifying
     while not gate.acquire(blocking=False):
         await asyncio.sleep(0.01)
     try:
+        # asked again once it is this login's turn: a burst of guesses sent at once is slowed like a sequence
+        if (wait := throttle.wait(address, username)) > 0:
+            return slowed(wait)
         user = await run_in_threadpool(_check_password, request, username, password)
+        if user is None:
+            throttle.failed(address, username)
     finally:
         gate.release()
     if user is None:
-        throttle.failed(address, username)
         return _login_page(request, "Tên đăng nhập hoặc mật khẩu không đúng.", 401, _safe_next(next) or "", username)
     throttle.succeeded(address, username)
     token = new_secret()
