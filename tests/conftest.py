@@ -71,6 +71,19 @@ def local_server():
     server.close()
 
 
+@pytest.fixture(autouse=True)
+def _process_defaults():
+    """An app or a command makes its installation's taxonomy and time zone the process's (service.datadir.use);
+    each test starts and ends with the shipped taxonomy and the default zone."""
+    from nlp.taxonomy import use_taxonomy
+    from service.config import LOCAL_TZ
+    from service.timeutil import use_timezone
+
+    yield
+    use_taxonomy()
+    use_timezone(LOCAL_TZ)
+
+
 @pytest.fixture
 def db_path(tmp_path) -> Path:
     return tmp_path / "pulse.db"
