@@ -171,9 +171,16 @@ def test_sql_statements_split_a_migration_one_statement_at_a_time():
 def test_a_database_made_by_the_first_schema_upgrades_to_the_current_one(tmp_path):
     old = Store(tmp_path / "old.db")
     assert old.migrate(MIGRATIONS[:1]) == 1
-    old.add_org_unit("u", "Unit")
-    old.add_user("ctv", "x", "collaborator", "u")
-    old.add_items([_item(1), _item(2)])
+    # rows written as the first version wrote them (today's methods write today's schema)
+    old.db.execute("INSERT INTO org_units (id, code, name) VALUES (1, 'u', 'Unit')")
+    old.db.execute("INSERT INTO users (username, password_hash, role, org_unit_id, created_at)"
+                   " VALUES ('ctv', 'x', 'collaborator', 1, '2026-02-01T00:00:00+00:00')")
+    for n in (1, 2):
+        old.db.execute("INSERT INTO items (id, url, content_hash, kind, title, text, source, published_at, day,"
+                       " collected_at) VALUES (?, ?, ?, 'article', ?, 'Công nhân chưa nhận lương.', 'test', ?, ?, ?)",
+                       [n, f"http://127.0.0.1/a/{n}", f"h{n}", f"Nợ lương {n}", WHEN.isoformat(), "2026-02-01",
+                        WHEN.isoformat()])
+        old.db.execute("INSERT INTO items_fts (rowid, folded) VALUES (?, ?)", [n, f"no luong {n}"])
     old.close()
 
     upgraded = Store(tmp_path / "old.db")
