@@ -14,6 +14,11 @@ twice in this run, on CRF-segmented and on dictionary-segmented text.
 """
 from __future__ import annotations
 
+import sys  # noqa: I001
+
+# bench/ holds a script named signal.py: never let it shadow the standard library's `signal` module
+sys.path[:] = [p for p in sys.path if not p.rstrip("/").endswith("/bench")]
+
 import argparse
 import os
 import random

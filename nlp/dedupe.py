@@ -94,16 +94,13 @@ class SimhashIndex:
         None); (-1, 65) when there is none."""
         if signature == 0:
             return -1, SIMHASH_BITS + 1
-        seen: set[int] = set()
         best, best_distance = -1, self.max_distance + 1
+        signatures = self.signatures
         for (shift, mask), buckets, flips in zip(self._bands, self._buckets, self._flips):
             value = (signature >> shift) & mask
             for flip in flips:
-                for position in buckets.get(value ^ flip, ()):
-                    if position in seen:
-                        continue
-                    seen.add(position)
-                    distance = (self.signatures[position] ^ signature).bit_count()
+                for position in buckets.get(value ^ flip, ()):   # a position met twice cannot win twice
+                    distance = (signatures[position] ^ signature).bit_count()
                     if distance < best_distance or (distance == best_distance and position < best):
                         if accept is None or accept(self.payloads[position]):
                             best, best_distance = position, distance

@@ -41,17 +41,12 @@ def candidates(segmented: str, max_ngram: int = MAX_NGRAM) -> list[str]:
     """Word n-grams of a segmented text made of content words only (no stopword, number or punctuation);
     single words count only when they have two or more syllables (`công_nhân`, not `tăng`)."""
     tokens = _tokens(segmented)
-    out = []
-    for n in range(1, max_ngram + 1):
+    ok = [t not in STOPWORDS and _TOKEN_OK.match(t) is not None for t in tokens]   # each token judged once
+    out = [t for t, good in zip(tokens, ok) if good and "_" in t]  # single syllables are too vague
+    for n in range(2, max_ngram + 1):
         for i in range(len(tokens) - n + 1):
-            gram = tokens[i:i + n]
-            if not all(_TOKEN_OK.match(t) for t in gram):
-                continue
-            if any(t in STOPWORDS for t in gram):
-                continue
-            if n == 1 and "_" not in gram[0]:
-                continue  # single syllables are too vague to be a keyphrase
-            out.append(" ".join(gram))
+            if all(ok[i:i + n]):
+                out.append(" ".join(tokens[i:i + n]))
     return out
 
 

@@ -260,4 +260,16 @@ def fold(text: str) -> str:
     if not text:
         return ""
     decomposed = unicodedata.normalize("NFD", text.translate(_FOLD_EXTRA))
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn").lower()
+    return decomposed.translate(_NO_MARKS).lower()
+
+
+class _DropMarks(dict):
+    """code point → itself, or None (deleted) for a combining mark (category Mn); filled as characters are met."""
+
+    def __missing__(self, code: int) -> int | None:
+        value = None if unicodedata.category(chr(code)) == "Mn" else code
+        self[code] = value
+        return value
+
+
+_NO_MARKS = _DropMarks()

@@ -136,7 +136,7 @@ def _ts(iso: str) -> float:
 
 
 class _Index:
-    """The active streams with an inverted index term → (stream slot, unit-centroid weight), so that the scores of
+    """The active streams with an inverted index term → (stream slot, centroid weight), so that the scores of
     a vector against every stream are one vectorised sum over the postings of its terms (numpy), whatever the number
     of streams. Exact scores are then recomputed in plain Python for the few streams at the top."""
 
@@ -149,6 +149,7 @@ class _Index:
         self.first = np.zeros(1024)
         self.last = np.zeros(1024)
         self.alive = np.zeros(1024, dtype=bool)
+        self.norms = np.ones(1024)
         self.n_slots = 0
         for s in streams:
             self.put(s)
@@ -165,6 +166,7 @@ class _Index:
                 self.first = np.concatenate([self.first, np.zeros(grow)])
                 self.last = np.concatenate([self.last, np.zeros(grow)])
                 self.alive = np.concatenate([self.alive, np.zeros(grow, dtype=bool)])
+                self.norms = np.concatenate([self.norms, np.ones(grow)])
         self.slot_of[stream_id] = slot
         return slot
 
@@ -177,12 +179,36 @@ class _Index:
         self.first[slot] = _ts(stream.first_seen)
         self.last[slot] = _ts(stream.last_seen)
         self.alive[slot] = True
-        norm = stream.norm
+        self.norms[slot] = stream.norm
         for t, w in stream.centroid.items():
             posting = self.postings.get(t)
             if posting is None:
                 posting = self.postings[t] = _Postings()
-            posting.set(slot, w / norm)
+            posting.set(slot, w)
+
+    def add(self, stream: _Stream, vector: dict[str, float], seen_at: str, keep: int) -> None:
+        """Add an item's vector to an indexed stream, updating only the postings that change."""
+        before = stream.centroid.keys() if len(stream.centroid) + len(vector) > keep else ()
+        before = set(before)
+        stream.add(vector, seen_at, keep)
+        slot = self.slot_of[stream.id]
+        centroid = stream.centroid
+        for t in before - centroid.keys():        # cut off by the centroid's size limit
+            posting = self.postings.get(t)
+            if posting is not None:
+                posting.remove(slot)
+                if not posting.where:
+                    del self.postings[t]
+        for t in vector:
+            w = centroid.get(t)
+            if w is not None:
+                posting = self.postings.get(t)
+                if posting is None:
+                    posting = self.postings[t] = _Postings()
+                posting.set(slot, w)
+        self.norms[slot] = stream.norm
+        self.first[slot] = _ts(stream.first_seen)
+        self.last[slot] = _ts(stream.last_seen)
 
     def drop(self, stream_id: int) -> None:
         stream = self.streams.pop(stream_id, None)
@@ -198,7 +224,7 @@ class _Index:
                         del self.postings[t]
 
     def scores(self, vector: dict[str, float]) -> np.ndarray:
-        """Σ_t vector[t] · unit centroid[t] for every slot (0 for slots that share no term)."""
+        """Σ_t vector[t] · centroid[t] / ‖centroid‖ for every slot (0 for slots that share no term)."""
         slots, weights = [], []
         for t, w in vector.items():
             posting = self.postings.get(t)
@@ -207,7 +233,8 @@ class _Index:
                 weights.append(np.frombuffer(posting.weights, dtype=np.float64) * w)
         if not slots:
             return np.zeros(self.n_slots)
-        return np.bincount(np.concatenate(slots), np.concatenate(weights), minlength=self.n_slots)[: self.n_slots]
+        dots = np.bincount(np.concatenate(slots), np.concatenate(weights), minlength=self.n_slots)[: self.n_slots]
+        return dots / self.norms[: self.n_slots]
 
     def best(self, vector: dict[str, float], earliest: str, latest: str) -> tuple[_Stream | None, float]:
         """The stream (seen within [earliest, latest]) whose centroid is closest to a unit vector, and its score;
@@ -366,9 +393,9 @@ class StreamPlacer:
                                            _shift(seen, settings.window_days))
                 if stream is None or score < settings.join_threshold:
                     stream = _Stream(store.create_stream(ann.topic, seen), ann.topic, seen, seen, {})
-            index.drop(stream.id)
-            stream.add(vector, item["published_at"], settings.centroid_terms)
-            index.put(stream)
+            if stream.id not in index.streams:
+                index.put(stream)
+            index.add(stream, vector, item["published_at"], settings.centroid_terms)
             placements.append((item["id"], stream.id, story_id, item["day"], ann.topic, ann.sentiment,
                                item.get("source") or "", item.get("org_unit"), item.get("kind") or "article"))
             duplicates.add(signature, (item["id"], story_id, item["published_at"]))
