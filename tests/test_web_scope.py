@@ -61,6 +61,12 @@ def world(tmp_path_factory):
             f"Giáo viên trường {MARK_B} phản ánh nợ lương và bếp ăn {MARK_B}, lần {n}.", OTHER, "collab2",
             next(minute)))
         ids["B"].append(store.submissions(ids=[sid])[0]["item_id"])
+    # a grassroots union below unit B: its collaborator's words are unit B's subtree, unseen by unit A too
+    store.add_org_unit("cb-giaoduc-thpt", "Công đoàn Trường THPT Thử nghiệm", OTHER, "grassroots")
+    collab3 = store.add_user("collab3", store.user("collab2")["password_hash"], "collaborator", "cb-giaoduc-thpt")
+    sid, _ = store.add_submission(collab3, uuid.uuid4().hex, _observation(
+        f"Nhân viên trường phản ánh {MARK_B} chậm phụ cấp.", "cb-giaoduc-thpt", "collab3", next(minute)))
+    ids["B"].append(store.submissions(ids=[sid])[0]["item_id"])
     for n in range(5):
         [item_id] = store.add_items([RawItem(
             title=f"Báo đưa tin {MARK_P} về nợ lương số {n}", text=f"Nhiều doanh nghiệp {MARK_P} chậm trả lương {n}.",
@@ -70,10 +76,11 @@ def world(tmp_path_factory):
     mixed = store.create_stream("tien_luong", _noon(DAY, 0).isoformat())
     only_b = store.create_stream("tien_luong", _noon(DAY, 0).isoformat())
     annotations = []
+    units = store.item_units([i for items in ids.values() for i in items])
     for group, items in ids.items():
         for item_id in items:
-            unit = {"A": OWN, "B": OTHER, "P": None}[group]
-            stream = only_b if group == "B" and item_id in ids["B"][4:] else mixed
+            unit = units[item_id]
+            stream = only_b if group == "B" and item_id in ids["B"][4:] else mixed   # one of them from below B
             store.place_item(item_id, stream, item_id, DAY.isoformat(), "tien_luong", "negative",
                              "Cộng tác viên" if unit else "baocaobang.vn", unit, "observation" if unit else "article")
             phrase = {"A": f"ca đêm {MARK_A}", "B": f"bếp ăn {MARK_B}", "P": f"doanh nghiệp {MARK_P}"}[group]
@@ -185,7 +192,7 @@ def test_a_unit_b_marker_never_reaches_a_reader_of_unit_a(world, reader):
     inst, app, ids, flags = world
     seen = _walk(app, reader, _urls(app, inst, ids, flags))
     leaks = [f"{url} ({status}): «{word}»" for url, (status, text) in seen.items()
-             for word in (MARK_B, "collab2", NAME_B.lower()) if word in text]
+             for word in (MARK_B, "collab2", "collab3", NAME_B.lower(), "thpt thử nghiệm") if word in text]
     assert not leaks, f"{len(leaks)} leaks to {reader}:\n" + "\n".join(leaks)
     if reader == "collab1":   # a collaborator reads only the form and their own submissions
         assert any(MARK_A in text for url, (_, text) in seen.items() if url.startswith("/submissions/"))
