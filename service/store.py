@@ -19,6 +19,7 @@ import sqlite_utils
 
 from collectors.items import RawItem
 from nlp.normalize import fold
+from service.search import index_forms
 from service.timeutil import local_day, sql_day_modifier
 
 # Each migration is applied once, in order; never edit one that has shipped, add a new one. Each runs statement by
@@ -311,6 +312,15 @@ MIGRATIONS: list[str] = [
         DELETE FROM relevance_gaps WHERE item_id = new.item_id;
     END;
     """,
+    # search over the original text as well as the folded one (service/search.py): a word typed with diacritics
+    # matches with them. Title and body apart, so bm25 can weigh the title. Items stored before it wait in
+    # search_backfill until Store.backfill_search_index writes their rows (forms computed in Python).
+    """
+    CREATE VIRTUAL TABLE items_search USING fts5(title, body, title_folded, body_folded,
+        tokenize = 'unicode61 remove_diacritics 0');
+    CREATE TABLE search_backfill (item_id INTEGER PRIMARY KEY);
+    INSERT INTO search_backfill (item_id) SELECT id FROM items;
+    """,
 ]
 
 _SPACES = re.compile(r"\s+")
@@ -418,6 +428,8 @@ class Store:
                     self.db.conn.execute(statement)
                 self.db.conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                                      [number, utcnow()])
+        if migrations is MIGRATIONS:
+            self.backfill_search_index()
         return self.schema_version()
 
     @contextmanager
@@ -571,10 +583,10 @@ class Store:
             rows.append(([item.url or None, item_hash(item), item.kind, item.title,
                           item.text, item.source, item.author, item.org_unit, item.channel, published,
                           local_day(published), collected_at, json.dumps(item.extra, ensure_ascii=False, default=str)],
-                         fold(f"{item.title}\n{item.text}")))
+                         fold(f"{item.title}\n{item.text}"), index_forms(item.title, item.text)))
         new_ids: list[int] = []
         with self.transaction():   # the items and their search rows together: no item is ever unfindable
-            for values, folded in rows:
+            for values, folded, forms in rows:
                 cur = self.db.execute(
                     "INSERT OR IGNORE INTO items (url, content_hash, kind, title, text, source, author, org_unit,"
                     " channel, published_at, day, collected_at, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -582,6 +594,7 @@ class Store:
                 if cur.rowcount == 1:
                     new_ids.append(cur.lastrowid)
                     self.db.execute("INSERT INTO items_fts (rowid, folded) VALUES (?, ?)", [cur.lastrowid, folded])
+                    self._index_search(cur.lastrowid, forms)
         return new_ids
 
     def has_url(self, url: str) -> bool:
@@ -636,6 +649,78 @@ class Store:
             " ORDER BY i.published_at DESC LIMIT ?",
             [match, limit],
         ))
+
+    # --- search over the original and the folded text (service/search.py builds the MATCH expression) ---------
+    def _index_search(self, item_id: int, forms: tuple[str, str, str, str]) -> None:
+        self.db.execute("INSERT INTO items_search (rowid, title, body, title_folded, body_folded)"
+                        " VALUES (?, ?, ?, ?, ?)", [item_id, *forms])
+
+    def backfill_search_index(self, batch_size: int = 500) -> int:
+        """Write the search rows of items stored before items_search existed, a batch per transaction (resumable);
+        returns how many were written."""
+        written = 0
+        while True:
+            ids = [r[0] for r in self.db.execute("SELECT item_id FROM search_backfill ORDER BY item_id LIMIT ?",
+                                                 [batch_size]).fetchall()]
+            if not ids:
+                return written
+            items = self.items_by_ids(ids)
+            forms = [(r["id"], *index_forms(r["title"], r["text"])) for r in items]
+            with self.transaction():
+                self.db.conn.executemany(
+                    "INSERT INTO items_search (rowid, title, body, title_folded, body_folded)"
+                    " SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM items_search WHERE rowid = ?1)", forms)
+                self.db.conn.executemany("DELETE FROM search_backfill WHERE item_id = ?", [(i,) for i in ids])
+            written += len(forms)
+
+    def search(self, match: str | None = None, *, kind: str | None = None, topic: str | None = None,
+               tone: str | None = None, source: str | None = None, channel: str | None = None,
+               units: list[str] | None = None, include_public: bool = True, since_day: str | None = None,
+               until_day: str | None = None, order: str = "relevance", limit: int = 50,
+               offset: int = 0) -> tuple[int, list[dict]]:
+        """(how many items match, one page of them) for an FTS5 expression over items_search and filters.
+
+        `order`: "relevance" (bm25, the title weighing three times the body; newest first among equals) or "newest".
+        `units`: when given, observations only of those units; items with no unit (the press) too unless
+        `include_public` is False. Rows carry the whole text (for the snippet) and their stream facts.
+        """
+        clauses, params = [], []
+        source_sql = "items i"
+        rank = "0"
+        if match:
+            source_sql = "items_search s JOIN items i ON i.id = s.rowid"
+            clauses.append("items_search MATCH ?")
+            params.append(match)
+            rank = "bm25(items_search, 3.0, 1.0, 3.0, 1.0)"
+        for column, value in (("i.kind", kind), ("si.topic", topic), ("si.sentiment", tone), ("i.source", source),
+                              ("i.channel", channel)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if since_day:
+            clauses.append("i.day >= ?")
+            params.append(since_day)
+        if until_day:
+            clauses.append("i.day <= ?")
+            params.append(until_day)
+        if units is not None:
+            public = "i.org_unit IS NULL OR " if include_public else ""
+            clauses.append(f"({public}i.org_unit IN ({','.join('?' * len(units))}))")
+            params.extend(units)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        joins = f"{source_sql} LEFT JOIN stream_items si ON si.item_id = i.id"
+        total = self.db.execute(f"SELECT COUNT(*) FROM {joins}{where}", params).fetchone()[0]
+        order_sql = ("score, i.published_at DESC, i.id DESC" if order == "relevance" and match
+                     else "i.published_at DESC, i.id DESC")
+        rows = list(self.db.query(
+            f"SELECT i.id, i.url, i.kind, i.title, i.text, i.source, i.org_unit, i.channel, i.author, i.published_at,"
+            f" i.day, si.stream_id, si.topic, si.sentiment, {rank} AS score FROM {joins}{where}"
+            f" ORDER BY {order_sql} LIMIT ? OFFSET ?", [*params, limit, offset]))
+        return total, rows
+
+    def item_channels(self) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT channel FROM items WHERE channel IS NOT NULL AND channel != '' ORDER BY channel")]
 
     # --- annotations -----------------------------------------------------------------------------
     def add_annotations(self, rows: list[dict[str, Any]]) -> None:
@@ -1451,6 +1536,7 @@ class Store:
         published = iso(item.published_at) if item.published_at else utcnow()
         digest = content_hash(f"submission:{user_id}:{idempotency_key}", item.text)
         folded = fold(f"{item.title}\n{item.text}")
+        forms = index_forms(item.title, item.text)
         extra = json.dumps(item.extra, ensure_ascii=False, default=str)
         # one transaction with the write lock taken first: of concurrent requests with one key, the first stores the
         # item and its submission, the others find that submission (the same key resent with edited words: the first
@@ -1470,6 +1556,7 @@ class Store:
             if cur.rowcount == 1:
                 item_id = cur.lastrowid
                 self.db.execute("INSERT INTO items_fts (rowid, folded) VALUES (?, ?)", [item_id, folded])
+                self._index_search(item_id, forms)
             else:   # an item an earlier version stored without its submission (a crash between the two): adopt it
                 item_id = self.db.execute("SELECT id FROM items WHERE content_hash = ?", [digest]).fetchone()[0]
             cur = self.db.execute(
@@ -1617,26 +1704,36 @@ class Store:
             " WHERE NOT EXISTS (SELECT 1 FROM stream_items si WHERE si.item_id = a.item_id)").fetchone()[0]
 
     def items_missing_search_rows(self) -> list[int]:
+        """Items missing from either search index (items waiting for the search backfill are not missing)."""
         return [r[0] for r in self.db.execute(
-            "SELECT id FROM items WHERE id NOT IN (SELECT rowid FROM items_fts) ORDER BY id").fetchall()]
+            "SELECT id FROM items WHERE id NOT IN (SELECT rowid FROM items_fts) OR (id NOT IN"
+            " (SELECT rowid FROM items_search) AND id NOT IN (SELECT item_id FROM search_backfill)) ORDER BY id"
+        ).fetchall()]
 
     def stray_search_rows(self) -> list[int]:
         """Search rows whose item is gone."""
         return [r[0] for r in self.db.execute(
-            "SELECT rowid FROM items_fts WHERE rowid NOT IN (SELECT id FROM items) ORDER BY rowid").fetchall()]
+            "SELECT rowid FROM items_fts WHERE rowid NOT IN (SELECT id FROM items) UNION"
+            " SELECT rowid FROM items_search WHERE rowid NOT IN (SELECT id FROM items) ORDER BY 1").fetchall()]
 
     def reindex_items(self, item_ids: list[int]) -> int:
         """Write the missing search rows of these items; returns how many were written."""
-        rows = [(r["id"], fold(f"{r['title']}\n{r['text']}")) for r in self.items_by_ids(item_ids)]
+        items = self.items_by_ids(item_ids)
+        rows = [(r["id"], fold(f"{r['title']}\n{r['text']}")) for r in items]
+        forms = [(r["id"], *index_forms(r["title"], r["text"])) for r in items]
         with self.transaction():
             self.db.conn.executemany(
                 "INSERT INTO items_fts (rowid, folded) SELECT ?1, ?2 WHERE NOT EXISTS"
                 " (SELECT 1 FROM items_fts WHERE rowid = ?1)", rows)
+            self.db.conn.executemany(
+                "INSERT INTO items_search (rowid, title, body, title_folded, body_folded) SELECT ?1, ?2, ?3, ?4, ?5"
+                " WHERE NOT EXISTS (SELECT 1 FROM items_search WHERE rowid = ?1)", forms)
         return len(rows)
 
     def delete_search_rows(self, rowids: list[int]) -> None:
         with self.transaction():
             self.db.conn.executemany("DELETE FROM items_fts WHERE rowid = ?", [(i,) for i in rowids])
+            self.db.conn.executemany("DELETE FROM items_search WHERE rowid = ?", [(i,) for i in rowids])
 
     def orphan_submission_items(self) -> list[int]:
         """Observations from the web form (they alone carry `observed_on` and a user as author) with no submission:
@@ -1664,6 +1761,8 @@ class Store:
                     if fk[2] == "items":
                         self.db.conn.executemany(f"DELETE FROM [{table}] WHERE [{fk[3]}] = ?", ids)
             self.db.conn.executemany("DELETE FROM items_fts WHERE rowid = ?", ids)
+            self.db.conn.executemany("DELETE FROM items_search WHERE rowid = ?", ids)
+            self.db.conn.executemany("DELETE FROM search_backfill WHERE item_id = ?", ids)
             cur = self.db.conn.executemany("DELETE FROM items WHERE id = ?", ids)
             deleted = cur.rowcount
             for i in range(0, len(item_ids), 500):

@@ -61,6 +61,8 @@ RULES = {
     ("POST", "/flags/{flag_id}/action"): scoped(*DECIDE),
     ("POST", "/flags/bulk"): scoped(*DECIDE),
     ("GET", "/items"): roles(*REVIEW),
+    ("GET", "/items.csv"): roles(*REVIEW),
+    ("GET", "/items.xlsx"): roles(*REVIEW),
     ("GET", "/items/{item_id}"): scoped(*REVIEW),
     ("GET", "/submit"): roles(*SUBMIT),
     ("POST", "/submit"): roles(*SUBMIT),

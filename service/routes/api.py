@@ -170,12 +170,17 @@ def api_flag(request: Request, flag_id: int = Path(..., ge=1, le=MAX_ID), viewer
     return _flag_out(flag_or_404(get_store(request), viewer, flag_id), viewer)
 
 
-@router.get("/items", response_model=list[ItemOut], summary="Tìm tin, ý kiến (không phân biệt dấu)")
+@router.get("/items", response_model=list[ItemOut],
+            summary="Tìm tin, ý kiến (có dấu: đúng dấu; không dấu: mọi cách viết), mới nhất trước")
 def api_items(request: Request, q: str = Query("", max_length=200), kind: str = "", topic: str = "", unit: str = "",
               source: str = "", since: str = "", until: str = "", limit: int = Query(50, ge=1, le=200),
               offset: int = Query(0, ge=0, le=1_000_000), viewer: Viewer = Depends(access(*REVIEWERS))):
-    rows = items_routes.search(get_store(request), viewer, q, kind, topic, unit, source, since, until, limit, offset)
-    return [ItemOut(**{k: r.get(k) for k in ItemOut.model_fields}) for r in rows]
+    found = items_routes.search(get_store(request), viewer, q, kind, topic, unit, source, since, until, limit, offset,
+                                order="newest")
+    if found.error:
+        raise HTTPException(400, found.error)
+    return [ItemOut(**{k: (r["text"] or "")[:400] if k == "text" else r.get(k) for k in ItemOut.model_fields})
+            for r in found.rows]
 
 
 def api_schema(request: Request) -> dict:

@@ -1,16 +1,23 @@
-"""The items page: search without regard to diacritics (`luong` finds `lương`) and filters; one item's page."""
+"""The items page: search like press-monitoring tools (service/search.py: diacritics matched as typed, phrases, OR,
+exclusions, prefixes), ranked by relevance or newest first, with filters, snippets and CSV/XLSX exports."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
 
-from service.routes.web import (REVIEWERS, Viewer, access, get_store, parse_day, render, scoped_units,
-                                topic_names)
+from service import exports
+from service.routes.web import (KIND_NAMES, REVIEWERS, SENTIMENT_NAMES, Viewer, access, get_store, parse_day,
+                                render, scoped_units, topic_names)
 from service.scope import scoped_flags, scoped_stream_label
+from service.search import SearchError, highlight, parse, to_fts
 from service.store import Store
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
+MAX_EXPORT = 5_000   # rows in one export file
+ORDERS = ("relevance", "newest")
 
 
 def _day(value: str) -> str | None:
@@ -19,30 +26,92 @@ def _day(value: str) -> str | None:
     return parse_day(value, "Ngày lọc").isoformat()
 
 
+@dataclass
+class Found:
+    total: int = 0
+    rows: list[dict] = field(default_factory=list)
+    error: str = ""
+    query: object = None
+
+
 def search(store: Store, viewer: Viewer, q: str = "", kind: str = "", topic: str = "", unit: str = "",
-           source: str = "", since: str = "", until: str = "", limit: int = PAGE, offset: int = 0) -> list[dict]:
-    """Items the viewer may see: public ones, and observations of the units in scope (or of one chosen unit)."""
+           source: str = "", since: str = "", until: str = "", limit: int = PAGE, offset: int = 0,
+           tone: str = "", channel: str = "", order: str = "relevance") -> Found:
+    """Items the viewer may see: public ones, and observations of the units in scope (or of one chosen unit).
+
+    A malformed query is a Vietnamese message in `error`, never an exception.
+    """
+    try:
+        node = parse(q)
+    except SearchError as exc:
+        return Found(error=str(exc))
     units = None if viewer.province else viewer.units   # the province also sees items of units not (yet) known
     if unit:
         units = [u for u in store.unit_subtree(unit) if u in viewer.units]
-    rows = store.find_items(q, kind=kind or None, topic=topic or None, units=units, source=source or None,
-                            since_day=_day(since), until_day=_day(until), include_public=not unit, limit=limit,
-                            offset=offset)
-    return rows
+    total, rows = store.search(to_fts(node) if node else None, kind=kind or None, topic=topic or None,
+                               tone=tone or None, source=source or None, channel=channel or None, units=units,
+                               include_public=not unit, since_day=_day(since), until_day=_day(until),
+                               order=order if order in ORDERS else "relevance", limit=limit, offset=offset)
+    visible = [r for r in rows if viewer.sees_item(r)]   # the store's scope, checked again on every row
+    return Found(total=total - (len(rows) - len(visible)), rows=visible, query=node)
+
+
+def _filters(q, kind, topic, unit, source, since, until, tone, channel, order) -> dict:
+    return {"q": q, "kind": kind, "topic": topic, "unit": unit, "source": source, "since": since, "until": until,
+            "tone": tone, "channel": channel, "order": order if order in ORDERS else ""}
 
 
 @router.get("/items")
 def items_page(request: Request, q: str = Query("", max_length=200), kind: str = "", topic: str = "", unit: str = "",
-               source: str = "", since: str = "", until: str = "", page: int = Query(1, ge=1, le=1000),
+               source: str = "", since: str = "", until: str = "", tone: str = "", channel: str = "",
+               order: str = "", page: int = Query(1, ge=1, le=1000),
                viewer: Viewer = Depends(access(*REVIEWERS))):
     store = get_store(request)
-    rows = search(store, viewer, q, kind, topic, unit, source, since, until, limit=PAGE + 1, offset=(page - 1) * PAGE)
+    found = search(store, viewer, q, kind, topic, unit, source, since, until, limit=PAGE,
+                   offset=(page - 1) * PAGE, tone=tone, channel=channel, order=order or "relevance")
+    for row in found.rows:
+        row["snippet"] = highlight(row["text"], found.query)
+        row["title_marked"] = highlight(row["title"], found.query, width=400)
     names = topic_names()
-    filters = {"q": q, "kind": kind, "topic": topic, "unit": unit, "source": source, "since": since, "until": until}
     return render(request, "items.html", {
-        "rows": rows[:PAGE], "more": len(rows) > PAGE, "page": page, "filters": filters, "topic_names": names,
-        "topics": sorted(names.items(), key=lambda x: x[1]), "units": scoped_units(store, viewer),
-        "sources": store.item_sources()}, viewer)
+        "rows": found.rows, "total": found.total, "error": found.error, "more": found.total > page * PAGE,
+        "page": page, "filters": _filters(q, kind, topic, unit, source, since, until, tone, channel, order),
+        "topic_names": names, "topics": sorted(names.items(), key=lambda x: x[1]),
+        "units": scoped_units(store, viewer), "sources": store.item_sources(), "channels": store.item_channels()},
+        viewer, status_code=400 if found.error else 200)
+
+
+def _export(request: Request, viewer: Viewer, fmt: str, q, kind, topic, unit, source, since, until, tone, channel,
+            order) -> Response:
+    store = get_store(request)
+    found = search(store, viewer, q, kind, topic, unit, source, since, until, limit=MAX_EXPORT, tone=tone,
+                   channel=channel, order=order or "relevance")
+    if found.error:
+        return Response(found.error, status_code=400, media_type="text/plain; charset=utf-8")
+    units = {u["code"]: u["name"] for u in store.org_units()}
+    rows = exports.result_rows(found.rows, topic_names(), units, KIND_NAMES, SENTIMENT_NAMES)
+    if fmt == "csv":
+        body, media = exports.csv_bytes(rows), "text/csv; charset=utf-8"
+    else:
+        body, media = exports.xlsx_bytes(rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="pulse-tim-kiem.{fmt}"'})
+
+
+@router.get("/items.csv")
+def items_csv(request: Request, q: str = Query("", max_length=200), kind: str = "", topic: str = "", unit: str = "",
+              source: str = "", since: str = "", until: str = "", tone: str = "", channel: str = "", order: str = "",
+              viewer: Viewer = Depends(access(*REVIEWERS))):
+    """The search's results (up to MAX_EXPORT) as CSV, UTF-8 with a BOM."""
+    return _export(request, viewer, "csv", q, kind, topic, unit, source, since, until, tone, channel, order)
+
+
+@router.get("/items.xlsx")
+def items_xlsx(request: Request, q: str = Query("", max_length=200), kind: str = "", topic: str = "", unit: str = "",
+               source: str = "", since: str = "", until: str = "", tone: str = "", channel: str = "", order: str = "",
+               viewer: Viewer = Depends(access(*REVIEWERS))):
+    """The search's results (up to MAX_EXPORT) as an Excel workbook."""
+    return _export(request, viewer, "xlsx", q, kind, topic, unit, source, since, until, tone, channel, order)
 
 
 @router.get("/items/{item_id}")
