@@ -92,11 +92,13 @@ def bursty_terms(day_terms: dict[int, set[str]], total: int, base_df: dict[str, 
 
 def group_terms(bursty: dict[str, tuple[int, float, float]], day_terms: dict[int, set[str]],
                 min_share: float = 0.25, strong_z: float = 6.0, strong_ratio: float = 4.0,
-                joinable: set[int] = frozenset()) -> list[tuple[dict[str, float], set[int]]]:
+                joinable: set[int] = frozenset(),
+                kind_of: dict[int, str | None] | None = None) -> list[tuple[dict[str, float], set[int]]]:
     """The day's items that carry bursty terms, grouped: two items are one happening when they share a bursty pair
     term (`sạt lở`), two bursty terms, or one syllable that is far above its baseline (z ≥ `strong_z` and `strong_ratio`
     × its expected count); an ordinary shared syllable (`lương`) does not tie two stories together.
     Each group comes with its core terms (those carried by a fair share of its items), strongest first."""
+    kind_of = kind_of or {}
     carriers = {i: terms & bursty.keys() for i, terms in day_terms.items()}
     carriers = {i: t for i, t in carriers.items() if t}
     parent = {i: i for i in carriers}
@@ -111,23 +113,30 @@ def group_terms(bursty: dict[str, tuple[int, float, float]], day_terms: dict[int
     for i, terms in carriers.items():
         for t in terms:
             by_term[t].append(i)
+    def tie(items: list[int]) -> None:   # items tie only within their kind of news (sports never joins a strike)
+        first: dict[str, int] = {}
+        for i in items:
+            key = kind_of.get(i) or ""
+            if key in first:
+                parent[root(i)] = root(first[key])
+            else:
+                first[key] = i
+
     for t, items in by_term.items():
         if " " in t:   # a pair term ties all its items
-            for i in items[1:]:
-                parent[root(i)] = root(items[0])
+            tie(items)
     for t, items in by_term.items():   # a single syllable far above its baseline («lũ» on a day of floods) ties the
         # items of topics told in many words (disasters); elsewhere two stories share a word without being one
         items = [i for i in items if i in joinable]
         if " " not in t and bursty[t][2] >= strong_z and bursty[t][0] >= strong_ratio * max(bursty[t][1], 1.0):
-            for i in items[1:]:
-                parent[root(i)] = root(items[0])
+            tie(items)
     singles = sorted(t for t in by_term if " " not in t)
     for i, terms in carriers.items():
         mine = [t for t in singles if t in terms]
         if len(mine) < 2:
             continue
         for j in set(by_term[mine[0]]).intersection(*(by_term[t] for t in mine[1:2])):
-            if j != i:
+            if j != i and (kind_of.get(i) or "") == (kind_of.get(j) or ""):
                 parent[root(j)] = root(i)
     groups: dict[int, set[int]] = defaultdict(set)
     for i in carriers:
@@ -173,11 +182,14 @@ def _carries(terms: set[str], core: dict[str, float], top: int = 8) -> bool:
     return len(hits) >= 2 and any(" " in t for t in hits)
 
 
-def _title(rows: list[dict], core: dict[str, float], terms_of: dict[int, set[str]]) -> str:
-    """The headline that carries most of the event's strength (ties: the earliest)."""
-    best, best_score = "", -1.0
+def _title(rows: list[dict], core: dict[str, float], terms_of: dict[int, set[str]],
+           excluded: dict[int, str | None] | None = None) -> str:
+    """The headline that carries most of the event's strength, from an item that is not sports, markets or the like
+    when there is one (ties: the earliest)."""
+    excluded = excluded or {}
+    best, best_score = "", (-1, -1.0)
     for r in rows:
-        score = sum(core.get(t, 0.0) for t in terms_of.get(r["item_id"], ()))
+        score = (0 if excluded.get(r["item_id"]) else 1, sum(core.get(t, 0.0) for t in terms_of.get(r["item_id"], ())))
         if (r.get("title") or "") and score > best_score:
             best, best_score = r["title"], score
     return best
@@ -203,7 +215,10 @@ def detect_day(store: Store, day: date, history: list[str], totals: dict[str, in
     base_df = store.term_df_sums(candidates, history)
     bursty = bursty_terms(day_terms, len(rows), base_df, base_total, settings)
     joinable = {i for i, f in facts.items() if f["topic"] in settings.event_join_topics}
-    groups = _join_by_topic(group_terms(bursty, day_terms, joinable=joinable), facts, settings)
+    relevance = store.relevance_of(list(facts))
+    kind_of = {i: (r.get("excluded") if f["kind"] != "observation" else None)
+               for i, f in facts.items() if (r := relevance.get(i))}
+    groups = _join_by_topic(group_terms(bursty, day_terms, joinable=joinable, kind_of=kind_of), facts, settings)
 
     link_from = (day - timedelta(days=settings.event_link_days)).isoformat()
     alive = store.events_between(link_from, d)
@@ -226,7 +241,7 @@ def detect_day(store: Store, day: date, history: list[str], totals: dict[str, in
         expected = max(bursty[t][1] for t in core)
         if match is None:
             terms = dict(sorted(core.items(), key=lambda kv: -kv[1])[:settings.event_max_terms])
-            title = _title([facts[i] for i in items], terms, day_terms)
+            title = _title([facts[i] for i in items], terms, day_terms, kind_of)
             event_id = store.save_event(None, first_day=d, last_day=d, terms=terms, title=title,
                                         items=[(i, d) for i in sorted(items)])
             ev = {"id": event_id, "first_day": d, "last_day": d, "terms": terms, "title": title}
@@ -255,7 +270,7 @@ def detect_day(store: Store, day: date, history: list[str], totals: dict[str, in
         if ev.rising:   # a rising event also takes the day's items that carry its terms without being bursty
             ev.day_item_ids = sorted(set(ev.day_item_ids) | {i for i, terms in day_terms.items()
                                                              if _carries(terms, ev.terms)})
-        title = ev.title or _title([facts[i] for i in ev.day_item_ids], ev.terms, day_terms)
+        title = ev.title or _title([facts[i] for i in ev.day_item_ids], ev.terms, day_terms, kind_of)
         store.save_event(ev.id, first_day=ev.first_day, last_day=ev.last_day, terms=ev.terms, title=title,
                          items=[(i, d) for i in ev.day_item_ids])
         ev.title = title

@@ -223,7 +223,8 @@ def _stories(days: _Days, day: date, signals: list[Flag], found: list[event_dete
             continue
         first_day = min(f["day"] for f in facts)
         growth = _growth(lead)
-        verdict = judge(facts, _relevance(store, [f["item_id"] for f in facts[-500:]]), growth, s)
+        relevance = _relevance(store, [f["item_id"] for f in facts[-500:]])
+        verdict = judge(facts, relevance, growth, s)
         if not verdict.raise_flag and previous is None:
             continue
         per_day = Counter(f["day"] for f in facts)
@@ -234,7 +235,7 @@ def _stories(days: _Days, day: date, signals: list[Flag], found: list[event_dete
         if previous is not None:
             start = min(start, previous["window_start"])
             end = max(end, previous["window_end"])
-        title = _story_title(store, key, group, facts, events_by_id, names)
+        title = _story_title(store, key, group, facts, events_by_id, names, relevance)
         stream_id = next((f.stream_id for f in group if f.stream_id is not None), None)
         if stream_id is None and key.startswith("stream:"):
             stream_id = int(key.split(":")[1])
@@ -310,8 +311,10 @@ def _trend(per_day: Counter, day: date) -> str:
 
 
 def _story_title(store: Store, key: str, group: list[Flag], facts: list[dict],
-                 events_by_id: dict[int, event_detection.Event], names: dict[str, str]) -> str:
-    """The story's representative headline: the event's, or the title of the item most of the story repeats."""
+                 events_by_id: dict[int, event_detection.Event], names: dict[str, str],
+                 relevance: dict[int, dict] | None = None) -> str:
+    """The story's representative headline: the event's, or the title of the story most repeated among its items
+    about workers (sports, markets and the like only when there is nothing else)."""
     for f in group:
         if f.title:
             return f.title
@@ -319,8 +322,14 @@ def _story_title(store: Store, key: str, group: list[Flag], facts: list[dict],
         ev = events_by_id.get(int(key.split(":")[1]))
         if ev is not None and ev.title:
             return ev.title
+    relevance = relevance or {}
     stories = Counter(f["story_id"] for f in facts)
-    for story_id, _ in stories.most_common(3):
+
+    def rank(story_id: int) -> tuple:
+        r = relevance.get(story_id) or {}
+        return (0 if r.get("excluded") else 1, round(float(r.get("workers") or 0.0), 1), stories[story_id])
+
+    for story_id in sorted(stories, key=rank, reverse=True)[:3]:
         row = store.item(story_id)
         if row and (row.get("title") or row.get("text")):
             return (row.get("title") or row["text"][:120]).strip()
