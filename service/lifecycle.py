@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -72,11 +73,23 @@ def descendants(pid: int) -> list[int]:
 
 
 def others_in_my_group() -> list[int]:
-    """Every other live process of this process's group when it leads the group, else its descendants."""
+    """Every other live process of this process's group when it leads the group, else its descendants; except
+    multiprocessing's resource tracker, which ignores SIGTERM by design and ends as soon as this process does."""
     me = os.getpid()
     if os.getpgrp() == me:
-        return sorted(set(group_members(me)) - {me} | set(descendants(me)))
-    return descendants(me)
+        pids = set(group_members(me)) - {me} | set(descendants(me))
+    else:
+        pids = set(descendants(me))
+    return sorted(pids - {_resource_tracker()})
+
+
+def _resource_tracker() -> int | None:
+    try:
+        from multiprocessing import resource_tracker
+
+        return resource_tracker._resource_tracker._pid
+    except (ImportError, AttributeError):
+        return None
 
 
 def end_processes(pids_now, timeout: float = 10.0) -> list[int]:
@@ -107,10 +120,25 @@ def end_processes(pids_now, timeout: float = 10.0) -> list[int]:
     return killed
 
 
-def end_with_parent(interval: float = 1.0) -> None:
+def end_with_parent(interval: float = 1.0, kernel: bool = True) -> None:
     """In a child process: end it soon after its parent is gone (killed with SIGKILL, crashed), so it never lives
-    on as an orphan. A daemon thread checks the parent pid every `interval` seconds."""
-    parent = os.getppid()
+    on as an orphan. On Linux (`kernel`) the kernel sends SIGKILL the moment the parent thread that started it ends
+    (prctl PR_SET_PDEATHSIG: immediate even while the child's own code holds the interpreter lock); everywhere, a
+    daemon thread checks the parent pid every `interval` seconds."""
+    import multiprocessing
+
+    # the pid multiprocessing recorded at the start: the parent may already be gone, and this process reparented
+    known = multiprocessing.parent_process()
+    parent = known.pid if known is not None and known.pid else os.getppid()
+    if kernel and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)   # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() != parent:   # the parent ended before the request was made
+            os._exit(0)
 
     def watch() -> None:
         while True:
@@ -136,7 +164,6 @@ def serve(settings, with_scheduler: bool = True, echo=print, grace_seconds: floa
     scheduler stops; then every process left in the group (the segmentation pool, an orphan of a killed worker) gets
     SIGTERM, and SIGKILL after `grace_seconds`. A collection cycle still running in a scheduler thread after that is
     abandoned: its unfinished transaction is rolled back by SQLite."""
-    import sys
 
     import uvicorn
 
@@ -152,13 +179,15 @@ def serve(settings, with_scheduler: bool = True, echo=print, grace_seconds: floa
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
                     timeout_graceful_shutdown=grace_seconds)
     except (_Stopped, KeyboardInterrupt):
-        pass
+        log.info("stop requested")
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)   # a second SIGTERM must not cut the clean-up short
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        log.info("web app stopped; stopping the scheduler and the processes left in the group")
         if jobs is not None:
             jobs.shutdown(wait=False)
         end_processes(others_in_my_group, timeout=grace_seconds)
+        log.info("the processes of the group have ended")
         deadline = time.monotonic() + 5.0
         busy = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
         for thread in busy:

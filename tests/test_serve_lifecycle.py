@@ -35,8 +35,9 @@ class Served:
             self.inst.store.set_source_enabled(source["name"], False)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        # PULSE_WORKER_NICE=0: on the shared test machine a worker at nice 10 may wait minutes for the CPU
         env = {**os.environ, "PULSE_DB": str(self.inst.settings.db_path),
-               "PULSE_MODELS": str(self.inst.settings.models_dir)}
+               "PULSE_MODELS": str(self.inst.settings.models_dir), "PULSE_WORKER_NICE": "0"}
         self.log = open(tmp_path / "serve.log", "w+")
         self.process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(self.port), *extra],
                                         cwd=tmp_path, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -62,7 +63,10 @@ class Served:
                 return None
             return h if h["ok"] and h["worker"]["state"] == "ready" else None
 
-        return wait_until(ready, timeout, interval=0.5, what="the intake worker ready")
+        try:
+            return wait_until(ready, timeout, interval=0.5, what="the intake worker ready")
+        except TimeoutError:
+            pytest.fail(f"worker not ready; health: {self.health(admin)}; output: {self.output()[-3000:]}")
 
     def output(self) -> str:
         self.log.seek(0)
@@ -120,13 +124,22 @@ def test_killing_the_intake_worker_submissions_still_answer_and_the_worker_comes
         collaborator = served.session("collab1")
         os.kill(old_pid, signal.SIGKILL)
         times = [submit(collaborator, served.base, text) for text in TEXTS]
+        print(f"15 submissions with the worker killed: slowest {max(times):.2f} s, median {sorted(times)[7]:.2f} s")
         assert max(times) < 3, f"a submission took {max(times):.1f} s to answer with the worker dead"
         # pages and the health check still answer too
         assert requests.get(f"{served.base}/login", timeout=5).status_code == 200
         assert served.health()["worker"]["restarts"] in (0, 1)
 
-        wait_until(lambda: served.inst.store.count_pending_submissions() == 0, timeout=180, interval=0.5,
-                   what="the 15 submissions processed by the restarted worker")
+        killed_at = time.monotonic()
+        wait_until(lambda: served.health(admin)["worker"]["alive"], timeout=30, what="a new worker started")
+        print(f"new worker running {time.monotonic() - killed_at:.1f} s after the last submission")
+        # the new worker loads the models again at low priority (nice 10): slow on a busy machine, never lost
+        try:
+            wait_until(lambda: served.inst.store.count_pending_submissions() == 0, timeout=480, interval=0.5,
+                       what="the 15 submissions processed by the restarted worker")
+        except TimeoutError:
+            pytest.fail(f"not processed; health: {served.health(admin)}; server output: {served.output()[-3000:]}")
+        print(f"all 15 processed {time.monotonic() - killed_at:.1f} s after the last submission")
         rows = served.inst.store.submissions(limit=100)
         assert len(rows) == 15 and all(r["processed_at"] and r["stream_id"] for r in rows)
 
@@ -147,6 +160,7 @@ def test_killing_the_intake_worker_submissions_still_answer_and_the_worker_comes
 
         pgid = served.process.pid
         took = served.terminate()
+        print(f"SIGTERM: serve ended in {took:.1f} s")
         assert served.process.returncode == 0, served.output()
         assert took < 30, f"SIGTERM took {took:.1f} s"
         assert group_left(pgid) == [], "processes of the server's group outlived it"
@@ -167,6 +181,23 @@ def test_sigterm_stops_serve_and_every_process_of_its_group(tmp_path):
         assert served.process.returncode == 0, served.output()
         assert took < 30, f"SIGTERM took {took:.1f} s"
         assert group_left(pgid) == [], "processes of the server's group outlived it"
+    finally:
+        served.close()
+
+
+def test_a_server_killed_with_sigkill_leaves_no_orphan(tmp_path):
+    """No signal handler runs on SIGKILL: the worker notices its parent is gone and ends by itself."""
+    served = Served(tmp_path, "--no-scheduler")
+    try:
+        admin = served.session("admin1")
+        worker = wait_until(lambda: served.health(admin)["worker"]["pid"], timeout=60, what="the worker started")
+        pgid = served.process.pid
+        served.process.kill()
+        served.process.wait(10)
+        started = time.monotonic()
+        left = group_left(pgid, timeout=15)
+        print(f"worker {worker} gone {time.monotonic() - started:.1f} s after its server was killed")
+        assert left == [], "the worker outlived its server killed with SIGKILL"
     finally:
         served.close()
 
