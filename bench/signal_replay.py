@@ -18,16 +18,9 @@ same processed store):
 - the share of the day's top-10 queue (open flags seen in the last 3 days, in the product's order) that a board would
   act on, judged against the relevance list in bench/signal_relevance.md, written by reading before any tuning.
 
-Run: `python bench/signal.py [--days 90] [--per-day 150] [--seed 1]` (also from `make bench`). Needs ../shared/datasets.
+Run: `python bench/signal_replay.py [--days 90] [--per-day 150] [--seed 1]` (also from `make bench`). Needs ../shared/datasets.
 """
 from __future__ import annotations
-
-import os
-import sys
-
-# This file is named as the issue names it, which shadows the standard library's `signal` for anything imported from
-# here: take bench/ off the import path before importing anything else.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import argparse  # noqa: E402
 import csv  # noqa: E402
@@ -287,7 +280,7 @@ def main() -> None:
     parser.add_argument("--reuse", type=Path, default=None, help="start from a store kept by --keep (same options)")
     args = parser.parse_args()
     if not (DATASETS / "baomoi-tc201805").is_dir():
-        sys.exit(f"bench/signal.py needs {DATASETS} (baomoi-tc201805, news-rss-crawl-2026).")
+        sys.exit(f"bench/signal_replay.py needs {DATASETS} (baomoi-tc201805, news-rss-crawl-2026).")
     items, injections = build(args.days, args.per_day, args.seed)
     work = Path(tempfile.mkdtemp(prefix="pulse-signal-"))
     timeline = work / "timeline.jsonl"
