@@ -184,6 +184,8 @@ def _walk(app, username: str, urls: list[str]) -> dict[str, tuple[int, str]]:
         response = client.get(url)
         assert response.status_code < 500, f"{username} {url}: {response.status_code}"
         out[url] = (response.status_code, _text(response).lower())
+        if "wordprocessingml" in response.headers.get("content-type", ""):
+            out[url] = (response.status_code, out[url][1] + "\n[docx]")
     return out
 
 
@@ -193,6 +195,8 @@ def test_a_unit_b_marker_never_reaches_a_reader_of_unit_a(world, reader):
     seen = _walk(app, reader, _urls(app, inst, ids, flags))
     leaks = [f"{url} ({status}): «{word}»" for url, (status, text) in seen.items()
              for word in (MARK_B, "collab2", "collab3", NAME_B.lower(), "thpt thử nghiệm") if word in text]
+    docx_files = sum(1 for _, text in seen.values() if text.endswith("[docx]"))
+    print(f"{reader}: {len(seen)} responses ({docx_files} DOCX), {len(leaks)} leaks")
     assert not leaks, f"{len(leaks)} leaks to {reader}:\n" + "\n".join(leaks)
     if reader == "collab1":   # a collaborator reads only the form and their own submissions
         assert any(MARK_A in text for url, (_, text) in seen.items() if url.startswith("/submissions/"))
