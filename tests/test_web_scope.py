@@ -222,3 +222,16 @@ def test_the_province_reads_every_unit(world):
     seen = _walk(app, "root", urls)
     blind = [url for url in urls if MARK_B not in seen[url][1]]
     assert not blind, f"the province's admin does not see unit B on: {blind}"
+
+
+def test_an_item_of_an_unknown_unit_is_the_provinces_not_lost(world):
+    inst, app, ids, flags = world
+    [item_id] = inst.store.add_items([RawItem(
+        text="Phản ánh xqzòrphan của một đơn vị chưa có trong cây tổ chức.", source="Cộng tác viên",
+        kind="observation", org_unit="don-vi-chua-co", channel="khac", published_at=_noon(DAY, 59))])
+    root, staff = TestClient(app, follow_redirects=False), TestClient(app, follow_redirects=False)
+    assert login(root, "root").status_code == 303 and login(staff, "staff1").status_code == 303
+    assert root.get(f"/items/{item_id}").status_code == 200
+    assert "xqzòrphan" in root.get("/items", params={"q": "xqzorphan"}).text
+    assert staff.get(f"/items/{item_id}").status_code == 404
+    assert "xqzòrphan" not in staff.get("/items", params={"q": "xqzorphan"}).text
