@@ -42,15 +42,16 @@ class Outcome:
                 f"{counts}; {self.seconds:.2f} s")
 
 
-def check(path: str | Path) -> dict:
-    """What `path` holds when it is a sound Pulse database (see store.inspect_database); BackupError otherwise."""
+def check(path: str | Path, integrity: bool = True) -> dict:
+    """What `path` holds when it is a sound Pulse database (see store.inspect_database); BackupError otherwise.
+    `integrity=False`: a Pulse database at all, without reading every page (the live database before a backup)."""
     path = Path(path)
     if not path.is_file():
         raise BackupError(f"{path} does not exist or is not a file.")
-    info = inspect_database(path)
+    info = inspect_database(path, integrity=integrity)
     if not info["sqlite"]:
         raise BackupError(f"{path} is not an SQLite database.")
-    if info["integrity"] != ["ok"]:
+    if info["integrity"] != ["ok"] and (integrity or info["integrity"] != ["not checked"]):
         raise BackupError(f"{path} is damaged: {'; '.join(info['integrity'][:3])}.")
     missing = PULSE_TABLES - set(info["tables"])
     if missing or not info["schema_version"]:
@@ -65,7 +66,7 @@ def backup(db_path: str | Path, target: str | Path) -> Outcome:
     """Back the live database up into the new file `target` (never overwritten), consistent while others write."""
     db_path, target = Path(db_path), Path(target)
     started = time.monotonic()
-    check(db_path)
+    check(db_path, integrity=False)   # the copy is checked page by page below; the live file need not be read twice
     if target.exists():
         raise BackupError(f"{target} already exists; choose a new file name.")
     if target.resolve() == db_path.resolve():
@@ -74,7 +75,11 @@ def backup(db_path: str | Path, target: str | Path) -> Outcome:
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
         backup_database(db_path, partial)
-        info = check(partial)
+        try:
+            info = check(partial)
+        except BackupError as exc:   # the copy is the database page for page: the database itself is damaged
+            raise BackupError(f"the database {db_path} is damaged, no backup was written "
+                              f"({str(exc).split(': ', 1)[-1]}); run `pulse doctor`.") from None
         _fsync(partial)
         os.replace(partial, target)   # a backup exists under its name only when it is whole and checked
         _fsync(target.parent)

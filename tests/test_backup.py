@@ -70,6 +70,7 @@ def test_backup_under_concurrent_writes_is_consistent_and_restores(tmp_path):
     finally:
         writer.kill()
         writer.wait(10)
+    print(f"backup of {before:,}-{after:,} items under writes: {outcome.seconds:.2f} s, {outcome.bytes:,} bytes")
     assert after > before >= written >= 2000, "the other process went on writing during the backup"
     copy = outcome.path
     info = inspect_database(copy)
@@ -130,6 +131,17 @@ def test_restore_refuses_damaged_foreign_and_newer_files(tmp_path):
         assert not target.exists(), f"{path.name}: nothing may be written when the backup is refused"
         out = pulse(target, "restore", str(path))
         assert out.returncode == 1 and message in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+def test_backup_of_a_damaged_database_is_refused(tmp_path):
+    db = fresh_db(tmp_path / "pulse.db")
+    with Store(db) as store:   # enough pages to damage
+        for n in range(300):
+            store.add_user(f"nguoi-dung-{n}", "x" * 200, "staff")
+    bad = damaged(db, tmp_path / "bad.db")
+    with pytest.raises(BackupError, match="is damaged"):
+        backup(bad, tmp_path / "b.db")
+    assert not (tmp_path / "b.db").exists() and not list(tmp_path.glob(".b.db*"))
 
 
 def test_restore_never_replaces_a_database_without_force(tmp_path):
