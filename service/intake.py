@@ -48,18 +48,17 @@ def drain(store: Store, settings: Settings, annotator, versions: dict[str, str])
     pending = store.pending_submissions(limit=500)
     if not pending:
         return 0
-    t0 = time.monotonic()
-    with processing_lock(settings.db_path):
+    from service.logs import step
+
+    with step(log, "intake batch", pending=len(pending)) as counts, processing_lock(settings.db_path):
         # small batches keep each write transaction short, so a request storing a submission never waits long
         done = pipeline.process(store, annotator, versions, batch_size=32, stream_settings=settings.streams,
                                 relevance_settings=settings.relevance)
         placed = [p for p in pending if store.is_placed(p["item_id"])]
         # every day the batch's items fall on: the submissions' and any other item processed with them
         pipeline.detect_days(store, {p["day"] for p in placed} | set(done.days), settings.trends)
-    store.mark_submissions_processed([p["id"] for p in placed])
-    log.info("%d submissions processed in %.2f s", len(placed), time.monotonic() - t0,
-             extra={"pulse": {"step": "intake batch", "event": "end", "submissions": len(placed),
-                              "annotated": done.annotated, "seconds": round(time.monotonic() - t0, 3)}})
+        store.mark_submissions_processed([p["id"] for p in placed])
+        counts.update(submissions=len(placed), annotated=done.annotated)
     if len(placed) < len(pending):
         log.warning("%d submissions could not be placed; they stay pending", len(pending) - len(placed))
         return 0

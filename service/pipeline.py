@@ -200,6 +200,13 @@ def _record(store: Store, fetched: _Fetched) -> SourceOutcome:
     store.record_run(row["name"], fetched.started, fetched.finished, ok=result.ok, found=len(result.items),
                      new=len(new_ids), not_modified=result.not_modified, errors=result.errors,
                      duration=fetched.duration)
+    fields = {"step": "collection", "source": row["name"], "found": len(result.items), "new": len(new_ids),
+              "not_modified": result.not_modified, "errors": len(result.errors), "seconds": round(fetched.duration, 3)}
+    for err in result.errors:
+        log.warning(err, extra={"pulse": {**fields, "event": "error"}})
+    log.info("collected %s in %.1f s: %s, %d error(s)", row["name"], fetched.duration,
+             "not modified" if result.not_modified else f"found {len(result.items)}, new {len(new_ids)}",
+             len(result.errors), extra={"pulse": {**fields, "event": "end"}})
     return SourceOutcome(row["name"], len(result.items), len(new_ids), result.not_modified, result.errors,
                          retry_after=result.retry_after)
 

@@ -37,14 +37,7 @@ def collection_cycle(settings: Settings) -> None:
     store = Store(settings.db_path)
     try:
         with step(log, "collection cycle") as counts:
-            outcomes = pipeline.collect(store, settings=settings.fetch)
-            for o in outcomes:
-                status = "not modified" if o.not_modified else f"found {o.found}, new {o.new}"
-                log.info("source %s: %s, %d error(s)", o.source, status, len(o.errors),
-                         extra={"pulse": {"step": "collection", "event": "end", "source": o.source, "found": o.found,
-                                          "new": o.new, "not_modified": o.not_modified, "errors": len(o.errors)}})
-                for err in o.errors:
-                    log.warning(err, extra={"pulse": {"step": "collection", "event": "error", "source": o.source}})
+            outcomes = pipeline.collect(store, settings=settings.fetch)   # each source logged (pipeline._record)
             counts.update(sources=len(outcomes), new=sum(o.new for o in outcomes),
                           failed=sum(1 for o in outcomes if o.errors))
             annotator, versions = _annotator(settings)

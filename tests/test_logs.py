@@ -30,6 +30,9 @@ def test_a_command_with_log_format_json_writes_json_lines_to_the_data_folder(cli
     assert started and started[0]["source"] == "local-feed" and started[0]["level"] == "INFO"
     assert started[0]["logger"] == "pulse.pipeline" and started[0]["message"] == "collecting local-feed"
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$", started[0]["time"])
+    ended = [r for r in records if r.get("step") == "collection" and r.get("event") == "end"]
+    assert [(r["source"], r["found"], r["new"], r["errors"]) for r in ended] == [("local-feed", 25, 25, 0)]
+    assert ended[0]["seconds"] >= 0 and ended[0]["message"].startswith("collected local-feed in ")
 
 
 def test_the_default_format_is_one_readable_line(cli, db_path, local_server):
