@@ -41,7 +41,11 @@ class Served:
         self.log = open(tmp_path / "serve.log", "w+")
         self.process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(self.port), *extra],
                                         cwd=tmp_path, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for(f"{self.base}/login", timeout=60)
+        try:
+            wait_for(f"{self.base}/login", timeout=60)
+        except BaseException:   # never leave a server behind when it does not come up
+            self.close()
+            raise
 
     def session(self, username: str) -> requests.Session:
         s = requests.Session()
