@@ -206,8 +206,12 @@ def process(batch_size: int = typer.Option(256, "--batch-size", min=1,
     s = settings()
     store = open_store()
     from service.datadir import models_home
+    from service.registry import active_versions
 
-    annotator, versions = load_annotator(models_home(s))
+    if store.count_to_process():
+        annotator, versions = load_annotator(models_home(s))
+    else:   # nothing queued: the models are not even loaded
+        annotator, versions = None, active_versions(models_home(s))
     from service.intake import processing_lock
 
     with processing_lock(s.db_path), Progress(transient=True, disable=not sys.stderr.isatty()) as bar:

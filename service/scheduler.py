@@ -13,6 +13,7 @@ from service.config import Settings
 from service.datadir import models_home
 from service.intake import processing_lock
 from service.logs import step
+from service.registry import active_versions
 from service.store import Store
 from service.timeutil import today_local
 
@@ -22,8 +23,6 @@ _models: dict = {}   # the annotator of the last cycle, kept while the same mode
 
 def _annotator(settings: Settings):
     """The active models, loaded once and again only after a promotion or rollback changes them."""
-    from service.registry import active_versions
-
     home = models_home(settings)
     versions = active_versions(home)
     if _models.get("versions") != versions:
@@ -40,7 +39,10 @@ def collection_cycle(settings: Settings) -> None:
             outcomes = pipeline.collect(store, settings=settings.fetch)   # each source logged (pipeline._record)
             counts.update(sources=len(outcomes), new=sum(o.new for o in outcomes),
                           failed=sum(1 for o in outcomes if o.errors))
-            annotator, versions = _annotator(settings)
+            if store.count_to_process():
+                annotator, versions = _annotator(settings)
+            else:   # nothing new: the models are not loaded for nothing (the queue is an index read)
+                annotator, versions = None, active_versions(models_home(settings))
             with processing_lock(settings.db_path):   # the submission worker places items too
                 done = pipeline.process(store, annotator, versions, stream_settings=settings.streams,
                                         relevance_settings=settings.relevance)
