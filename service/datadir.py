@@ -60,7 +60,10 @@ def models_home(settings) -> Path:
     runtime, shipped = runtime_models(settings), Path(settings.models_dir)
     if _same(runtime, shipped) or not (runtime / REGISTRY).exists():
         return shipped
-    _link_shipped(runtime, shipped)
+    try:
+        _link_shipped(runtime, shipped)
+    except OSError:   # a read-only data folder: the versions linked before are still read
+        pass
     return runtime
 
 

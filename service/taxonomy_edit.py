@@ -1,5 +1,6 @@
-"""Analysts edit the board's taxonomy (models_dir/taxonomy.toml): add a topic with its seed phrases, rename it, merge
-two topics (their labels move), delete a topic nobody has labelled.
+"""Analysts edit the board's taxonomy (data/taxonomy.toml, see service/datadir.py; each function takes that file or a
+models folder holding a taxonomy.toml): add a topic with its seed phrases, rename it, merge two topics (their labels
+move), delete a topic nobody has labelled.
 
 The file is rewritten whole (its header comment kept) and replaced atomically; every edit adds one to `version`.
 A new or merged taxonomy reaches the topic model at the next training (`pulse train topic --from-labels`).
