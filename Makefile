@@ -1,10 +1,13 @@
 # Pulse — two commands do everything on a fresh machine with Python >= 3.11 and make:
 #   make run    install, initialise the database if needed, serve on http://127.0.0.1:8000
+#               (make run HOST=0.0.0.0 PORT=8080: another address or port, passed to pulse serve --host --port)
 #   make test   install with the test tools and run the whole test suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= $(or $(PULSE_DB),data/pulse.db)
+HOST   ?=
+PORT   ?=
 
 .PHONY: run test bench install install-dev clean
 
@@ -24,7 +27,7 @@ install-dev: $(VENV)/.installed-dev
 
 run: install
 	@test -f "$(DB)" || $(BIN)/pulse --db "$(DB)" init
-	$(BIN)/pulse --db "$(DB)" serve
+	$(BIN)/pulse --db "$(DB)" serve $(if $(HOST),--host "$(HOST)") $(if $(PORT),--port "$(PORT)")
 
 test: install-dev
 	$(BIN)/python -m pytest

@@ -12,9 +12,9 @@ WINDOW_DAYS = 30
 class Verdict:
     """A source's health: whether it is healthy, which rule decided (`kind`), and the reason in plain English.
 
-    kind: "failing" (the last runs all failed), "unusual_count" (the latest daily count is out of its usual range),
-    "last_failed" (only the latest run failed), "no_runs" or "ok". Callers that speak another language switch on
-    `kind` rather than parse `reason`.
+    kind: "failing" (the last run failed, or the last `fail_threshold` runs), "unusual_count" (the latest daily count
+    is out of its usual range), "last_failed" (the latest run failed but fewer than a threshold above one),
+    "no_runs" or "ok". Callers that speak another language switch on `kind` rather than parse `reason`.
     """
 
     healthy: bool
@@ -24,22 +24,27 @@ class Verdict:
     last_error: str = ""
 
 
-def verdict(runs: list[dict], daily_counts: list[int], fail_threshold: int = 3) -> Verdict:
+def verdict(runs: list[dict], daily_counts: list[int], fail_threshold: int = 1) -> Verdict:
     """The health of one source.
 
     `runs` are its recorded runs, newest last, each with keys ok, found, new, errors, duration.
     `daily_counts` are items per day, oldest first, the last being the latest (complete) day.
-    Unhealthy when the last `fail_threshold` runs all failed, or when the latest daily count lies outside the mean
-    ± 2 standard deviations of the up to 30 days before it (only with at least 14 such days; the SD has
-    a floor of one item, so a source steady at exactly 10 a day is not flagged for 11).
+    Unhealthy as soon as the last run failed (or the last `fail_threshold` runs, for a caller that tolerates a
+    flaky source), or when the latest daily count lies outside the mean ± 2 standard deviations of the up to 30
+    days before it (only with at least 14 such days; the SD has a floor of one item, so a source steady at exactly
+    10 a day is not flagged for 11). `failed_runs` counts the failures in a row at the end.
     """
     fail_threshold = max(1, int(fail_threshold))
-    recent = runs[-fail_threshold:]
-    if len(recent) == fail_threshold and all(not r.get("ok") for r in recent):
-        last_error = _first_error(recent[-1])
+    in_a_row = 0
+    for run in reversed(runs):
+        if run.get("ok"):
+            break
+        in_a_row += 1
+    if in_a_row >= fail_threshold:
+        last_error = _first_error(runs[-1])
         detail = f" The latest error: {last_error}" if last_error else ""
-        return Verdict(False, "failing", f"The last {fail_threshold} runs failed.{detail}", fail_threshold,
-                       last_error)
+        said = "The last run failed." if in_a_row == 1 else f"The last {in_a_row} runs failed."
+        return Verdict(False, "failing", f"{said}{detail}", in_a_row, last_error)
     if len(daily_counts) >= MIN_HISTORY_DAYS + 1:
         history = [int(c) for c in daily_counts[-WINDOW_DAYS - 1:-1]]
         latest = int(daily_counts[-1])
@@ -52,14 +57,14 @@ def verdict(runs: list[dict], daily_counts: list[int], fail_threshold: int = 3) 
                            f"{latest} items on the latest day is {direction} the usual range "
                            f"({max(0.0, low):.1f} to {high:.1f}; {len(history)}-day mean {mean:.1f}, SD {sd:.1f}).")
     if runs and not runs[-1].get("ok"):
-        return Verdict(True, "last_failed", "The latest run failed, but earlier ones succeeded.", 1,
+        return Verdict(True, "last_failed", "The latest run failed, but earlier ones succeeded.", in_a_row,
                        _first_error(runs[-1]))
     if not runs:
         return Verdict(True, "no_runs", "No runs recorded yet.")
     return Verdict(True, "ok", "Runs succeed and the daily count is in its usual range.")
 
 
-def assess_health(runs: list[dict], daily_counts: list[int], fail_threshold: int = 3) -> tuple[bool, str]:
+def assess_health(runs: list[dict], daily_counts: list[int], fail_threshold: int = 1) -> tuple[bool, str]:
     """(healthy, reason in plain English) for one source: `verdict` without its rule name."""
     v = verdict(runs, daily_counts, fail_threshold)
     return v.healthy, v.reason

@@ -20,8 +20,16 @@ def test_threshold_is_a_parameter():
     assert assess_health([OK, FAIL, FAIL], [], fail_threshold=2)[0] is False
 
 
-def test_one_failure_after_successes_is_still_healthy():
+def test_a_source_is_failing_as_soon_as_its_last_run_failed():
     healthy, reason = assess_health([OK, OK, FAIL], STEADY)
+    assert not healthy and reason.startswith("The last run failed.")
+    v = verdict([OK, FAIL, FAIL], STEADY)
+    assert v.kind == "failing" and v.failed_runs == 2 and "HTTP 503" in v.last_error
+    assert verdict([FAIL, OK], STEADY).healthy   # a run that succeeds again makes it healthy again
+
+
+def test_a_tolerant_caller_can_ask_for_several_failures_in_a_row():
+    healthy, reason = assess_health([OK, OK, FAIL], STEADY, fail_threshold=3)
     assert healthy and "latest run failed" in reason
 
 
@@ -52,6 +60,7 @@ def test_the_verdict_names_the_rule_that_decided():
     assert verdict([OK, FAIL, FAIL, FAIL], STEADY).kind == "failing"
     assert verdict([OK, FAIL, FAIL, FAIL], STEADY).failed_runs == 3
     assert verdict([OK] * 5, STEADY + [2]).kind == "unusual_count"
-    assert verdict([OK, OK, FAIL], STEADY).kind == "last_failed"
+    assert verdict([OK, OK, FAIL], STEADY).kind == "failing"
+    assert verdict([OK, OK, FAIL], STEADY, fail_threshold=2).kind == "last_failed"
     assert verdict([], []).kind == "no_runs"
     assert verdict([OK], STEADY + [21]).kind == "ok"

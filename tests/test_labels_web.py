@@ -111,10 +111,23 @@ def test_taxonomy_page_merges_and_refuses_to_delete_a_labelled_topic(site):
                                                     "csrf_token": csrf_of(page)})
     assert answer.status_code == 303
     assert "không thể xoá" in client.get(answer.headers["location"]).text
-    answer = client.post("/analyst/taxonomy", data={"action": "merge", "code": "nha_o_doi_song",
-                                                    "target": "tien_luong", "csrf_token": csrf_of(page)})
+    asked = client.post("/analyst/taxonomy", data={"action": "merge", "code": "nha_o_doi_song",
+                                                   "target": "tien_luong", "csrf_token": csrf_of(page)})
+    assert asked.status_code == 200 and "Không thể hoàn tác" in asked.text and 'name="confirmed" value="1"' in asked.text
+    assert inst.store.label_counts("topic")["nha_o_doi_song"] == n   # nothing moved before the confirmation
+    answer = client.post("/analyst/taxonomy", data={"action": "merge", "code": "nha_o_doi_song", "confirmed": "1",
+                                                    "target": "tien_luong", "csrf_token": csrf_of(asked.text)})
     assert f"{n} nhãn được chuyển theo" in client.get(answer.headers["location"]).text
     assert "nha_o_doi_song" not in inst.store.label_counts("topic")
+    added = client.post("/analyst/taxonomy", data={"action": "add", "code": "thu_nghiem", "name": "Thử nghiệm",
+                                                   "strong": "thử nghiệm", "csrf_token": csrf_of(page)})
+    assert "Thử nghiệm" in client.get(added.headers["location"]).text
+    asked = client.post("/analyst/taxonomy", data={"action": "delete", "code": "thu_nghiem", "csrf_token": csrf_of(page)})
+    assert asked.status_code == 200 and "Xoá chủ đề <strong>Thử nghiệm</strong>" in asked.text
+    assert "thu_nghiem" in client.get("/analyst/taxonomy").text   # still there until confirmed
+    answer = client.post("/analyst/taxonomy", data={"action": "delete", "code": "thu_nghiem", "confirmed": "1",
+                                                    "csrf_token": csrf_of(page)})
+    assert "Đã xoá chủ đề thu_nghiem" in client.get(answer.headers["location"]).text
 
 
 def test_an_item_page_labels_with_one_click_and_comes_back(site):

@@ -143,7 +143,7 @@ def test_items_stored_before_the_index_are_backfilled_and_the_doctor_sees_gaps(t
     from service.store import MIGRATIONS
 
     store = Store(tmp_path / "p.db")
-    store.migrate(MIGRATIONS[:-1])
+    store.migrate(MIGRATIONS[:next(n for n, m in enumerate(MIGRATIONS) if "items_search USING fts5" in m)])
     for n, (title, text) in enumerate([("Nợ lương", "Công nhân bị nợ lương."), ("Khác", "Chuyện khác.")]):
         # as the code before items_search stored them: the item and its folded search row
         cur = store.db.conn.execute(

@@ -180,10 +180,16 @@ def rename_unit(request: Request, code: str, viewer: Viewer = Depends(ADMIN), na
     return RedirectResponse("/admin/units", status_code=303)
 
 
+HEALTH_STATES = {"failing": "Đang lỗi", "unusual_count": "Số tin khác thường", "last_failed": "Lần gần nhất lỗi",
+                 "no_runs": "Chưa thu", "ok": "Bình thường"}
+
+
 def health_in_words(row: dict) -> str:
     """The collectors' health verdict said in Vietnamese for the page (by its rule, not by its English words)."""
     v = row["verdict"]
     detail = f" Lỗi gần nhất (chi tiết kỹ thuật): {v.last_error}" if v.last_error else ""
+    if v.kind == "failing" and v.failed_runs == 1:
+        return f"Lần thu gần nhất bị lỗi.{detail}"
     if v.kind == "failing":
         return f"{v.failed_runs} lần thu gần nhất đều lỗi.{detail}"
     if v.kind == "unusual_count":
@@ -198,7 +204,8 @@ def health_in_words(row: dict) -> str:
 def _sources_page(request: Request, viewer: Viewer, error: str = "", status_code: int = 200):
     from service.pipeline import source_health
 
-    sources = [{**row, "health_vi": health_in_words(row)} for row in source_health(get_store(request))]
+    sources = [{**row, "health_vi": health_in_words(row), "state_vi": HEALTH_STATES.get(row["verdict"].kind, "")}
+               for row in source_health(get_store(request))]
     return render(request, "admin_sources.html", {"sources": sources, "error": error}, viewer,
                   status_code=status_code)
 

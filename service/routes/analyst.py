@@ -302,7 +302,7 @@ def taxonomy_page(request: Request, msg: str = "", err: str = "", viewer: Viewer
 @router.post("/analyst/taxonomy")
 def edit_taxonomy(request: Request, action: str = Form(...), code: str = Form(""), name: str = Form(""),
                   strong: str = Form(""), phrases: str = Form(""), target: str = Form(""),
-                  viewer: Viewer = Depends(access(*TRAINERS))):
+                  confirmed: str = Form(""), viewer: Viewer = Depends(access(*TRAINERS))):
     if not viewer.province:   # the taxonomy is the whole province's: edited at the province only
         raise HTTPException(403, "Chỉ cán bộ cấp tỉnh được sửa danh mục chủ đề dùng chung của tỉnh.")
     # control characters (a DEL, a NUL) would make the taxonomy file unreadable: dropped like in every form
@@ -311,19 +311,28 @@ def edit_taxonomy(request: Request, action: str = Form(...), code: str = Form(""
     store = get_store(request)
     if action not in ("add", "rename", "merge", "delete"):
         raise HTTPException(400)
-    models_dir = writable_taxonomy(request.app.state.settings)   # the board's copy; the shipped file is never written
+    if action in ("merge", "delete") and confirmed != "1":
+        topics = read(_taxonomy(request))["topics"]
+        labelled = store.label_counts("topic").get(code, 0)
+        if code in topics and (action == "merge" and target in topics and target != code
+                               or action == "delete" and not labelled):
+            # merging or deleting cannot be undone: the page says what will happen and asks once more
+            return render(request, "analyst_taxonomy_confirm.html", {
+                "action": action, "code": code, "target": target, "name": topics[code]["name"],
+                "target_name": topics[target]["name"] if action == "merge" else "", "labelled": labelled}, viewer)
+    taxonomy = writable_taxonomy(request.app.state.settings)   # the board's copy; the shipped file is never written
     try:
         if action == "add":
-            add_topic(models_dir, code, name, strong, phrases)
+            add_topic(taxonomy, code, name, strong, phrases)
             message = f"Đã thêm chủ đề {name}."
         elif action == "rename":
-            rename_topic(models_dir, code, name)
+            rename_topic(taxonomy, code, name)
             message = f"Đã đổi tên chủ đề thành {name}."
         elif action == "merge":
-            moved = merge_topics(store, models_dir, code, target)
+            moved = merge_topics(store, taxonomy, code, target)
             message = f"Đã gộp chủ đề {code} vào {target}; {moved} nhãn được chuyển theo."
         elif action == "delete":
-            delete_topic(store, models_dir, code)
+            delete_topic(store, taxonomy, code)
             message = f"Đã xoá chủ đề {code}."
         else:
             raise HTTPException(400)
