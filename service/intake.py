@@ -82,10 +82,10 @@ def _work(settings: Settings, loader: Callable | None, inbox, status, poll_secon
     from service.datadir import models_home, use
     from service.logs import configure
 
-    configure(settings, file_name="intake.log")   # a process of its own: its own file (rotation is per process)
-    use(settings)
     beat = threading.Thread(target=_heartbeat, args=(status,), name="pulse-heartbeat", daemon=True)
     beat.start()
+    configure(settings, file_name="intake.log")   # a process of its own: its own file (rotation is per process)
+    use(settings)
     store = Store(settings.db_path)
     annotator = versions = None
     mailbox = _Mailbox(inbox)
