@@ -9,16 +9,19 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import re
 from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from service import boilerplate, docheader
 from service.config import Settings
 from service.scope import EVERYTHING, Scope, scoped_events, scoped_flags
 from service.store import Store
 from service.streams import item_text
 from service.timeutil import TZ, day_bounds, days_between
+from service.vnformat import number
 
 log = logging.getLogger("pulse.briefing")
 HERE = Path(__file__).resolve().parent
@@ -29,6 +32,10 @@ SECTION_OF_KIND = {"event": "events", "new_stream": "new", "burst": "growing", "
 SECTION_TITLES = {"events": "Sự kiện nổi bật", "new": "Luồng dư luận mới xuất hiện", "growing": "Luồng dư luận tăng nhanh",
                   "spreading": "Luồng dư luận lan rộng nhiều đơn vị", "negative": "Luồng dư luận chuyển biến tiêu cực"}
 SENTIMENT_LABELS = {"negative": "Tiêu cực", "neutral": "Trung lập", "positive": "Tích cực"}
+ACTION_LABELS = {"confirm": "Xác nhận", "dismiss": "Bác bỏ", "escalate": "Báo cáo lên cấp trên", "note": "Ghi chú",
+                 "orientation": "Đề xuất định hướng", "reopen": "Mở lại"}
+CHANNEL_LABELS = {"truc-tiep": "Trực tiếp", "hoi-nghi": "Hội nghị, đối thoại", "mang-xa-hoi": "Mạng xã hội",
+                  "bao-chi": "Báo chí", "khac": "Khác", "khác": "Khác"}
 STATUS_LABELS = {"open": "Đang chờ xem xét", "confirmed": "Đã xác nhận", "dismissed": "Đã bỏ qua",
                  "escalated": "Đã báo cáo cấp trên"}
 
@@ -58,26 +65,59 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def _quote(item: dict, limit: int = 260) -> dict:
-    text = _shorten(item.get("text") or item.get("title") or "", limit)
-    return {"title": item.get("title") or "", "text": text, "source": item.get("source") or "",
+class _Quoter:
+    """Quotes as a reader should see them: the outlet's boilerplate taken out (service/boilerplate.py), the source
+    by its name, a collaborator's report said to be one."""
+
+    def __init__(self, store: Store) -> None:
+        self.clean = boilerplate.QuoteCleaner(store)
+        self.titles = {s["name"]: s.get("title") or s["name"] for s in store.sources()}
+
+    def __call__(self, item: dict, limit: int = 260) -> dict:
+        return _quote(item, limit, self)
+
+
+def _quote(item: dict, limit: int = 260, quoter: _Quoter | None = None) -> dict:
+    raw = item.get("text") or item.get("title") or ""
+    source = item.get("source") or ""
+    if quoter is not None:
+        raw = quoter.clean(raw, source) if item.get("kind") == "article" else raw
+        source = "Cộng tác viên" if item.get("kind") == "observation" else quoter.titles.get(source, source)
+    text = _shorten(" ".join(raw.split()), limit)
+    return {"title": item.get("title") or "", "text": text, "source": source,
             "url": item.get("url") or "", "id": item["id"]}
 
 
-def _stream_entry(store: Store, flag: dict, names: dict[str, str], unit_names: dict[str, str]) -> dict:
+_DECIMAL_POINT = re.compile(r"(?<![\d.,])(\d+)\.(\d{1,2})(?![\d.])")
+
+
+def vn_text(text: str) -> str:
+    """A stored sentence with numbers written the Vietnamese way: «169.1» → «169,1», «gấp 11.0 lần» → «gấp 11 lần»
+    (reasons written before vnformat was used); «5.000» (thousands) is left as it is."""
+    return _DECIMAL_POINT.sub(lambda m: m.group(1) if set(m.group(2)) == {"0"} else f"{m.group(1)},{m.group(2)}",
+                              text or "")
+
+
+def _stream_entry(store: Store, flag: dict, names: dict[str, str], unit_names: dict[str, str],
+                  quoter: _Quoter | None = None) -> dict:
     from nlp.keyphrases import representative_sentences
 
+    quoter = quoter or _Quoter(store)
     ev = flag.get("evidence") or {}
     stream = store.stream(flag["stream_id"]) if flag.get("stream_id") else None
     rep = ev.get("representative") or flag["item_ids"][:3]
-    quotes = [_quote(i) for i in store.items_by_ids(rep[:3])]
+    rep_items = store.items_by_ids(rep[:3])
+    quotes = [quoter(i) for i in rep_items]
+    headline = next((" ".join(i["title"].split()) for i in rep_items if i.get("kind") == "article" and i.get("title")),
+                    "")
     texts = [item_text(i) for i in store.items_by_ids(flag["item_ids"][:60])]
     topic = flag.get("topic") or ""
     summary = [_shorten(x, 300) for x in representative_sentences(texts, k=3)] if texts else []
     return {
         "flag_id": flag["id"], "kind": flag["kind"], "status": flag["status"],
         "label": flag.get("stream_label") or (stream or {}).get("label") or names.get(topic, topic),
-        "topic": names.get(topic, topic), "reason": flag["reason"], "count": flag["count"],
+        "topic": names.get(topic, topic), "reason": vn_text(flag["reason"]), "count": flag["count"],
+        "headline": headline, "stream_id": flag.get("stream_id"),
         "sentiment": {SENTIMENT_LABELS.get(k, k): v for k, v in (ev.get("sentiment") or {}).items()},
         "units": [unit_names.get(u, u) for u in (ev.get("units") or {})],
         "sources": list((ev.get("sources") or {}).keys()),
@@ -116,24 +156,25 @@ def daily(store: Store, day: date, settings: Settings | None = None, scope: Scop
 
     flags = scoped_flags(store, scope, [f for f in store.flags_ending(start, end) if f["status"] != "dismissed"],
                          names)
+    quoter = _Quoter(store)
     sections: dict[str, list[dict]] = {key: [] for key in SECTION_TITLES}
     for f in flags:
         section = SECTION_OF_KIND.get(f["kind"])
         if section:
-            sections[section].append(_stream_entry(store, f, names, unit_names))
+            sections[section].append(_stream_entry(store, f, names, unit_names, quoter))
     watch = []   # stories in which a watched term was found (a term's own hits are on its admin page)
     for f in flags:
         signals = [x for x in (f["evidence"] or {}).get("signals", []) if x.get("kind") == "watch_term"]
         if f["kind"] == "watch_term" or signals:
-            watch.append({"reason": signals[0]["reason"] if signals else f["reason"], "count": f["count"],
+            watch.append({"reason": vn_text(signals[0]["reason"] if signals else f["reason"]), "count": f["count"],
                           "term": (f["evidence"] or {}).get("term", ""),
-                          "quotes": [_quote(i) for i in store.items_by_ids(f["item_ids"][:3])]})
+                          "quotes": [quoter(i) for i in store.items_by_ids(f["item_ids"][:3])]})
 
     reviewed = []
     week_start, _ = day_bounds(day - timedelta(days=6))
     for f in scoped_flags(store, scope, store.flags_decided(week_start, end), names):  # the week's decided streams
         events = scoped_events(store, scope, store.flag_events(f["id"]))
-        entry = _stream_entry(store, f, names, unit_names)
+        entry = _stream_entry(store, f, names, unit_names, quoter)
         entry["notes"] = [e["note"] for e in events if e["note"] and "orient" not in e["action"]]
         entry["orientation"] = [e["note"] for e in events if e["note"] and "orient" in e["action"]]
         entry["status_label"] = STATUS_LABELS.get(f["status"], f["status"])
@@ -153,11 +194,15 @@ def daily(store: Store, day: date, settings: Settings | None = None, scope: Scop
         volume.setdefault(names.get(r["topic"], r["topic"]), [0] * 14)[volume_days.index(r["day"])] = r["n"]
 
     scope_note = "" if scope.province else _scope_note(store, scope, unit_names)
+    signed = _signed_on()
     return {
         "type": "daily", "day": d, "day_vn": _vn_date(day), "province": settings.province, "scope_note": scope_note,
         "unit_name": f"Liên đoàn Lao động tỉnh {settings.province}",
         "title": "BÁO CÁO NHANH TÌNH HÌNH DƯ LUẬN XÃ HỘI",
-        "generated_at": datetime.now(TZ).strftime("%H:%M ngày %d/%m/%Y"), "signed_on": _signed_on(),
+        "document": docheader.header(store.org_units(), settings, unit_code=None, daily=True,
+                                     summary=f"Tình hình dư luận xã hội ngày {_vn_date(day)}",
+                                     signed=date(int(signed[2]), int(signed[1]), int(signed[0])), doc_type="BÁO CÁO NHANH"),
+        "generated_at": datetime.now(TZ).strftime("%H:%M ngày %d/%m/%Y"), "signed_on": signed,
         "numbers": {
             "total": {"count": total_today, "mean7": round(total_mean, 1)},
             "by_kind": {KIND_LABELS.get(k, k): vs_week(per_day_kind, k) for k in kinds},
@@ -200,19 +245,32 @@ def period_report(store: Store, unit_code: str, period: str, ref: date, settings
             by_channel[r["channel"] or "khác"] += r["n"]
     collaborators = store.collaborator_activity(units, start, end)
     flags = scoped_flags(store, scope, store.flags_touching_units(units, start, end), names)
-    streams = []
+    streams: list[dict] = []
+    by_stream: dict[Any, dict] = {}   # a stream flagged on several days is told once, with all its decisions
+    quoter = _Quoter(store)
     for f in flags:
-        entry = _stream_entry(store, f, names, unit_names)
+        decisions = [{"action": e["action"], "action_label": ACTION_LABELS.get(e["action"], "Xử lý"),
+                      "note": e["note"], "by": e["username"], "at": e["at"]}
+                     for e in scoped_events(store, scope, store.flag_events(f["id"]))]
+        key = f.get("stream_id") or ("flag", f["id"])
+        if key in by_stream:
+            by_stream[key]["decisions"].extend(decisions)
+            continue
+        entry = _stream_entry(store, f, names, unit_names, quoter)
         entry["status_label"] = STATUS_LABELS.get(f["status"], f["status"])
-        entry["decisions"] = [{"action": e["action"], "note": e["note"], "by": e["username"], "at": e["at"]}
-                              for e in scoped_events(store, scope, store.flag_events(f["id"]))]
+        entry["decisions"] = decisions
+        by_stream[key] = entry
         streams.append(entry)
     open_issues = [s for s in streams if s["status"] in ("open", "escalated")]
+    signed = _signed_on()
     return {
         "type": period, "unit": unit["code"], "unit_name": unit["name"], "province": settings.province,
         "title": f"BÁO CÁO CÔNG TÁC NẮM BẮT DƯ LUẬN XÃ HỘI {label.upper()}", "period_label": label,
         "first": first.isoformat(), "last": last.isoformat(), "units": units,
-        "generated_at": datetime.now(TZ).strftime("%H:%M ngày %d/%m/%Y"), "signed_on": _signed_on(),
+        "document": docheader.header(store.org_units(), settings, unit_code=unit["code"], daily=False,
+                                     summary=f"Tình hình dư luận xã hội và công tác nắm bắt dư luận {label}",
+                                     signed=date(int(signed[2]), int(signed[1]), int(signed[0]))),
+        "generated_at": datetime.now(TZ).strftime("%H:%M ngày %d/%m/%Y"), "signed_on": signed,
         "numbers": {"by_kind": dict(by_kind), "by_channel": dict(by_channel),
                     "submissions": sum(c["submissions"] for c in collaborators)},
         "collaborators": collaborators, "streams": streams, "open_issues": open_issues,
@@ -279,27 +337,26 @@ def to_html(data: dict, standalone: bool = True) -> str:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in charts(data).items()}
     return env.get_template("briefing_doc.html").render(data=data, images=images, standalone=standalone,
-                                                        sections=document_sections(data), roman=_roman)
+                                                        sections=document_sections(data), roman=_roman,
+                                                        head=document_head(data))
+
+
+def document_head(data: dict) -> dict:
+    """The union document's parts around the body (service/docheader.py), also for briefings stored before them."""
+    return data.get("document") or docheader.legacy(data)
 
 
 # --- DOCX ---------------------------------------------------------------------------------------------
 def to_docx(data: dict) -> bytes:
-    """The briefing or report as a Vietnamese administrative document (Times New Roman, national motto header)."""
+    """The briefing or report as a union document (QĐ 933/QĐ-TLĐ: A4, letterhead, number, motto, recipients,
+    signature, page numbers; service/docheader.py)."""
     from docx import Document
-    from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
     from docx.shared import Cm, Pt
 
     images = charts(data)   # drawn once, placed where the sections ask for them
     doc = Document()
-    for section in doc.sections:
-        section.top_margin, section.bottom_margin = Cm(2), Cm(2)
-        section.left_margin, section.right_margin = Cm(3), Cm(2)
-    style = doc.styles["Normal"]
-    style.font.name = "Times New Roman"
-    style.font.size = Pt(13)
-    style.element.rPr.rFonts.set(qn("w:eastAsia"), "Times New Roman")
+    docheader.setup_docx(doc)
 
     def para(text: str = "", bold: bool = False, italic: bool = False, size: int | None = None,
              align=None, cell=None):
@@ -313,21 +370,11 @@ def to_docx(data: dict) -> bytes:
             p.alignment = align
         return p
 
-    header = doc.add_table(rows=1, cols=2)
-    header.alignment = WD_TABLE_ALIGNMENT.CENTER
-    left, right = header.rows[0].cells
-    left.paragraphs[0].text = ""
-    para(data["unit_name"].upper(), size=12, align=WD_ALIGN_PARAGRAPH.CENTER, cell=left)
-    para("BAN TUYÊN GIÁO", bold=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, cell=left)
-    para("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, cell=right)
-    para("Độc lập - Tự do - Hạnh phúc", bold=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, cell=right)
-    day, month, year = data["signed_on"]
-    para(f"{data['province']}, ngày {day} tháng {month} năm {year}", italic=True,
-         size=13, align=WD_ALIGN_PARAGRAPH.CENTER, cell=right)
+    head = document_head(data)
+    docheader.draw_top(doc, head, para)
+    if data["type"] != "daily":
+        para(f"{data['unit_name']} — {data['period_label']}", italic=True, align=WD_ALIGN_PARAGRAPH.CENTER)
     para()
-    para(data["title"], bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER)
-    sub = f"Ngày {data['day_vn']}" if data["type"] == "daily" else f"{data['unit_name']} — {data['period_label']}"
-    para(sub, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER)
 
     for number, (title, lines) in enumerate(document_sections(data), start=1):
         para(f"{_roman(number)}. {title.upper()}", bold=True)
@@ -340,9 +387,10 @@ def to_docx(data: dict) -> bytes:
             if isinstance(line, tuple) and line[0] == "bold":
                 para(line[1], bold=True)
                 continue
-            para(str(line))
+            para(str(line), align=WD_ALIGN_PARAGRAPH.JUSTIFY)
+    para("Báo cáo do hệ thống Pulse lập tự động lúc " + data["generated_at"] + ".", italic=True, size=13)
     para()
-    para("Báo cáo do hệ thống Pulse lập tự động lúc " + data["generated_at"] + ".", italic=True, size=11)
+    docheader.draw_bottom(doc, head, para)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
@@ -356,20 +404,26 @@ def document_sections(data: dict) -> list[tuple[str, list[Any]]]:
 
 
 def _numbers_lines(numbers: dict) -> list[str]:
-    lines = [f"Tổng số tin thu thập: {numbers['total']['count']} (trung bình 7 ngày trước: "
-             f"{numbers['total']['mean7']:g})."]
+    lines = [f"Tổng số tin thu thập: {number(numbers['total']['count'])} (trung bình 7 ngày trước: "
+             f"{number(numbers['total']['mean7'], 1)})."]
     for name, v in numbers["by_kind"].items():
-        lines.append(f"- {name}: {v['count']} (trung bình 7 ngày: {v['mean7']:g}).")
+        lines.append(f"- {name}: {number(v['count'])} (trung bình 7 ngày: {number(v['mean7'], 1)}).")
     for name, v in numbers["by_channel"].items():
-        lines.append(f"- Kênh {name}: {v['count']} (trung bình 7 ngày: {v['mean7']:g}).")
+        lines.append(f"- Kênh {CHANNEL_LABELS.get(name, name)}: {number(v['count'])} "
+                     f"(trung bình 7 ngày: {number(v['mean7'], 1)}).")
     return lines
 
 
+def _heading(s: dict) -> str:
+    """A stream's heading: its representative headline when it has one (a label of keyphrases reads badly)."""
+    title = s.get("headline") or s["label"]
+    return title if title == s["topic"] else f"{title} ({s['topic']})"
+
+
 def _stream_lines(s: dict) -> list[Any]:
-    heading = s["label"] if s["label"] == s["topic"] else f"{s['label']} ({s['topic']})"
-    lines: list[Any] = [("bold", heading), s["reason"]]
+    lines: list[Any] = [("bold", _heading(s)), vn_text(s["reason"])]
     if s["sentiment"]:
-        lines.append("Sắc thái: " + ", ".join(f"{k} {v}" for k, v in s["sentiment"].items()) + ".")
+        lines.append("Sắc thái: " + ", ".join(f"{k} {number(v)}" for k, v in s["sentiment"].items()) + ".")
     if s["units"]:
         lines.append("Đơn vị phản ánh: " + ", ".join(s["units"]) + ".")
     for q in s["quotes"]:
@@ -403,40 +457,53 @@ def _daily_sections(data: dict) -> list[tuple[str, list[Any]]]:
     out.append(("Các luồng dư luận cần chú ý", flagged or ["Không có luồng dư luận nào cần chú ý trong ngày."]))
     reviewed: list[Any] = []
     for s in data["reviewed"]:
-        reviewed.append(("bold", f"{s['label']} — {s['status_label']}"))
+        reviewed.append(("bold", f"{s.get('headline') or s['label']} — {s['status_label']}"))
         reviewed.extend(_stream_lines(s)[1:])
     out.append(("Các luồng đã xác nhận, báo cáo và đề xuất định hướng",
                 reviewed or ["Chưa có luồng nào được xác nhận hay báo cáo trong ngày."]))
     watch = []
     for w in data["watch"]:
-        watch.append(w["reason"])
+        watch.append(vn_text(w["reason"]))
         watch.extend(f"“{q['text']}” — {q['source']}" for q in w["quotes"])
     out.append(("Từ khóa theo dõi", watch or ["Không có tin nào nhắc đến các từ khóa theo dõi."]))
-    topics = [f"- {t['topic']}: {t['total']} tin (tiêu cực {t['negative']}, trung lập {t['neutral']}, "
-              f"tích cực {t['positive']})." for t in data["topics"]]
+    topics = [f"- {t['topic']}: {number(t['total'])} tin (tiêu cực {number(t['negative'])}, trung lập "
+              f"{number(t['neutral'])}, tích cực {number(t['positive'])})." for t in data["topics"]]
     out.append(("Chủ đề và sắc thái", (topics or ["Không có dữ liệu."]) + [("image", "volume"), ("image", "sentiment")]))
     return out
 
 
 def _period_sections(data: dict) -> list[tuple[str, list[Any]]]:
     n = data["numbers"]
-    numbers = [f"Số phản ánh của cộng tác viên: {n['submissions']}."]
-    numbers += [f"- {k}: {v}." for k, v in n["by_kind"].items()]
-    numbers += [f"- Kênh {k}: {v}." for k, v in n["by_channel"].items()]
-    collab = [f"Số cộng tác viên: {len(data['collaborators'])}; có phản ánh trong kỳ: {data['active_collaborators']}."]
-    collab += [f"- {c['username']} ({c['unit_name']}): {c['submissions']} phản ánh." for c in data["collaborators"]]
+    numbers = [f"Số phản ánh của cộng tác viên: {number(n['submissions'])}."]
+    numbers += [f"- {k}: {number(v)}." for k, v in n["by_kind"].items()]
+    numbers += [f"- Kênh {CHANNEL_LABELS.get(k, k)}: {number(v)}." for k, v in n["by_channel"].items()]
+    collab = [f"Số cộng tác viên: {number(len(data['collaborators']))}; có phản ánh trong kỳ: "
+              f"{number(data['active_collaborators'])}."]
+    collab += [f"- {c['username']} ({c['unit_name']}): {number(c['submissions'])} phản ánh."
+               for c in data["collaborators"]]
     streams: list[Any] = []
     for s in data["streams"]:
-        streams.append(("bold", f"{s['label']} ({s['topic']}) — {s['status_label']}"))
-        streams.append(s["reason"])
-        streams.extend(f"{d['action']}: {d['note']} ({d['by']})" for d in s["decisions"] if d["note"] or d["action"])
-    issues = [f"- {s['label']}: {s['status_label']}." for s in data["open_issues"]]
+        streams.append(("bold", f"{_heading(s)} — {s['status_label']}"))
+        streams.append(vn_text(s["reason"]))
+        streams.extend(_decision_line(d) for d in s["decisions"] if d["note"] or d["action"])
+    issues = [f"- {s.get('headline') or s['label']}: {s['status_label']}." for s in data["open_issues"]]
     return [
         ("Kết quả thu thập thông tin", numbers),
         ("Hoạt động của mạng lưới cộng tác viên", collab),
         ("Các luồng dư luận liên quan đến đơn vị và kết quả xử lý", streams or ["Không có luồng dư luận nào."]),
         ("Những vấn đề còn mở", issues or ["Không có vấn đề nào còn mở."]),
     ]
+
+
+def _decision_line(d: dict) -> str:
+    """«Xác nhận: … (cán bộ staff1, ngày 05/11/2026)» — an action by its Vietnamese name, never its code."""
+    label = d.get("action_label") or ACTION_LABELS.get(d["action"], "Xử lý")
+    when = ""
+    try:
+        when = ", ngày " + _vn_date(datetime.fromisoformat(d["at"]).astimezone(TZ).date()) if d.get("at") else ""
+    except ValueError:
+        pass
+    return f"{label}" + (f": {d['note']}" if d.get("note") else "") + f" (cán bộ {d.get('by') or 'hệ thống'}{when})."
 
 
 def _scope_note(store: Store, scope: Scope, unit_names: dict[str, str]) -> str:

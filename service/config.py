@@ -122,6 +122,21 @@ class BackupSettings:
 
 
 @dataclass
+class DocumentSettings:
+    """How briefings and reports are issued as union documents (`[document]`; service/docheader.py).
+
+    Blank by default: the clerk fills in the number, the signer and the recipients on paper."""
+
+    issuing_department: str = "BAN TUYÊN GIÁO"   # who issues the daily briefing, under the province's federation
+    report_number_prefix: str = ""   # e.g. "BC-LĐLĐ": «Số:      /BC-LĐLĐ» (the number itself is left blank)
+    place: str = ""                  # the place in «Cao Bằng, ngày …»; empty: the province
+    recipients: tuple[str, ...] = ()  # the «Nơi nhận:» lines; empty: the parent body «(để báo cáo)» and «Lưu: VT.»
+    signer_authority: str = ""       # e.g. "TM. BAN THƯỜNG VỤ" or "KT. TRƯỞNG BAN"
+    signer_position: str = ""        # e.g. "PHÓ CHỦ TỊCH"
+    signer_name: str = ""
+
+
+@dataclass
 class Settings:
     db_path: Path = field(default_factory=lambda: Path(os.environ.get("PULSE_DB", "data/pulse.db")))
     models_dir: Path = field(default_factory=lambda: Path(os.environ.get("PULSE_MODELS",
@@ -145,6 +160,7 @@ class Settings:
     imports: ImportSettings = field(default_factory=ImportSettings)
     relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
+    document: DocumentSettings = field(default_factory=DocumentSettings)
 
 
 def load_settings(config_file: Path | None = None, db_path: Path | None = None) -> Settings:

@@ -21,7 +21,7 @@ from collectors.dates import parse_report_date
 from collectors.files import ImportLimits, ReadOptions, csv_header_fields, read_observations, read_timeline
 from collectors.http import HttpClient, user_agent
 from collectors.netguard import url_refusal
-from service import streams
+from service import boilerplate, streams
 from service.config import FetchSettings, ImportSettings, RelevanceSettings, StreamSettings
 from service.relevance import backfill_relevance, relevance_rows
 from service.registry import model_version_key
@@ -192,6 +192,7 @@ def collect(store: Store, source: str | None = None, client: HttpClient | None =
 def _record(store: Store, fetched: _Fetched) -> SourceOutcome:
     row, result = fetched.row, fetched.result
     new_ids = store.add_items(result.items) if result.items else []
+    boilerplate.learn_new(store, new_ids)   # outlets' repeated lines, for clean quotes
     if result.etag or result.last_modified:
         store.set_source_validators(row["name"], result.etag, result.last_modified)
     if result.retry_after is not None or (row.get("config") or {}).get("retry_after"):
@@ -303,6 +304,7 @@ def import_file(store: Store, path: Path, kind: str | None = "timeline", source:
         raise UserError(" ".join(result.errors))
     warnings = map_units(result.items, [(u["code"], u["name"]) for u in store.org_units()])
     new_ids = store.add_items(result.items) if result.items else []
+    boilerplate.learn_new(store, new_ids)   # outlets' repeated lines, for clean quotes
     return ImportOutcome(read=len(result.items), new=len(new_ids), errors=result.errors, skipped=result.skipped,
                          warnings=warnings)
 

@@ -321,6 +321,42 @@ MIGRATIONS: list[str] = [
     CREATE TABLE search_backfill (item_id INTEGER PRIMARY KEY);
     INSERT INTO search_backfill (item_id) SELECT id FROM items;
     """,
+    # outlets' boilerplate learned per source (service/boilerplate.py): how many of a source's press items carry
+    # each short line, opening and closing word run; source_segment_totals: how many press items it has sent
+    """
+    CREATE TABLE source_segments (
+        source TEXT NOT NULL, place TEXT NOT NULL, segment TEXT NOT NULL,
+        items INTEGER NOT NULL DEFAULT 0, last_seen TEXT NOT NULL,
+        PRIMARY KEY (source, place, segment)
+    ) WITHOUT ROWID;
+    CREATE INDEX source_segments_seen ON source_segments (items, last_seen);
+    CREATE TABLE source_segment_totals (source TEXT PRIMARY KEY, items INTEGER NOT NULL DEFAULT 0);
+    """,
+    # jobs (service/jobs.py): every piece of work a row an operator can list, retry and cancel
+    """
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        params TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL DEFAULT 'queued'
+            CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        requested_by TEXT NOT NULL DEFAULT 'system',
+        org_unit TEXT,
+        queued_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        counts TEXT NOT NULL DEFAULT '{}',
+        progress_done INTEGER,
+        progress_total INTEGER,
+        error TEXT,
+        log_excerpt TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        retry_of INTEGER REFERENCES jobs(id)
+    );
+    CREATE INDEX jobs_status ON jobs (status, id);
+    CREATE INDEX jobs_kind ON jobs (kind, id);
+    """,
 ]
 
 _SPACES = re.compile(r"\s+")
@@ -1948,6 +1984,125 @@ class Store:
             "SELECT item_id FROM stream_items WHERE stream_id = ?"
             f" AND (org_unit IS NULL OR org_unit IN ({marks})) ORDER BY day DESC, item_id DESC LIMIT ?",
             [stream_id, *units, limit]).fetchall()]
+
+    # --- outlets' boilerplate, learned per source (service/boilerplate.py) ---------------------------------
+    SEGMENT_FORGET_DAYS = 30   # a segment seen in one item only and not since this many days is forgotten
+
+    def learn_source_segments(self, counts: dict) -> None:
+        """Add {source: (press items, Counter{(place, segment): items carrying it})} to the learned counts; segments
+        seen once long ago are forgotten, so the table keeps what repeats."""
+        now = utcnow()
+        forget = iso(datetime.now(timezone.utc) - timedelta(days=self.SEGMENT_FORGET_DAYS))
+        with self.transaction():
+            for source, (n, counter) in counts.items():
+                self.db.execute("INSERT INTO source_segment_totals (source, items) VALUES (?, ?) ON CONFLICT(source)"
+                                " DO UPDATE SET items = items + excluded.items", [source, n])
+                self.db.conn.executemany(
+                    "INSERT INTO source_segments (source, place, segment, items, last_seen) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT(source, place, segment) DO UPDATE SET items = items + excluded.items,"
+                    " last_seen = excluded.last_seen",
+                    [(source, place, segment, k, now) for (place, segment), k in counter.items()])
+            self.db.execute("DELETE FROM source_segments WHERE items = 1 AND last_seen < ?", [forget])
+
+    def source_boilerplate(self, source: str, min_items: int, min_share: float) -> dict[str, list[str]]:
+        """A source's segments carried by at least `min_items` items and `min_share` of its press items, by place
+        (line, head, tail)."""
+        row = self.db.execute("SELECT items FROM source_segment_totals WHERE source = ?", [source]).fetchone()
+        if not row:
+            return {}
+        out: dict[str, list[str]] = {}
+        for place, segment in self.db.execute(
+                "SELECT place, segment FROM source_segments WHERE source = ? AND items >= ? AND items >= ?",
+                [source, min_items, min_share * row[0]]).fetchall():
+            out.setdefault(place, []).append(segment)
+        return out
+
+    # --- jobs (service/jobs.py): each unit of work a row with its state, counts, progress and error ----------
+    JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+
+    def add_job(self, kind: str, params: dict, requested_by: str, org_unit: str | None = None,
+                status: str = "queued", retry_of: int | None = None) -> int:
+        """A new job row; `status='running'` for work that starts at once (started_at set, one attempt)."""
+        now = utcnow()
+        running = status == "running"
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT INTO jobs (kind, params, status, requested_by, org_unit, queued_at, started_at, attempts,"
+                " retry_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [kind, json.dumps(params, ensure_ascii=False, default=str), status, requested_by, org_unit, now,
+                 now if running else None, 1 if running else 0, retry_of])
+            return cur.lastrowid
+
+    def claim_job(self, kinds: list[str] | None = None) -> dict | None:
+        """Atomically take the oldest queued job (of these kinds) and mark it running; None when none is queued."""
+        where, args = "", []
+        if kinds:
+            where = f" AND kind IN ({', '.join('?' * len(kinds))})"
+            args = list(kinds)
+        with self.transaction():
+            row = self.db.execute(
+                "UPDATE jobs SET status = 'running', started_at = ?, attempts = attempts + 1"
+                " WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND cancel_requested = 0"
+                f"{where} ORDER BY id LIMIT 1) AND status = 'queued' RETURNING id", [utcnow(), *args]).fetchone()
+        return self.job(row[0]) if row else None
+
+    def set_job_progress(self, job_id: int, done: int, total: int | None) -> bool:
+        """Record progress; True when a cancel was asked for this job (the worker then stops)."""
+        with self.transaction():
+            self.db.execute("UPDATE jobs SET progress_done = ?, progress_total = ? WHERE id = ?",
+                            [done, total, job_id])
+        row = self.db.execute("SELECT cancel_requested FROM jobs WHERE id = ?", [job_id]).fetchone()
+        return bool(row and row[0])
+
+    def finish_job(self, job_id: int, status: str, counts: dict | None = None, error: str | None = None,
+                   log_excerpt: str | None = None) -> None:
+        if status not in ("done", "failed", "cancelled"):
+            raise ValueError(f"a job cannot finish as {status!r}")
+        with self.transaction():
+            self.db.execute(
+                "UPDATE jobs SET status = ?, finished_at = ?, counts = ?, error = ?, log_excerpt = ?,"
+                " started_at = COALESCE(started_at, queued_at) WHERE id = ?",
+                [status, utcnow(), json.dumps(counts or {}, ensure_ascii=False, default=str), error, log_excerpt,
+                 job_id])
+
+    def cancel_job(self, job_id: int) -> str | None:
+        """Cancel a queued job at once; mark a running one cancel-requested. The job's status after, or None."""
+        with self.transaction():
+            self.db.execute("UPDATE jobs SET status = 'cancelled', finished_at = ?, cancel_requested = 1"
+                            " WHERE id = ? AND status = 'queued'", [utcnow(), job_id])
+            self.db.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status = 'running'", [job_id])
+        row = self.db.execute("SELECT status FROM jobs WHERE id = ?", [job_id]).fetchone()
+        return row[0] if row else None
+
+    def job(self, job_id: int) -> dict | None:
+        row = self.db.execute("SELECT * FROM jobs WHERE id = ?", [job_id]).fetchone()
+        if row is None:
+            return None
+        return self._job_row(row)
+
+    def jobs(self, status: str | None = None, kind: str | None = None, limit: int = 50,
+             org_units: list[str] | None = None) -> list[dict]:
+        """Newest first; `org_units` keeps jobs asked for by those units (None: all)."""
+        clauses, args = [], []
+        if status:
+            clauses.append("status = ?")
+            args.append(status)
+        if kind:
+            clauses.append("kind = ?")
+            args.append(kind)
+        if org_units is not None:
+            clauses.append(f"org_unit IN ({', '.join('?' * len(org_units)) or 'NULL'})")
+            args.extend(org_units)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        return [self._job_row(r) for r in self.db.execute(
+            f"SELECT * FROM jobs{where} ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall()]
+
+    def _job_row(self, row) -> dict:
+        names = [d[0] for d in self.db.execute("SELECT * FROM jobs LIMIT 0").description]
+        job = dict(zip(names, row))
+        job["params"] = json.loads(job["params"] or "{}")
+        job["counts"] = json.loads(job["counts"] or "{}")
+        return job
 
 
 API_TOKEN_DAYS = 90   # an API token's default lifetime

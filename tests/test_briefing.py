@@ -72,9 +72,9 @@ def test_docx_opens_and_has_its_sections_in_order(replayed):
     store, *_ = replayed
     data = briefing.make(store, DAY)
     text = text_of_docx(briefing.to_docx(data))
-    assert "BÁO CÁO NHANH TÌNH HÌNH DƯ LUẬN XÃ HỘI" in text
+    assert "BÁO CÁO NHANH" in text.splitlines()
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text
-    assert f"Ngày {DAY.strftime('%d/%m/%Y')}" in text
+    assert f"Tình hình dư luận xã hội ngày {DAY.strftime('%d/%m/%Y')}" in text.splitlines()
     headings = [line for line in text.splitlines() if re.match(r"^[IVX]+\. ", line)]
     assert headings == ["I. TÌNH HÌNH CHUNG TRONG NGÀY", "II. CÁC LUỒNG DƯ LUẬN CẦN CHÚ Ý",
                         "III. CÁC LUỒNG ĐÃ XÁC NHẬN, BÁO CÁO VÀ ĐỀ XUẤT ĐỊNH HƯỚNG", "IV. TỪ KHÓA THEO DÕI",
@@ -137,7 +137,7 @@ def test_monthly_report_rolls_up_the_subtree(replayed):
     one_unit = briefing.period_report(store, "cb-yte", "month", DAY)
     assert one_unit["numbers"]["by_kind"] == {"Cộng tác viên phản ánh": 1}
     text = text_of_docx(briefing.to_docx(briefing.period_report(store, "caobang", "year", DAY)))
-    assert f"NĂM {DAY.year}" in text
+    assert f"Tình hình dư luận xã hội và công tác nắm bắt dư luận năm {DAY.year}" in text.splitlines()
 
 
 def test_the_0700_job_is_idempotent_and_catches_up(store):

@@ -48,12 +48,13 @@ def test_staff_make_a_briefing_and_everyone_reads_and_downloads_it(inst):
     archive = analyst.get("/briefings").text
     assert f"Báo cáo nhanh ngày {DAY.strftime('%d/%m/%Y')}" in archive
     shown = analyst.get(f"/briefings/{DAY.isoformat()}").text
-    assert "BÁO CÁO NHANH TÌNH HÌNH DƯ LUẬN XÃ HỘI" in shown and "Tiền lương và thu nhập" in shown
+    assert "BÁO CÁO NHANH" in shown and f"Tình hình dư luận xã hội ngày {DAY.strftime('%d/%m/%Y')}" in shown
+    assert "Tiền lương và thu nhập" in shown and "Nơi nhận:" in shown, "the page has the document's header and foot"
     assert "Lập lại báo cáo" not in shown, "an analyst reads; only staff and admins make briefings"
     download = analyst.get(f"/briefings/{DAY.isoformat()}/docx")
     assert download.headers["content-type"].startswith("application/vnd.openxmlformats")
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(download.content)).paragraphs)
-    assert f"Ngày {DAY.strftime('%d/%m/%Y')}" in text and "II. CÁC LUỒNG DƯ LUẬN CẦN CHÚ Ý" in text
+    assert f"ngày {DAY.strftime('%d/%m/%Y')}" in text and "II. CÁC LUỒNG DƯ LUẬN CẦN CHÚ Ý" in text
 
 
 def test_unit_reports_are_scoped(inst):
@@ -61,7 +62,7 @@ def test_unit_reports_are_scoped(inst):
     staff = as_user(app, "staff1")
     report = staff.get(f"/reports/{OWN}", params={"period": "month", "ref": DAY.isoformat()})
     assert report.status_code == 200
-    assert f"THÁNG {DAY.month:02d}/{DAY.year}" in report.text
+    assert f"công tác nắm bắt dư luận tháng {DAY.month:02d}/{DAY.year}" in report.text
     word = staff.get(f"/reports/{OWN}/docx", params={"period": "year", "ref": DAY.isoformat()})
     assert word.status_code == 200 and len(word.content) > 10_000
     assert staff.get(f"/reports/{OTHER}", params={"period": "month"}).status_code == 404
