@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from nlp.normalize import fold, place_tone_marks
 
@@ -53,21 +54,46 @@ class Not:
 Node = Phrase | All | Any_ | Not
 
 _WORD = re.compile(r"\w+")
+_PIECES = re.compile(r"(\w+)")
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "＂": '"'})
 _TOKEN = re.compile(r'\s*(?:(?P<quote>"[^"]*"?\*?)|(?P<open>\()|(?P<close>\))|(?P<bar>\|)|(?P<minus>-)(?=[^\s-])'
                     r'|(?P<word>[^\s"()|]+))')
 
 
+class _FoldTable(dict):
+    """Code point → its folded form (nlp.normalize.fold of the one character), filled as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        value = fold(chr(code))
+        self[code] = value
+        return value
+
+
+_FOLD_TABLE = _FoldTable()
+
+
+def folded_form(text: str) -> str:
+    """nlp.normalize.fold, character by character through str.translate: the same result on Vietnamese text
+    (a test checks it), some twenty times faster, which matters when a large store's index is written."""
+    return text.translate(_FOLD_TABLE)
+
+
+@lru_cache(maxsize=200_000)
+def _original_word(word: str) -> str:
+    return place_tone_marks(word).lower()
+
+
 def original_form(text: str) -> str:
     """The form of the original-text index: NFC, one tone placement (`hoà` = `hòa`), lower case."""
-    return place_tone_marks(unicodedata.normalize("NFC", text)).lower()
+    # words and what lies between them, each through the cache (what lies between comes back lower-cased only)
+    return "".join(map(_original_word, _PIECES.split(unicodedata.normalize("NFC", text))))
 
 
 def _phrase(text: str, prefix: bool) -> Phrase | None:
     words = _WORD.findall(unicodedata.normalize("NFC", text))
     if not words:
         return None
-    plain = fold(" ".join(words))
+    plain = folded_form(" ".join(words))
     if plain == " ".join(words).lower():   # typed without diacritics
         return Phrase(tuple(plain.split()), True, prefix)
     return Phrase(tuple(original_form(" ".join(words)).split()), False, prefix)
@@ -255,7 +281,7 @@ def positive_phrases(node: Node | None) -> list[Phrase]:
 
 
 def _word_matches(word: str, typed: str, folded: bool, prefix: bool) -> bool:
-    form = fold(word) if folded else original_form(word)
+    form = folded_form(word) if folded else original_form(word)
     return form.startswith(typed) if prefix else form == typed
 
 
@@ -305,4 +331,4 @@ def highlight(text: str, node: Node | None, width: int = 260) -> list[tuple[str,
 
 def index_forms(title: str, text: str) -> tuple[str, str, str, str]:
     """The four columns of items_search for one item: title and body as typed (original form), then folded."""
-    return original_form(title or ""), original_form(text or ""), fold(title or ""), fold(text or "")
+    return original_form(title or ""), original_form(text or ""), folded_form(title or ""), folded_form(text or "")

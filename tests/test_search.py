@@ -89,6 +89,20 @@ def test_a_typed_phrase_is_found_in_a_text_that_holds_it_and_highlighted(words):
     assert plain.folded and [p for p, hit in highlight(text, plain) if hit]
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(list(VIETNAMESE + VIETNAMESE.upper() + "ĐđÐð \n.,;:!?-'\"0123456789")
+                               + ["\u0300", "\u0301", "\u0303", "\u0309", "\u0323", "oà", "uỷ", "Hoà", "thuỷ"]),
+                max_size=30).map("".join))
+def test_the_fast_index_forms_equal_the_plain_definitions(text):
+    import unicodedata
+
+    from nlp.normalize import place_tone_marks
+    from service.search import folded_form, original_form
+
+    assert folded_form(text) == fold(text)
+    assert original_form(text) == place_tone_marks(unicodedata.normalize("NFC", text)).lower()
+
+
 def test_highlight_follows_the_diacritics_rule_and_skips_exclusions():
     text = "Giá lúa tăng, lương công nhân chưa tăng; luống rau xanh."
     assert [p for p, hit in highlight(text, parse("lương")) if hit] == ["lương"]
