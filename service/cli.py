@@ -157,10 +157,16 @@ def serve(host: Optional[str] = typer.Option(None, help="Address to listen on (d
 @plain_errors
 def collect(source: Optional[str] = typer.Option(None, "--source", help="Collect only this source.")):
     """Run the collectors now."""
-    from service.pipeline import collect as run_collect
+    from service.job_kinds import SourcesFailed
+    from service.jobs import run_kind
 
     store = open_store()
-    outcomes = run_collect(store, source=source, settings=settings().fetch)
+    result: dict = {}
+    try:
+        run_kind(store, settings(), "collect", {"source": source}, "cli", reraise=True, result=result)
+    except SourcesFailed:   # recorded as a failed job; each source's error is printed below
+        pass
+    outcomes = result["outcomes"]
     for o in outcomes:
         status = "not modified" if o.not_modified else f"{o.found} found, {o.new} new"
         typer.echo(f"{o.source}: {status}" + (f", {len(o.errors)} error(s)" if o.errors else ""))
@@ -201,24 +207,15 @@ def process(batch_size: int = typer.Option(256, "--batch-size", min=1,
     """Annotate and stream everything not yet processed."""
     from rich.progress import Progress
 
-    from service.pipeline import load_annotator, process as run_process
+    from service.jobs import run_kind
 
     s = settings()
     store = open_store()
-    from service.datadir import models_home
-    from service.registry import active_versions
-
-    if store.count_to_process():
-        annotator, versions = load_annotator(models_home(s))
-    else:   # nothing queued: the models are not even loaded
-        annotator, versions = None, active_versions(models_home(s))
-    from service.intake import processing_lock
-
-    with processing_lock(s.db_path), Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("Annotating", total=None)
-        outcome = run_process(store, annotator, versions, batch_size=batch_size, stream_settings=s.streams,
-                              relevance_settings=s.relevance,
-                              progress=lambda done, total: bar.update(task, completed=done, total=total))
+        _, result = run_kind(store, s, "process", {"batch_size": batch_size}, "cli", reraise=True, result={
+            "on_progress": lambda done, total: bar.update(task, completed=done, total=total)})
+    outcome = result["outcome"]
     typer.echo(f"{outcome.annotated} items annotated with {outcome.model_version}.")
 
 
@@ -238,8 +235,12 @@ def trends_(date: Optional[str] = typer.Option(None, "--date", help="One local d
     last = parse_day(date or until) if (date or until) else (first if (date or since) else today_local())
     if last < first:
         fail("--until is before --since.")
+    from service.jobs import run_kind
+
     store = open_store()
-    flags = trends.detect(store, first, last, settings().trends)
+    _, result = run_kind(store, settings(), "detect", {"first": first.isoformat(), "last": last.isoformat()}, "cli",
+                         reraise=True)
+    flags = result["flags"]
     if as_json:
         typer.echo(json.dumps([f.to_json() for f in flags], ensure_ascii=False, indent=2))
         return
@@ -259,7 +260,6 @@ def brief(date: Optional[str] = typer.Option(None, "--date", help="Local day of 
     """Make the daily briefing, or a unit's monthly or annual report, as HTML and DOCX files."""
     from datetime import timedelta
 
-    from service import briefing
     from service.timeutil import parse_day, today_local
 
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
@@ -269,13 +269,13 @@ def brief(date: Optional[str] = typer.Option(None, "--date", help="Local day of 
     s = settings()
     store = open_store()
     ref = parse_day(date) if date else today_local() - timedelta(days=1)
-    if period == "day":
-        data = briefing.make(store, ref, s)
-    elif period in ("month", "year"):
-        data = briefing.period_report(store, unit or "caobang", period, ref, s)
-    else:
+    if period not in ("day", "month", "year"):
         fail("--period must be day, month or year.")
-    for path in briefing.write_files(data, out, wanted):
+    from service.jobs import run_kind
+
+    _, result = run_kind(store, s, "brief", {"day": ref.isoformat(), "period": period, "unit": unit,
+                                             "formats": wanted, "out": str(out.resolve())}, "cli", reraise=True)
+    for path in result["paths"]:
         typer.echo(str(path))
 
 
@@ -333,11 +333,21 @@ def train(task: str = typer.Argument(..., help="topic, news_topic, sentiment or 
             fail("--from-labels trains the topic task only.")
         from service.retrain import SEED_CORPUS, train_candidate
 
+        from service.jobs import run_job
+
         home = writable_models_home(s)
-        summary = train_candidate(open_store(), home, Path(s.db_path).parent, user, version=version,
-                                  seed_leads_n=seed_sample, seed_per_class=seed_per_class,
-                                  log=lambda msg: typer.echo(msg, err=True), taxonomy_file=taxonomy_file(s),
-                                  corpus_dir=Path(s.datasets_dir) / SEED_CORPUS)
+        store = open_store()
+        out: dict = {}
+
+        def work(params, progress):
+            out["summary"] = train_candidate(store, home, Path(s.db_path).parent, user, version=version,
+                                             seed_leads_n=seed_sample, seed_per_class=seed_per_class,
+                                             log=lambda msg: typer.echo(msg, err=True),
+                                             taxonomy_file=taxonomy_file(s), corpus_dir=Path(s.datasets_dir) / SEED_CORPUS)
+            return {"version": out["summary"]["version"], "seconds": out["summary"]["total_seconds"]}
+
+        run_job(store, "train", {"task": task, "from_labels": True, "version": version}, work, user, reraise=True)
+        summary = out["summary"]
         typer.echo(describe_candidate(summary))
         typer.echo(f"Card at {home / 'topic' / summary['version'] / 'card.md'}; promote with "
                    f"`pulse models promote topic {summary['version']}`.")
@@ -346,11 +356,27 @@ def train(task: str = typer.Argument(..., help="topic, news_topic, sentiment or 
         fail(f"the dataset folder {dataset} does not exist.")
     home = writable_models_home(s)   # the data folder's models: the shipped ones are never written
     version = version or registry.next_version(home, task)
-    summary = train_model(task, dataset, home / task / version, limit=limit,
-                          log=lambda msg: typer.echo(msg, err=True))
-    registry.register(home, task, version)
-    if promote:
-        registry.promote(home, task, version)
+    from service.jobs import run_job
+
+    out: dict = {}
+
+    def work(params, progress):
+        out["summary"] = train_model(task, dataset, home / task / version, limit=limit,
+                                     log=lambda msg: typer.echo(msg, err=True))
+        registry.register(home, task, version)
+        if promote:
+            registry.promote(home, task, version)
+        return {"version": version, "seconds": out["summary"]["total_seconds"]}
+
+    from service.store import Store
+
+    store = Store(s.db_path) if Path(s.db_path).exists() else None
+    if store is not None and store.is_initialised:   # training needs no database; with one, it is a job
+        run_job(store, "train", {"task": task, "dataset": str(dataset) if dataset else None, "version": version,
+                                 "limit": limit, "promote": promote}, work, "cli", reraise=True)
+    else:
+        work({}, lambda done, total=None: None)
+    summary = out["summary"]
     typer.echo(f"{task} {version} trained in {summary['total_seconds']} s"
                f"{' and promoted' if promote else ''}; card at {home / task / version / 'card.md'}")
 
@@ -595,11 +621,11 @@ def labels_export(file: Path = typer.Argument(..., help="CSV file to write.")):
 @plain_errors
 def backup_(file: Path = typer.Argument(..., help="New file to write the backup to.")):
     """Back the database up into FILE (SQLite online backup: consistent while `pulse serve` runs and writes)."""
-    from service.backup import backup
+    from service.jobs import run_kind
 
-    open_store().close()
-    outcome = backup(settings().db_path, file)
-    typer.echo(f"Backup written: {outcome.describe()}")
+    with open_store() as store:
+        _, result = run_kind(store, settings(), "backup", {"file": str(file.resolve())}, "cli", reraise=True)
+    typer.echo(f"Backup written: {result['outcome'].describe()}")
 
 
 @app.command("restore")
@@ -613,6 +639,105 @@ def restore_(file: Path = typer.Argument(..., help="A backup made by `pulse back
     if outcome.saved_previous:
         typer.echo(f"The replaced database was saved to {outcome.saved_previous}")
     typer.echo(f"Database restored: {outcome.describe()}")
+
+
+jobs_app = typer.Typer(help="List, show, retry and cancel jobs (every collection, processing, detection, briefing, "
+                            "training and backup is one).", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+def _job_line(job: dict) -> str:
+    from service.jobs import describe
+
+    d = describe(job)
+    took = f"{d['duration']:.1f} s" if d["duration"] is not None else "-"
+    progress = (f" {job['progress_done']}/{job['progress_total'] or '?'}" if job["status"] == "running"
+                and job["progress_done"] is not None else "")
+    counts = ", ".join(f"{k} {v}" for k, v in job["counts"].items())
+    error = f"  error: {job['error'].splitlines()[0][:120]}" if job["error"] else ""
+    return (f"{job['id']:>6}  {job['kind']:<9} {job['status']:<9}{progress} {job['queued_at']}  {took:>8}  "
+            f"by {job['requested_by']}  {counts}{error}")
+
+
+@jobs_app.command("list")
+@plain_errors
+def jobs_list(status: Optional[str] = typer.Option(None, "--status", help="queued, running, done, failed or cancelled."),
+              kind: Optional[str] = typer.Option(None, "--kind", help="collect, process, detect, brief, briefing, "
+                                                 "train or backup."),
+              limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first.")):
+    """The newest jobs with their status, duration, counts and error."""
+    from service.store import Store
+
+    if status is not None and status not in Store.JOB_STATUSES:
+        fail(f"unknown status {status!r} (use {', '.join(Store.JOB_STATUSES)}).")
+    with open_store() as store:
+        rows = store.jobs(status=status, kind=kind, limit=limit)
+    if not rows:
+        typer.echo("No jobs.")
+    for job in rows:
+        typer.echo(_job_line(job))
+
+
+@jobs_app.command("show")
+@plain_errors
+def jobs_show(job_id: int = typer.Argument(..., help="The job's number.")):
+    """One job in full: parameters, times, counts, progress, error and the last lines of its log."""
+    from service.jobs import describe
+
+    with open_store() as store:
+        job = store.job(job_id)
+    if job is None:
+        fail(f"there is no job {job_id}.")
+    d = describe(job)
+    typer.echo(f"Job {job['id']}: {job['kind']}, {job['status']}"
+               + (" (cancel requested)" if job["cancel_requested"] and job["status"] == "running" else ""))
+    typer.echo(f"  parameters:   {json.dumps(job['params'], ensure_ascii=False)}")
+    typer.echo(f"  requested by: {job['requested_by']}" + (f" ({job['org_unit']})" if job["org_unit"] else ""))
+    typer.echo(f"  queued:       {job['queued_at']}")
+    typer.echo(f"  started:      {job['started_at'] or '-'}")
+    typer.echo(f"  finished:     {job['finished_at'] or '-'}"
+               + (f" ({d['duration']:.1f} s)" if d["duration"] is not None else ""))
+    typer.echo(f"  attempts:     {job['attempts']}" + (f" (retry of job {job['retry_of']})" if job["retry_of"] else ""))
+    if job["progress_done"] is not None:
+        typer.echo(f"  progress:     {job['progress_done']}/{job['progress_total'] or '?'}")
+    typer.echo(f"  counts:       {json.dumps(job['counts'], ensure_ascii=False)}")
+    if job["error"]:
+        typer.echo(f"  error:        {job['error']}")
+    if job["log_excerpt"]:
+        typer.echo("  log (last lines):")
+        for line in job["log_excerpt"].splitlines():
+            typer.echo(f"    {line}")
+
+
+@jobs_app.command("retry")
+@plain_errors
+def jobs_retry(job_id: int = typer.Argument(..., help="A failed, cancelled or done job.")):
+    """Run a finished job again, now, with the same parameters (as a new job)."""
+    from service.jobs import retry
+
+    with open_store() as store:
+        job = retry(store, job_id, requested_by="cli", settings=settings())
+    typer.echo(f"Job {job_id} retried as job {job['id']}: {job['status']}"
+               + (f" ({job['error']})" if job["error"] else ""))
+    if job["status"] != "done":
+        raise typer.Exit(1)
+
+
+@jobs_app.command("cancel")
+@plain_errors
+def jobs_cancel(job_id: int = typer.Argument(..., help="A queued or running job.")):
+    """Cancel a queued job; ask a running one to stop at its next progress step."""
+    from service.jobs import cancel
+
+    with open_store() as store:
+        before = store.job(job_id)
+        status = cancel(store, job_id)
+    if before["status"] == "queued":
+        typer.echo(f"Job {job_id} cancelled.")
+    elif status == "running":
+        typer.echo(f"Job {job_id} is running: asked to stop at its next progress step.")
+    else:
+        typer.echo(f"Job {job_id} is already {status}; nothing to cancel.")
 
 
 if __name__ == "__main__":

@@ -8,10 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from service import pipeline
+from service import jobs, pipeline
 from service.config import Settings
 from service.datadir import models_home
-from service.intake import processing_lock
 from service.logs import step
 from service.registry import active_versions
 from service.store import Store
@@ -39,15 +38,28 @@ def collection_cycle(settings: Settings) -> None:
             outcomes = pipeline.collect(store, settings=settings.fetch)   # each source logged (pipeline._record)
             counts.update(sources=len(outcomes), new=sum(o.new for o in outcomes),
                           failed=sum(1 for o in outcomes if o.errors))
+            for o in outcomes:   # sources are fetched concurrently: each one's outcome is recorded as its job
+                jobs.record_job(store, "collect", {"source": o.source},
+                                {"found": o.found, "new": o.new, "not_modified": o.not_modified},
+                                error="; ".join(o.errors) or None, requested_by="scheduler")
             if store.count_to_process():
                 annotator, versions = _annotator(settings)
             else:   # nothing new: the models are not loaded for nothing (the queue is an index read)
                 annotator, versions = None, active_versions(models_home(settings))
-            with processing_lock(settings.db_path):   # the submission worker places items too
-                done = pipeline.process(store, annotator, versions, stream_settings=settings.streams,
-                                        relevance_settings=settings.relevance)
+            job, result = jobs.run_kind(store, settings, "process", {}, "scheduler", reraise=True,
+                                        result={"annotator": annotator, "versions": versions})
+            done = result["outcome"]
             counts["annotated"] = done.annotated
-            detected = pipeline.detect_days(store, [today_local(), *done.days], settings.trends)
+            detected = []
+            days = sorted({str(d) for d in [today_local(), *done.days]})
+            oldest = str(today_local() - timedelta(days=pipeline.DETECT_BACK_DAYS))
+            late = [d for d in days if not oldest <= d <= str(today_local())]
+            if late:
+                pipeline.detect_days(store, late, settings.trends)   # only says in the log why they are left out
+            for day in (d for d in days if d not in late):   # each day detected is one job
+                job, _ = jobs.run_kind(store, settings, "detect", {"first": day}, "scheduler")
+                if job["status"] == "done":
+                    detected.append(day)
             counts["days_detected"] = len(detected)
     except Exception:  # a failed cycle is logged (by step); the next one runs as usual
         pass
@@ -58,22 +70,19 @@ def collection_cycle(settings: Settings) -> None:
 def briefing_job(settings: Settings) -> None:
     """Make every daily briefing that is due and missing (so a 07:00 missed while the server was down is made),
     each day detected once more first (briefing.run_due)."""
-    from service import briefing
-
     try:
         with step(log, "briefing job") as counts, Store(settings.db_path) as store:
-            made = briefing.run_due(store, settings)
-            counts["made"] = len(made)
+            job, result = jobs.run_kind(store, settings, "briefing", {}, "scheduler", reraise=True)
+            counts["made"] = len(result["made"])
     except Exception:
         pass   # logged by step; tried again at the next run
 
 
 def backup_job(settings: Settings) -> None:
     """The daily backup (`[backup] daily = true`), with its retention; a failure is logged, the server goes on."""
-    from service.backup import daily_backup
-
     try:
-        daily_backup(settings)
+        with Store(settings.db_path) as store:
+            jobs.run_kind(store, settings, "backup", {}, "scheduler", reraise=True)
     except Exception:
         log.exception("daily backup failed")
 

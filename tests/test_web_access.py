@@ -88,6 +88,7 @@ RULES = {
     ("GET", "/admin/terms/{term_id}"): province(*ADMIN),
     ("POST", "/admin/terms/{term_id}/excluded"): province(*ADMIN),
     ("GET", "/admin/throttles"): province(*ADMIN),
+    ("GET", "/admin/jobs"): roles(*ADMIN),             # a unit's admin sees the jobs of their subtree only
     ("POST", "/admin/throttles/clear"): province(*ADMIN),
     ("POST", "/api/submissions"): roles(*SUBMIT),
     ("GET", "/api/submissions"): roles(*SUBMIT),

@@ -327,3 +327,53 @@ def clear_throttles(request: Request, viewer: Viewer = Depends(PROVINCE_ADMIN), 
     """Let an address (and/or an account) try again at once; with neither given, every throttle is cleared."""
     gone = request.app.state.login_throttle.clear(address.strip() or None, username.strip() or None)
     return RedirectResponse(f"/admin/throttles?cleared={gone}", status_code=303)
+
+
+# --- jobs ---------------------------------------------------------------------------------------------------------
+JOB_KINDS_VI = {"collect": "Thu thập nguồn tin", "process": "Phân tích tin mới", "detect": "Phát hiện xu hướng",
+                "brief": "Bản tin, báo cáo", "briefing": "Bản tin hằng ngày (07:00)", "train": "Huấn luyện mô hình",
+                "backup": "Sao lưu"}
+JOB_STATUSES_VI = {"queued": "Đang chờ", "running": "Đang chạy", "done": "Xong", "failed": "Lỗi",
+                   "cancelled": "Đã hủy"}
+
+JOB_COUNTS_VI = {"sources": "nguồn", "found": "tìm thấy", "new": "tin mới", "failed": "nguồn lỗi",
+                 "not_modified": "không đổi", "annotated": "tin đã phân tích", "days": "ngày", "flags": "cảnh báo",
+                 "made": "bản tin", "files": "tệp", "items": "tin", "bytes": "byte", "seconds": "giây",
+                 "version": "phiên bản"}
+
+
+def _count_vi(value) -> str:
+    from service.vnformat import number
+
+    if isinstance(value, bool):
+        return "có" if value else "không"
+    if isinstance(value, (int, float)):
+        return number(value, 0 if isinstance(value, int) else 2)
+    return str(value)
+
+
+def _job_view(job: dict) -> dict:
+    """A job's row said for the page: Vietnamese names, duration, share done (0–1 or None)."""
+    from service.jobs import duration_seconds
+
+    done, total = job["progress_done"], job["progress_total"]
+    share = min(1.0, done / total) if done is not None and total else None
+    seconds = duration_seconds(job)
+    source = job["params"].get("source") or job["params"].get("first") or job["params"].get("task") or ""
+    return {**job, "kind_vi": JOB_KINDS_VI.get(job["kind"], job["kind"]),
+            "status_vi": JOB_STATUSES_VI.get(job["status"], job["status"]), "share": share, "subject": source,
+            "seconds": seconds,
+            "counts_vi": [(JOB_COUNTS_VI.get(k, k), _count_vi(v)) for k, v in job["counts"].items()]}
+
+
+@router.get("/jobs")
+def jobs_page(request: Request, status: str = "", viewer: Viewer = Depends(ADMIN)):
+    """Every job (collection per source, processing, detection, briefings, training, backups): those running with a
+    progress bar, then the history. A unit's admin sees the jobs asked for by their unit and the units below it."""
+    store = get_store(request)
+    units = None if viewer.province else list(viewer.units)
+    status = status if status in JOB_STATUSES_VI else ""
+    rows = [_job_view(j) for j in store.jobs(status=status or None, limit=200, org_units=units)]
+    running = [j for j in rows if j["status"] == "running"]
+    return render(request, "admin_jobs.html", {"running": running, "jobs": rows, "status": status,
+                                               "statuses": JOB_STATUSES_VI}, viewer)
