@@ -188,7 +188,7 @@ def _event_signals(days: _Days, day: date, found: list[event_detection.Event]) -
             continue
         n_day = len(ev.day_item_ids)
         usual = max(ev.expected, 0.0)
-        keywords = ", ".join(t for t in list(ev.terms)[:5])
+        keywords = ", ".join(sorted(ev.terms, key=lambda t: (" " not in t, -ev.terms[t]))[:5])   # pairs read best
         reason = (f"Sự kiện «{ev.title}»: {number(n_day)} tin ngày {_fmt_day(day)}, trong khi các từ khóa của nó "
                   f"thường chỉ có khoảng {number(usual, 1)} tin/ngày (từ khóa: {keywords}).")
         start, end = day_bounds(day)
@@ -240,12 +240,14 @@ def _stories(days: _Days, day: date, signals: list[Flag], found: list[event_dete
         if stream_id is None and key.startswith("stream:"):
             stream_id = int(key.split(":")[1])
         topic = lead.topic or Counter(f["topic"] for f in facts).most_common(1)[0][0]
-        reasons = [lead.reason] + [f.reason for f in group[1:] if f.reason != lead.reason][:3]
+        said = list(dict.fromkeys(f.reason for f in group))   # two streams' identical hits are said once
+        reasons = said[:4]
         active = len(per_day)
         reasons.append(f"Câu chuyện có {number(len(facts))} tin trong {number(active)} ngày, {TREND_NAMES[trend]}.")
         flag = Flag(lead.kind, key, stream_id, topic, round(max(f.score for f in group), 2), start, end, len(facts),
                     lead.baseline, " ".join(reasons), item_ids=item_ids,
-                    evidence={**lead.evidence, "signals": [{"kind": f.kind, "reason": f.reason} for f in group]},
+                    evidence={**lead.evidence, "signals": [{"kind": f.kind, "reason": r} for r, f in
+                                                           {f.reason: f for f in reversed(group)}.items()][::-1]},
                     title=title, severity=verdict.severity, severity_parts=verdict.parts,
                     relevance=verdict.relevance, event_id=event_id, trend=TREND_NAMES[trend], days_active=active,
                     last_seen=d, signals=group)
