@@ -167,8 +167,20 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             blocks.append(total)
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
+    def _select(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """counts[:, columns_] in time proportional to the non-zeros (scipy's column indexing walks every column)."""
+        mapping = getattr(self, "_column_map", None)
+        if mapping is None or len(mapping) != counts.shape[1] or getattr(self, "_mapped_columns", None) is not self.columns_:
+            mapping = np.full(counts.shape[1], -1, dtype=np.int32)
+            mapping[self.columns_] = np.arange(len(self.columns_))
+            self._column_map, self._mapped_columns = mapping, self.columns_
+        new = mapping[counts.indices]
+        keep = new >= 0
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))[keep]
+        return sp.csr_matrix((counts.data[keep], (rows, new[keep])), shape=(counts.shape[0], len(self.columns_)))
+
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        X = counts[:, self.columns_].tocsr()
+        X = self._select(counts.tocsr())
         X.data = 1.0 + np.log(X.data)
         X = X @ sp.diags(self.idf_)
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
