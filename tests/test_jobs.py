@@ -207,6 +207,10 @@ def test_a_scheduler_cycle_is_listed_as_jobs(cli, db_path, local_server):
     process = Store(db_path).jobs(kind="process")[0]
     assert process["counts"]["annotated"] == 25
 
+    scheduler.briefing_job(Settings(db_path=db_path))            # the 07:00 job (and its catch-up at start)
+    briefing = cli("jobs", "list", "--kind", "briefing").output.splitlines()
+    assert len(briefing) == 1 and briefing[0].split()[1:3] == ["briefing", "done"] and "by scheduler" in briefing[0]
+
 
 def test_admin_jobs_page(tmp_path):
     from service.app import create_app
