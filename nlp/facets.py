@@ -182,7 +182,7 @@ _CONT = (r"(?:lực|dục|tế|nghiệp|dựng|tải|khẩu|mại|vụ|tư|tri�
          r"may|mặc|giày|dệt|da|miền|khoáng|than|dầu|nước|điện|ty|công ty|cổ phần|công nghiệp|lâm|thủy|thuỷ|"
          r"hải|sắt|dịch|cao su|xi măng|thép|bia|giấy|thực phẩm|lương thực|hiểm|(?<=Hàng )không|thọ|nghệ|đoàn|lịch|lá|"
          r"công nghệ|doanh|kinh doanh|đầu tư|phát triển|thương mại|dịch vụ|xây dựng|sản xuất|xuất nhập khẩu|gỗ|"
-         r"phẩm|sạn|vận|sữa|biển|nhập|tin học|phần mềm|mềm|nhựa|dược|khoán|sinh|trường|tử)")
+         r"phẩm|sạn|vận|sữa|biển|nhập|tin học|phần mềm|mềm|nhựa|dược|khoán|sinh|trường|tử|bì|khí)")
 _SP = r"[^\S\n]+"      # spaces within a line: a name never runs from a title into its lead
 _NAME = (rf"(?:{_CONT}{_SP})*{_CAP}(?:{_SP}{_CONT}(?![\w]))*"
          rf"(?:{_SP}(?:{_INNER}{_SP})?{_CAP}(?:{_SP}{_CONT}(?![\w]))*)*")

@@ -73,6 +73,15 @@ def _story_links(store: Store, viewer: Viewer, flag: dict) -> dict:
     return out
 
 
+def _facets_and_forecast(store: Store, viewer: Viewer, flag: dict, evidence: dict) -> dict:
+    """The story's facets and forecast (issue 17), from the items the viewer sees only."""
+    from service.storyview import MAX_FACET_ITEMS, forecast_chart, story_facets, visible_timeline
+
+    seen = [i for i in store.items_by_ids(flag["item_ids"][:MAX_FACET_ITEMS]) if viewer.sees_item(i)]
+    timeline = visible_timeline(evidence.get("timeline") or [], seen, bool(flag.get("partial")))
+    return {"facets": story_facets(seen), "forecast": forecast_chart(timeline)}
+
+
 def timeline_chart(timeline: list[dict], width: int = 320, height: int = 90) -> dict:
     """Bars of the flag's timeline, computed here so the page draws them as plain SVG (no script)."""
     if not timeline:
@@ -139,6 +148,7 @@ def flag_page(request: Request, flag_id: int, viewer: Viewer = Depends(access(*R
         item.update(topic=facts.get(item["id"], {}).get("topic"), sentiment=facts.get(item["id"], {}).get("sentiment"),
                     relevance=relevance_view(relevance.get(item["id"])))
     items = [i for i in store.items_by_ids(flag["item_ids"][:100]) if viewer.sees_item(i)]
+    story = _facets_and_forecast(store, viewer, flag, evidence)
     unit_names = {u["code"]: u["name"] for u in store.org_units()}
     sentiment = evidence.get("sentiment") or {}
     stream = scoped_stream_label(store, viewer.scope, store.stream(flag["stream_id"]) if flag["stream_id"] else None)
@@ -148,7 +158,7 @@ def flag_page(request: Request, flag_id: int, viewer: Viewer = Depends(access(*R
         "representative": representative, "items": items, "unit_names": unit_names,
         "sentiment": _split(sentiment),
         "stream": stream, "topic_name": names.get(flag["topic"] or "", flag["topic"] or ""), "topic_names": names,
-        **_story_links(store, viewer, flag),
+        **_story_links(store, viewer, flag), **story,
         "events": scoped_events(store, viewer.scope, store.flag_events(flag_id)),
         "can_decide": viewer.role in DECIDERS, **templates_globals}, viewer)
 
