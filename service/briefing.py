@@ -113,6 +113,8 @@ def _stream_entry(store: Store, flag: dict, names: dict[str, str], unit_names: d
     texts = [item_text(i) for i in store.items_by_ids(flag["item_ids"][:60])]
     topic = flag.get("topic") or ""
     summary = [_shorten(x, 300) for x in representative_sentences(texts, k=3)] if texts else []
+    # no press headline (collaborators' reports): the stream's most representative sentence, not its keyphrases
+    headline = headline or (_shorten(summary[0], 110).rstrip(" .") if summary else "")
     return {
         "flag_id": flag["id"], "kind": flag["kind"], "status": flag["status"],
         "label": flag.get("stream_label") or (stream or {}).get("label") or names.get(topic, topic),
