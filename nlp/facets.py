@@ -3,8 +3,9 @@
 Pure functions over a string. A document is normalised to one key however it is written («Nghị định số 38/2022/NĐ-CP»,
 «NĐ 38/2022», «Nghị định 38/2022/ND-CP» → «Nghị định 38/2022/NĐ-CP»); an organisation keeps its name without the
 legal form («Công ty TNHH Pouyuen Việt Nam» → «Công ty Pouyuen Việt Nam»); places come from the province gazetteer.
-Organisations are found by patterns on capitalised spans after a type word: underthesea's NER was measured slower
-than the rest of annotation together and does not add these kinds (see the issue-17 report).
+Organisations are found by patterns on capitalised spans after a type word. underthesea's offline NER was measured on
+60 of the labelled items: 52 ms CPU a text against 0.4 ms here, and it tags dates, counts and union bodies alike as
+LOC («Ngày 5/1/2018», «kế hoạch doanh thu năm 2016», «LĐLĐ»), so it is not used.
 """
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 
 import numpy as np
 from scipy.stats import poisson
@@ -73,7 +74,18 @@ def _ets(history: np.ndarray, horizon: int, level: float) -> tuple[np.ndarray, n
 def forecast_counts(history: list[int] | np.ndarray, horizon: int = HORIZON,
                     level: float = LEVEL) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """(mean, lower, upper, method) of the next `horizon` days after a series of daily counts."""
-    y = np.asarray(history, dtype=float)
+    mean, lower, upper, method = _forecast_cached(tuple(float(x) for x in history), horizon, level)
+    return np.array(mean), np.array(lower), np.array(upper), method
+
+
+@lru_cache(maxsize=512)
+def _forecast_cached(history: tuple[float, ...], horizon: int, level: float) -> tuple[tuple, tuple, tuple, str]:
+    """A fit takes ~0.14 s of CPU: a flag page viewed again with the same counts reuses it."""
+    mean, lower, upper, method = _forecast(np.asarray(history, dtype=float), horizon, level)
+    return tuple(mean.tolist()), tuple(lower.tolist()), tuple(upper.tolist()), method
+
+
+def _forecast(y: np.ndarray, horizon: int, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     if len(y) < MIN_FIT_DAYS or np.ptp(y) == 0:
         return (*_naive(y, horizon, level), "naive")
     try:
