@@ -357,6 +357,17 @@ MIGRATIONS: list[str] = [
     CREATE INDEX jobs_status ON jobs (status, id);
     CREATE INDEX jobs_kind ON jobs (kind, id);
     """,
+    # saved searches of the items page (service/routes/items.py), each its owner's
+    """
+    CREATE TABLE saved_searches (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        params TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        UNIQUE (user_id, name)
+    );
+    """,
 ]
 
 _SPACES = re.compile(r"\s+")
@@ -753,6 +764,28 @@ class Store:
             f" i.day, si.stream_id, si.topic, si.sentiment, {rank} AS score FROM {joins}{where}"
             f" ORDER BY {order_sql} LIMIT ? OFFSET ?", [*params, limit, offset]))
         return total, rows
+
+    def save_search(self, user_id: int, name: str, params: dict[str, str]) -> int:
+        """Save (or, under the same name, replace) one of a user's searches; returns its id."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO saved_searches (user_id, name, params, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (user_id, name) DO UPDATE SET params = excluded.params, created_at = excluded.created_at",
+                [user_id, name, json.dumps(params, ensure_ascii=False), utcnow()])
+            return self.db.execute("SELECT id FROM saved_searches WHERE user_id = ? AND name = ?",
+                                   [user_id, name]).fetchone()[0]
+
+    def saved_searches(self, user_id: int) -> list[dict]:
+        rows = list(self.db.query("SELECT * FROM saved_searches WHERE user_id = ? ORDER BY name", [user_id]))
+        for row in rows:
+            row["params"] = json.loads(row["params"])
+        return rows
+
+    def delete_saved_search(self, user_id: int, search_id: int) -> bool:
+        """Delete one of the user's saved searches; False when it is not theirs (or not there)."""
+        with self.transaction():
+            cur = self.db.execute("DELETE FROM saved_searches WHERE id = ? AND user_id = ?", [search_id, user_id])
+        return cur.rowcount == 1
 
     def item_channels(self) -> list[str]:
         return [r[0] for r in self.db.execute(

@@ -245,3 +245,29 @@ def test_exports_keep_vietnamese_neutralise_formulas_and_respect_scope(web):
     cells = [[c.value for c in row] for row in book.active.iter_rows()]
     assert len(cells) == 4 and "Giáo dục bị nợ lương." in [r[9] for r in cells]
     assert all(not str(v).startswith("=") for r in cells for v in r if v is not None)
+
+
+def test_saved_searches_are_each_users_own(web):
+    from web_support import csrf_of
+
+    inst, app = web
+    inst.store.add_items([_item("Công ty nợ lương", "Công nhân bị nợ lương ba tháng.", 1)])
+    staff = _client(app, "staff1")
+    csrf = csrf_of(staff.get("/items").text)
+    form = {"csrf_token": csrf, "name": "Nợ lương", "q": '"nợ lương"', "order": "newest"}
+    answer = staff.post("/items/saved", data=form)
+    assert answer.status_code == 303
+    page = staff.get(answer.headers["location"]).text
+    assert "Đã lưu tìm kiếm «Nợ lương»" in page and "<strong>1</strong> kết quả" in page
+    assert staff.post("/items/saved", data={**form, "q": "luong"}).status_code == 303   # the same name replaces it
+    mine = inst.store.saved_searches(inst.users["staff1"])
+    assert [(s["name"], s["params"]) for s in mine] == [("Nợ lương", {"q": "luong", "order": "newest"})]
+    assert 'href="/items?q=luong&amp;order=newest">Nợ lương</a>' in staff.get("/items").text
+    assert staff.post("/items/saved", data={**form, "name": "Hỏng", "q": '"nợ'}).status_code == 400
+    assert staff.post("/items/saved", data={**form, "name": "  "}).status_code == 400
+    other = _client(app, "analyst1")
+    assert "Nợ lương</a>" not in other.get("/items").text
+    other_csrf = csrf_of(other.get("/items").text)
+    assert other.post(f"/items/saved/{mine[0]['id']}/delete", data={"csrf_token": other_csrf}).status_code == 404
+    assert staff.post(f"/items/saved/{mine[0]['id']}/delete", data={"csrf_token": csrf}).status_code == 303
+    assert inst.store.saved_searches(inst.users["staff1"]) == []

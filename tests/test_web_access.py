@@ -63,6 +63,8 @@ RULES = {
     ("GET", "/items"): roles(*REVIEW),
     ("GET", "/items.csv"): roles(*REVIEW),
     ("GET", "/items.xlsx"): roles(*REVIEW),
+    ("POST", "/items/saved"): roles(*REVIEW),
+    ("POST", "/items/saved/{search_id}/delete"): personal(*REVIEW),   # own = the user's own saved search
     ("GET", "/items/{item_id}"): scoped(*REVIEW),
     ("GET", "/submit"): roles(*SUBMIT),
     ("POST", "/submit"): roles(*SUBMIT),
@@ -170,6 +172,8 @@ def _objects(inst, persona: str) -> dict[str, tuple[str, str]]:
     token_own = store.add_api_token(inst.users["collab1"], "thử", token_hash(new_api_token()))
     token_other = store.add_api_token(inst.users["collab2"], "thử", token_hash(new_api_token()))
     term = store.watch_terms()[0]["id"]
+    search_own = store.save_search(inst.users[me], "nợ lương", {"q": '"nợ lương"'})
+    search_other = store.save_search(inst.users["collab2"], "của người khác", {"q": "luong"})
     return {
         "flag_id": (str(_flag(store, "own", OWN, [item_own])), str(_flag(store, "other", OTHER, [item_other]))),
         "item_id": (str(item_own), str(item_other)),
@@ -181,6 +185,7 @@ def _objects(inst, persona: str) -> dict[str, tuple[str, str]]:
         "term_id": (str(term), str(term)),
         "version": ("v1", "v1"),
         "day": ("2026-01-02", "2026-01-02"),
+        "search_id": (str(search_own), str(search_other)),
     }
 
 
@@ -214,6 +219,7 @@ def _body(method: str, path: str, which: str, objects: dict[str, tuple[str, str]
         "/admin/terms/{term_id}/excluded": {"contexts": "Al Nassr, Ronaldo"},
         "/login": {"username": "khong-co", "password": "sai"},
         "/briefings": {"day": "2026-01-02"},
+        "/items/saved": {"name": f"tìm kiếm {n}", "q": '"nợ lương" -"bóng đá"'},
     }
     return {"data": dict(forms.get(path, {}))}
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import Response
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
 from service import exports
-from service.routes.web import (KIND_NAMES, REVIEWERS, SENTIMENT_NAMES, Viewer, access, get_store, parse_day,
-                                render, scoped_units, topic_names)
+from service.routes.web import (KIND_NAMES, REVIEWERS, SENTIMENT_NAMES, Viewer, access, clean_text, get_store,
+                                parse_day, render, scoped_units, topic_names)
 from service.scope import scoped_flags, scoped_stream_label
 from service.search import SearchError, highlight, parse, to_fts
 from service.store import Store
@@ -64,7 +66,7 @@ def _filters(q, kind, topic, unit, source, since, until, tone, channel, order) -
 @router.get("/items")
 def items_page(request: Request, q: str = Query("", max_length=200), kind: str = "", topic: str = "", unit: str = "",
                source: str = "", since: str = "", until: str = "", tone: str = "", channel: str = "",
-               order: str = "", page: int = Query(1, ge=1, le=1000),
+               order: str = "", page: int = Query(1, ge=1, le=1000), saved: str = Query("", max_length=200),
                viewer: Viewer = Depends(access(*REVIEWERS))):
     store = get_store(request)
     found = search(store, viewer, q, kind, topic, unit, source, since, until, limit=PAGE,
@@ -77,7 +79,9 @@ def items_page(request: Request, q: str = Query("", max_length=200), kind: str =
         "rows": found.rows, "total": found.total, "error": found.error, "more": found.total > page * PAGE,
         "page": page, "filters": _filters(q, kind, topic, unit, source, since, until, tone, channel, order),
         "topic_names": names, "topics": sorted(names.items(), key=lambda x: x[1]),
-        "units": scoped_units(store, viewer), "sources": store.item_sources(), "channels": store.item_channels()},
+        "units": scoped_units(store, viewer), "sources": store.item_sources(), "channels": store.item_channels(),
+        "saved_searches": [{**s, "query": urlencode(s["params"])} for s in store.saved_searches(viewer.id)],
+        "saved": saved},
         viewer, status_code=400 if found.error else 200)
 
 
@@ -146,3 +150,38 @@ def relevance_view(rel: dict | None) -> dict | None:
     return {"workers": workers_level(rel["workers"]), "local": local,
             "excluded": EXCLUDED_NAMES.get(rel["excluded"], rel["excluded"]) if rel["excluded"] else None,
             "reasons": rel["reasons"]}
+
+
+# --- saved searches (each user's own) ------------------------------------------------------------------------------
+MAX_SAVED = 50
+SAVED_FIELDS = ("q", "kind", "topic", "unit", "source", "since", "until", "tone", "channel", "order")
+
+
+@router.post("/items/saved")
+def save_search(request: Request, name: str = Form("", max_length=200), q: str = Form("", max_length=200),
+                kind: str = Form(""), topic: str = Form(""), unit: str = Form(""), source: str = Form(""),
+                since: str = Form(""), until: str = Form(""), tone: str = Form(""), channel: str = Form(""),
+                order: str = Form(""), viewer: Viewer = Depends(access(*REVIEWERS))):
+    """Save the page's search under a name (the same name replaces it); it is listed on the page for its owner only."""
+    store = get_store(request)
+    name = clean_text(name, 100).strip()
+    if not name:
+        raise HTTPException(400, "Vui lòng đặt tên cho tìm kiếm cần lưu.")
+    try:
+        parse(q)
+    except SearchError as exc:
+        raise HTTPException(400, str(exc)) from None
+    values = dict(zip(SAVED_FIELDS, (q, kind, topic, unit, source, since, until, tone, channel, order)))
+    params = {k: clean_text(v, 200) for k, v in values.items() if v}
+    mine = store.saved_searches(viewer.id)
+    if len(mine) >= MAX_SAVED and name not in {s["name"] for s in mine}:
+        raise HTTPException(400, f"Mỗi người lưu được tối đa {MAX_SAVED} tìm kiếm; hãy xoá bớt.")
+    store.save_search(viewer.id, name, params)
+    return RedirectResponse("/items?" + urlencode({**params, "saved": name}), status_code=303)
+
+
+@router.post("/items/saved/{search_id}/delete")
+def delete_saved_search(request: Request, search_id: int, viewer: Viewer = Depends(access(*REVIEWERS))):
+    if not get_store(request).delete_saved_search(viewer.id, search_id):
+        raise HTTPException(404)
+    return RedirectResponse("/items", status_code=303)
