@@ -14,7 +14,9 @@ where we were unsure, what we assumed:
 - Type «BÁO CÁO» in bold capitals, the summary (trích yếu) in bold below it, centred.
 - «Nơi nhận:» bottom left (bold italic, 12 pt; lines 11 pt); signature bottom right: authority (TM./KT.) and position
   in bold capitals, room to sign, name in bold. Blank settings print a dotted line for the clerk.
-- A4, margins top/bottom 2 cm, left 3 cm, right 2 cm; Times New Roman 13 (title 14); page number centred in the footer.
+- A4, margins top/bottom 2 cm, left 3 cm, right 2 cm; Times New Roman 13 (title 14; letterhead and the motto's
+  first line 12, as the decree allows 12–13); page number centred in the footer (the brief asked for the footer;
+  Decree 30 puts it at the top from page 2 — a setting could switch it if offices ask).
 """
 from __future__ import annotations
 
@@ -125,10 +127,11 @@ def draw_top(doc, head: dict, para) -> None:
     table = doc.add_table(rows=1, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     left, right = table.rows[0].cells
-    _first(left, para, head["parent_body"], size=13, align=center)
-    para(head["issuing_body"], bold=True, size=13, align=center, cell=left)
+    _widths(table, (6.5, 9.5))   # the motto's line needs the wider column
+    _first(left, para, head["parent_body"], size=12, align=center)
+    para(head["issuing_body"], bold=True, size=12, align=center, cell=left)
     para(head["number"], size=13, align=center, cell=left)
-    _first(right, para, head["motto"][0], bold=True, size=13, align=center)
+    _first(right, para, head["motto"][0], bold=True, size=12, align=center)
     para(head["motto"][1], bold=True, size=14, align=center, cell=right)
     para(head["place_date"], italic=True, size=14, align=center, cell=right)
     para()
@@ -143,6 +146,7 @@ def draw_bottom(doc, head: dict, para) -> None:
     center = WD_ALIGN_PARAGRAPH.CENTER
     table = doc.add_table(rows=1, cols=2)
     left, right = table.rows[0].cells
+    _widths(table, (7.5, 8.5))
     _first(left, para, "Nơi nhận:", bold=True, italic=True, size=12)
     for line in head["recipients"]:
         para(line, size=11, cell=left)
@@ -155,6 +159,15 @@ def draw_bottom(doc, head: dict, para) -> None:
     for _ in range(3):
         para("", cell=right)
     para(signer["name"], bold=True, size=13, align=center, cell=right)
+
+
+def _widths(table, cm: tuple[float, float]) -> None:
+    from docx.shared import Cm
+
+    table.autofit = False
+    for column, width in zip(table.columns, cm):
+        for cell in column.cells:
+            cell.width = Cm(width)
 
 
 def _first(cell, para, text: str, **kw) -> None:
