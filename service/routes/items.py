@@ -82,7 +82,7 @@ def items_page(request: Request, q: str = Query("", max_length=200), kind: str =
         "units": scoped_units(store, viewer), "sources": store.item_sources(), "channels": store.item_channels(),
         "saved_searches": [{**s, "query": urlencode(s["params"])} for s in store.saved_searches(viewer.id)],
         "saved": saved},
-        viewer, status_code=400 if found.error else 200)
+        viewer)   # a query that cannot be read is a page saying what to change (an export or the API answers 400)
 
 
 def _export(request: Request, viewer: Viewer, fmt: str, q, kind, topic, unit, source, since, until, tone, channel,
