@@ -14,7 +14,7 @@ Rolling origin: from day `--warmup` to the last day with 7 days after it, every 
 - coverage = share of (origin, day) pairs whose real count falls within the 80 % interval (target 70–90 %);
 - share of forecasts that fell back to naive.
 
-Run: `python bench/forecast.py [--days 90] [--per-day 150] [--seed 1] [--step 2]`. Needs ../shared/datasets.
+Run: `python bench/forecast.py [--days 90] [--per-day 150] [--seed 1] [--step 3]`. Needs ../shared/datasets.
 """
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=150)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=21)
-    parser.add_argument("--step", type=int, default=2)
+    parser.add_argument("--step", type=int, default=3)
     args = parser.parse_args()
     replay = load_replay_module()
     if not (replay.DATASETS / "baomoi-tc201805").is_dir():

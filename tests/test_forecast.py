@@ -120,6 +120,8 @@ def test_the_flag_page_lists_the_storys_facets_with_counts_and_items_and_its_for
     assert 'class="forecast-band"' in forecast_card and 'class="forecast-line"' in forecast_card
     assert len(re.findall(r"<tr><td>\d\d/\d\d/\d{4}</td>", forecast_card)) == 7
     assert "Khoảng 80%" in forecast_card
+    bars = re.findall(r"<rect [^>]*><title>(\d+) tin</title>", forecast_card)
+    assert bars[-1] == str(n_own + n_other), "the province's reader: the story's count of its last day"
 
 
 def test_a_unit_reader_sees_only_facets_of_their_units_items(story_site):
@@ -133,3 +135,6 @@ def test_a_unit_reader_sees_only_facets_of_their_units_items(story_site):
     assert f"<strong>Công ty May Alpha Cao Bằng</strong> · {len(ids['cb-yte'])} tin" in card
     assert "Betaxyz" not in page and "Trùng Khánh" not in card
     assert f"<strong>Nghị định 74/2024/NĐ-CP</strong> · {len(ids['cb-yte'])} tin" in card
+    forecast_card = page[page.index('id="du-bao"'):]
+    bars = re.findall(r"<rect [^>]*><title>(\d+) tin</title>", forecast_card[:forecast_card.index("</section>")])
+    assert bars[-1] == str(len(ids["cb-yte"])), "the unit's reader: a forecast from their unit's reports only"
