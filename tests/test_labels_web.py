@@ -13,7 +13,7 @@ from service.app import create_app
 from service.datadir import models_home
 from service.pipeline import load_annotator, process
 from retrain_support import SEED_CACHE, SEED_SAMPLE, copy_models, label_all, seed_cache, store_gold_items
-from web_support import csrf_of, login, make_installation
+from web_support import OWN, csrf_of, login, make_installation
 
 
 @pytest.fixture
@@ -78,13 +78,18 @@ def test_training_in_the_background_then_report_and_guarded_promotion(site):
     client.post("/analyst/train", data={"csrf_token": csrf_of(page.text)})
     page = wait_for_job(client)
     assert "Không thành công: Chưa đủ nhãn để huấn luyện" in page and "Not enough board labels" in page
+    failed = inst.store.jobs(kind="train")[0]   # the background work is a row of the jobs table (service/jobs.py)
+    assert failed["status"] == "failed" and "Not enough board labels" in failed["error"]
+    assert (failed["requested_by"], failed["org_unit"]) == ("analyst1", OWN)
 
     label_all(inst.store, gold)
     client.post("/analyst/train", data={"csrf_token": csrf_of(page)})
     page = wait_for_job(client)
     assert "Đã xong: v2" in page and "topic: fitted in" in page
+    assert [j["status"] for j in inst.store.jobs(kind="train")] == ["done", "failed"]
+    assert "topic: fitted in" in inst.store.jobs(kind="train")[0]["log_excerpt"]
     report = client.get("/analyst/models/v2").text
-    assert "Ma trận nhầm lẫn" in report and "Các vấn đề xã hội khác" in report and "F1 chênh lệch" in report
+    assert "Ma trận nhầm lẫn" in report and "các vấn đề xã hội khác" in report and "F1 chênh lệch" in report
     assert "Chủ đề Bảo hiểm xã hội, y tế, thất nghiệp còn quá ít nhãn: 1 nhãn" in report
     assert ("KÉM HƠN" in report) == retrain.compare_with_active(inst.store, models_home(inst.settings),
                                                                  "v2")["difference"]["worse"]
@@ -92,6 +97,7 @@ def test_training_in_the_background_then_report_and_guarded_promotion(site):
     page = wait_for_job(client)
     assert "topic v2 đang được dùng" in page, page
     assert registry.read_registry(models_home(inst.settings))["topic"]["active"] == "v2"
+    assert [j["status"] for j in inst.store.jobs(kind="promote")] == ["done"]
     assert registry.read_registry(inst.settings.models_dir)["topic"]["active"] == "v1"   # the shipped one: unchanged
     assert "Quay lại phiên bản dùng trước đó" in page
 

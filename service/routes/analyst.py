@@ -49,9 +49,10 @@ class Job:
 class Jobs:
     """At most one running job per app; the last finished one is kept to show its outcome."""
 
-    def __init__(self):
+    def __init__(self, db_path: str | Path | None = None):
         self.lock = threading.Lock()
         self.current: Job | None = None
+        self.db_path = db_path   # each job is also a row of the store's jobs table (service/jobs.py)
 
     def start(self, job: Job, work: Callable[[Job], str]) -> bool:
         with self.lock:
@@ -59,9 +60,28 @@ class Jobs:
                 return False
             self.current = job
 
+        def recorded(job: Job) -> str:
+            """The work as a row of the jobs table (who asked, their unit, outcome, the log's last lines)."""
+            from service.jobs import run_job
+
+            if self.db_path is None:
+                return work(job)
+            out: dict = {}
+            with Store(self.db_path) as store:
+                user = store.user(job.username) or {}
+                unit = next((u["code"] for u in store.org_units() if u["id"] == user.get("org_unit_id")), None)
+
+                def unit_of_work(params, progress):
+                    out["result"] = work(job)
+                    return {"lines": len(job.lines)}
+
+                row = run_job(store, job.kind, {"by": "web"}, unit_of_work, job.username, org_unit=unit, reraise=True)
+                store.finish_job(row["id"], "done", counts=row["counts"], log_excerpt="\n".join(job.lines[-20:]))
+            return out["result"]
+
         def run():
             try:
-                job.result = work(job)
+                job.result = recorded(job)
                 job.ok = True
             except Exception as exc:  # a failed job is shown on the page with its reason, never lost
                 job.result = job_failure(exc)
@@ -95,7 +115,7 @@ def jobs_of(request: Request) -> Jobs:
     state = request.app.state
     with _JOBS_LOCK:
         if not hasattr(state, "analyst_jobs"):
-            state.analyst_jobs = Jobs()
+            state.analyst_jobs = Jobs(state.settings.db_path)
     return state.analyst_jobs
 
 
