@@ -289,6 +289,9 @@ def topic_card(summary: dict[str, Any]) -> str:
         f"{cv.get('accuracy', '-')} | {cv.get('macro_f1', '-')} |",
         f"| test half (labels read by people, never trained on) | {test.get('n', 0)} | {test.get('accuracy', '-')} | "
         f"{test.get('macro_f1', '-')} |", "",
+        "Targets of issue 13 on the test half: accuracy ≥ 0.80 and macro F1 ≥ 0.70 — "
+        + ("met." if test and test.get("accuracy", 0) >= 0.80 and test.get("macro_f1", 0) >= 0.70 else "NOT met."),
+        "",
         f"Test-half counts per topic: {dict(sorted(summary['test_counts'].items()))}.",
         "Per-class precision, recall and F1 on the test half are in metrics.json; `python bench/nlp.py --only "
         "board_topic` scores the shipped model through `Annotator.annotate` beside a TF-IDF + LinearSVC trained on the "
