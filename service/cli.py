@@ -663,7 +663,7 @@ def _job_line(job: dict) -> str:
 @plain_errors
 def jobs_list(status: Optional[str] = typer.Option(None, "--status", help="queued, running, done, failed or cancelled."),
               kind: Optional[str] = typer.Option(None, "--kind", help="collect, process, detect, brief, briefing, "
-                                                 "train or backup."),
+                                                 "train, promote, rollback or backup."),
               limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first.")):
     """The newest jobs with their status, duration, counts and error."""
     from service.store import Store
