@@ -110,7 +110,8 @@ def _stream_entry(store: Store, flag: dict, names: dict[str, str], unit_names: d
     quotes = [quoter(i) for i in rep_items]
     headline = next((" ".join(i["title"].split()) for i in rep_items if i.get("kind") == "article" and i.get("title")),
                     "")
-    texts = [item_text(i) for i in store.items_by_ids(flag["item_ids"][:60])]
+    texts = [item_text({**i, "text": quoter.clean(i.get("text") or "", i.get("source") or "")}
+                       if i.get("kind") == "article" else i) for i in store.items_by_ids(flag["item_ids"][:60])]
     topic = flag.get("topic") or ""
     summary = [_shorten(x, 300) for x in representative_sentences(texts, k=3)] if texts else []
     # no press headline (collaborators' reports): the stream's most representative sentence, not its keyphrases
