@@ -119,3 +119,18 @@ def test_segments_counted_at_collection_and_import_make_briefing_quotes_clean(st
     quote = briefing._Quoter(store)(store.items_by_ids(ids[:1])[0])
     assert quote["text"] == texts[0] and quote["source"] == "Báo Cao Bằng"
     boilerplate.learn_new(store, ids)     # the same items again add to the counts but never fail
+
+
+def test_an_imported_timeline_teaches_its_source(tmp_path, store):
+    import json
+
+    from service.pipeline import import_file
+
+    rows = [r for r in crawl_rows("24h_html_categories_vi.csv") if r["content.text"]][:12]
+    path = tmp_path / "24h.jsonl"
+    path.write_text("".join(json.dumps({"text": r["content.text"], "title": r["title"], "url": r["url"],
+                                        "published_at": r["published_at"]}, ensure_ascii=False) + "\n"
+                            for r in rows), encoding="utf-8")
+    outcome = import_file(store, path, kind="timeline", source="24h")
+    assert outcome.new == 12
+    assert NOTICE in store.source_boilerplate("24h", boilerplate.MIN_ITEMS, boilerplate.MIN_SHARE)["head"]
