@@ -265,9 +265,16 @@ class _Index:
     def similar(self, stream: _Stream, threshold: float, since: str) -> list[_Stream]:
         """Older streams (id below this one's, seen since `since`) whose cosine with it may reach `threshold`."""
         n = self.n_slots
-        scores = self.scores({t: w / stream.norm for t, w in stream.centroid.items()})
+        unit = sorted(((w / stream.norm, t) for t, w in stream.centroid.items()), reverse=True)
+        # the weakest terms, up to half the threshold in norm, are left out of the sum: a stream can gain at most
+        # that norm from them (Cauchy–Schwarz), so it is a candidate when the strong terms alone reach the rest
+        rest, cut = 0.0, len(unit)
+        while cut > 0 and rest + unit[cut - 1][0] ** 2 <= (threshold / 2) ** 2:
+            cut -= 1
+            rest += unit[cut][0] ** 2
+        scores = self.scores({t: w for w, t in unit[:cut]})
         ok = (self.alive[:n] & (self.ids[:n] < stream.id) & (self.last[:n] >= _ts(since))
-              & (scores >= threshold - _TIE))
+              & (scores >= threshold - math.sqrt(rest) - _TIE))
         return [self.streams[int(self.ids[slot])] for slot in np.flatnonzero(ok)]
 
 
