@@ -176,10 +176,12 @@ def _join_by_topic(groups: list[tuple[dict[str, float], set[int]]], facts: dict[
 
 
 def _carries(terms: set[str], core: dict[str, float], top: int = 8) -> bool:
-    """An item continues an event when it carries two of its strongest terms, one of them a pair."""
+    """An item continues an event when it carries two of its strongest terms, one of them among its three strongest
+    pairs (a generic pair such as «công ty» low in the list carries nothing)."""
     strongest = dict(sorted(core.items(), key=lambda kv: -kv[1])[:top])
+    pairs = [t for t, _ in sorted(core.items(), key=lambda kv: -kv[1]) if " " in t][:3]
     hits = terms & strongest.keys()
-    return len(hits) >= 2 and any(" " in t for t in hits)
+    return len(hits) >= 2 and any(t in terms for t in pairs)
 
 
 def _title(rows: list[dict], core: dict[str, float], terms_of: dict[int, set[str]],

@@ -204,10 +204,11 @@ def _stories(days: _Days, day: date, signals: list[Flag], found: list[event_dete
              names: dict[str, str]) -> list[Flag]:
     """Gather the day's signals by story, judge each story and save its one living flag."""
     store, s, d = days.store, days.settings, day.isoformat()
-    day_events = {}
+    day_events = {}   # a signal folds into an event that rose today, never into one only carried on by a few items
     for ev in found:
-        for i in ev.day_item_ids:
-            day_events.setdefault(i, ev.id)
+        if ev.rising:
+            for i in ev.day_item_ids:
+                day_events.setdefault(i, ev.id)
     by_key: dict[str, list[Flag]] = defaultdict(list)
     for signal in signals:
         by_key[_story_key(days, signal, day_events, {})].append(signal)
@@ -223,8 +224,11 @@ def _stories(days: _Days, day: date, signals: list[Flag], found: list[event_dete
             continue
         first_day = min(f["day"] for f in facts)
         growth = _growth(lead)
-        relevance = _relevance(store, [f["item_id"] for f in facts[-500:]])
-        verdict = judge(facts, relevance, growth, s)
+        # judged on what raised it today (a stream may hold older or looser items than today's signals)
+        raised_by = {i for f in group for i in f.item_ids}
+        judged = [f for f in facts if f["item_id"] in raised_by] or facts
+        relevance = _relevance(store, [f["item_id"] for f in judged[-500:]])
+        verdict = judge(judged, relevance, growth, s)
         if not verdict.raise_flag and previous is None:
             continue
         per_day = Counter(f["day"] for f in facts)
@@ -235,7 +239,7 @@ def _stories(days: _Days, day: date, signals: list[Flag], found: list[event_dete
         if previous is not None:
             start = min(start, previous["window_start"])
             end = max(end, previous["window_end"])
-        title = _story_title(store, key, group, facts, events_by_id, names, relevance)
+        title = _story_title(store, key, group, judged, events_by_id, names, relevance)
         stream_id = next((f.stream_id for f in group if f.stream_id is not None), None)
         if stream_id is None and key.startswith("stream:"):
             stream_id = int(key.split(":")[1])
