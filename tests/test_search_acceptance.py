@@ -6,34 +6,19 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import SHARED
+from crawl_support import CRAWL, write_crawl_timeline
 from nlp.normalize import fold
 from service import pipeline
 from service.search import original_form
 from web_support import login, make_installation
 
-CRAWL = SHARED / "datasets" / "news-rss-crawl-2026"
 pytestmark = pytest.mark.shared_data(CRAWL, "news-rss-crawl-2026")
 WORD = re.compile(r"\w+")
-
-
-def _timeline(path) -> None:
-    with open(path, "w", encoding="utf-8") as out:
-        for name in ("rss_feed_articles_backup.csv", "24h_html_categories_vi.csv"):
-            with open(CRAWL / name, encoding="utf-8") as fh:
-                for row in csv.DictReader(fh):
-                    if not row.get("title") or not row.get("published_at"):
-                        continue
-                    host = row["url"].split("/")[2] if row.get("url", "").count("/") >= 2 else "crawl"
-                    out.write(json.dumps({"title": row["title"], "text": row.get("content.text") or row["title"],
-                                          "url": row.get("url") or None, "source": host,
-                                          "published_at": row["published_at"]}, ensure_ascii=False) + "\n")
 
 
 def _has(words: list[str], phrase: list[str]) -> bool:
@@ -45,7 +30,7 @@ def _has(words: list[str], phrase: list[str]) -> bool:
 def crawl(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("crawl")
     inst = make_installation(tmp_path)
-    _timeline(tmp_path / "crawl.jsonl")
+    write_crawl_timeline(tmp_path / "crawl.jsonl")
     outcome = pipeline.import_file(inst.store, tmp_path / "crawl.jsonl", kind="timeline")
     assert outcome.new > 1500
     items = inst.store.items_by_ids(list(range(1, inst.store.count_items() + 10)))

@@ -3,18 +3,15 @@ gold prices, crime, world news) and three collaborators' reports of unpaid wages
 the product's own path (import, the shipped models, streams, events, detectors, severity). The factory comes first."""
 from __future__ import annotations
 
-import csv
-import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import SHARED, require_data
+from crawl_support import CRAWL, write_crawl_timeline
 from service import pipeline, trends
 from service.config import load_settings
 from web_support import observation
 
-CRAWL = SHARED / "datasets" / "news-rss-crawl-2026"
 REPORTS = [   # three units' collaborators, each in their own words
     ("cb-giaoduc", "Công ty TNHH may Hưng Phát ở Khu công nghiệp Đề Thám (Cao Bằng) nợ lương công nhân hai tháng, "
                    "nhiều người phải vay tiền sinh hoạt."),
@@ -25,29 +22,12 @@ REPORTS = [   # three units' collaborators, each in their own words
 ]
 
 
-def _timeline(path) -> tuple[date, date]:
-    first = last = None
-    with open(path, "w", encoding="utf-8") as out:
-        for name in ("rss_feed_articles_backup.csv", "24h_html_categories_vi.csv"):
-            with open(CRAWL / name, encoding="utf-8") as fh:
-                for row in csv.DictReader(fh):
-                    if not row.get("title") or not row.get("published_at"):
-                        continue
-                    host = row["url"].split("/")[2] if row.get("url", "").count("/") >= 2 else "crawl"
-                    out.write(json.dumps({"title": row["title"], "text": row.get("content.text") or row["title"],
-                                          "url": row.get("url") or None, "source": host,
-                                          "published_at": row["published_at"]}, ensure_ascii=False) + "\n")
-                    day = datetime.fromisoformat(row["published_at"].replace("Z", "+00:00")).date()
-                    first, last = min(first or day, day), max(last or day, day)
-    return first, last
-
-
 @pytest.mark.shared_data(CRAWL, "news-rss-crawl-2026")
 def test_three_units_reports_of_a_local_factory_lead_the_queue_over_the_real_crawl(tmp_path):
     from service.setup import init
     from service.store import Store
 
-    first, last = _timeline(tmp_path / "crawl.jsonl")
+    first, last = write_crawl_timeline(tmp_path / "crawl.jsonl")
     settings = load_settings(db_path=tmp_path / "pulse.db")
     store = Store(settings.db_path)
     store.migrate()
