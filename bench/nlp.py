@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# run as a script, bench/ would come first on the path and its signal.py would shadow the standard library's
+# run as a script, bench/ would come first on the path, where a script named like a standard module would shadow it
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys  # noqa: I001
 
-# bench/ holds a script named signal.py: never let it shadow the standard library's `signal` module
+# a bench script named like a standard module (signal_replay.py once was signal.py) must never shadow it
 sys.path[:] = [p for p in sys.path if not p.rstrip("/").endswith("/bench")]
 
 import argparse
