@@ -24,14 +24,31 @@ _SYLLABLE = re.compile(r"^[^\W\d_]+$")
 @lru_cache(maxsize=1)
 def dictionary() -> frozenset[str]:
     """The lower-case words of two or more syllables (syllables joined by a space) in underthesea's model."""
-    import joblib
     from underthesea.pipeline import word_tokenize as wt
 
     model_dir = Path(wt.__file__).parent / "models"
     [path] = sorted(model_dir.glob("*/dictionary.bin"))[-1:]
-    # underthesea reads this same file with joblib every time it segments; it is part of the installed package
-    words = joblib.load(path)
+    words = _strings_of_pickled_set(path.read_bytes())
     return frozenset(w for w in words if 2 <= w.count(" ") + 1 <= MAX_WORD_SYLLABLES)
+
+
+# the only opcodes a pickled set of strings is made of; anything else (a global, a call) is refused, never run
+_SET_OF_STRINGS = {"PROTO", "FRAME", "EMPTY_SET", "MARK", "ADDITEMS", "MEMOIZE", "SHORT_BINUNICODE", "BINUNICODE",
+                   "BINUNICODE8", "STOP"}
+
+
+def _strings_of_pickled_set(data: bytes) -> list[str]:
+    """The strings of underthesea's dictionary file (a set of strings written by joblib), read opcode by opcode
+    with `pickletools.genops`, which parses and executes nothing: Pulse never unpickles a file."""
+    import pickletools
+
+    words = []
+    for op, arg, _ in pickletools.genops(data):
+        if op.name not in _SET_OF_STRINGS:
+            raise ValueError(f"underthesea's dictionary holds {op.name}, not only strings; refusing to read it")
+        if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"):
+            words.append(arg)
+    return words
 
 
 def tokenize(sentence: str) -> list[str]:

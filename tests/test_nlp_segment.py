@@ -60,3 +60,16 @@ def test_both_methods_are_available_and_cached_apart():
     assert crf.startswith("Sinh_viên") and fast.startswith("Sinh_viên")
     with pytest.raises(ValueError):
         segment(["x"], method="nope")
+
+
+def test_the_dictionary_is_read_without_unpickling_and_a_file_with_code_is_refused():
+    import pickle
+
+    import pytest
+
+    from nlp.fastseg import _strings_of_pickled_set
+
+    assert sorted(_strings_of_pickled_set(pickle.dumps({"công nhân", "nợ lương"}, protocol=4))) == ["công nhân",
+                                                                                                      "nợ lương"]
+    with pytest.raises(ValueError):   # a global (here os.system) is refused, never called
+        _strings_of_pickled_set(b"cos\nsystem\n(S'echo pwned'\ntR.")
