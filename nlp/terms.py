@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["STOP_SYLLABLES", "event_terms", "headline", "lead"]
+__all__ = ["STOP_SYLLABLES", "event_terms", "headline"]
 
 _SYLLABLE = re.compile(r"[^\W\d_]+")
 
@@ -25,14 +25,6 @@ hôm nay hiện tuy nhiên ngoài đồng thời đó cạnh biết rằng nói 
 làm thể cần phải muốn thấy nhận đưa số lần khoảng gần nhằm
 tr đ vnd the of and to in a is for on with by at from
 """.split())
-
-
-def lead(title: str, text: str, chars: int = 220) -> str:
-    """What a headline monitor reads of an item: the title and the start of its text."""
-    text = (text or "").strip()
-    if title and text.startswith(title):
-        text = text[len(title):]
-    return f"{title or ''}. {text[:chars]}"
 
 
 def headline(title: str, text: str, chars: int = 160) -> str:

@@ -20,7 +20,6 @@ from datetime import date, timedelta
 from nlp.terms import event_terms, headline
 from service.config import TrendSettings
 from service.store import Store
-from service.timeutil import days_between
 
 TERMS_VERSION = 2   # bump when nlp/terms.py or what it reads changes: stored day counts are then counted again
 
@@ -279,8 +278,3 @@ def detect_day(store: Store, day: date, history: list[str], totals: dict[str, in
         ev.facts = store.event_items(ev.id)
         ev.item_ids = [f["item_id"] for f in ev.facts]
     return list(touched.values())
-
-
-def daily_counts(facts: list[dict], first: date, last: date) -> list[int]:
-    per_day = Counter(f["day"] for f in facts)
-    return [per_day.get(x.isoformat(), 0) for x in days_between(first, last)]

@@ -24,7 +24,7 @@ from datetime import date, timedelta
 
 from service import events as event_detection
 from service.config import TrendSettings
-from service.severity import PART_NAMES, judge
+from service.severity import PART_NAMES, independent_voices, judge
 from service.store import Store
 from service.timeutil import day_bounds, days_between
 from service.vnformat import number, percent
@@ -122,6 +122,12 @@ class _Days:
             if r["runs"] and r["failed"] == r["runs"]:
                 self.outages[r["day"]].append(r["source"])
 
+    def unit_names(self) -> dict[str, str]:
+        """Org unit code → its Vietnamese name (a reason names units the way the board does), read once."""
+        if not hasattr(self, "_unit_names"):
+            self._unit_names = {u["code"]: u["name"] for u in self.store.org_units()}
+        return self._unit_names
+
     def history(self, day: date) -> list[str]:
         """Previous days usable as a baseline: items were collected and no source was down."""
         if day not in self._history:
@@ -157,7 +163,7 @@ def detect(store: Store, since: date, until: date, settings: TrendSettings | Non
 
 
 # --- stories: one living flag per event, stream or topic run -------------------------------------------------
-def _story_key(days: _Days, signal: Flag, day_events: dict[int, int], event_share: dict[int, dict[int, int]]) -> str:
+def _story_key(days: _Days, signal: Flag, day_events: dict[int, int]) -> str:
     """The story a signal belongs to: its event when most of its items that day are in one, else its stream or topic."""
     if signal.kind == "event":
         return f"event:{signal.event_id}"
@@ -211,7 +217,7 @@ def _stories(days: _Days, day: date, signals: list[Flag], found: list[event_dete
                 day_events.setdefault(i, ev.id)
     by_key: dict[str, list[Flag]] = defaultdict(list)
     for signal in signals:
-        by_key[_story_key(days, signal, day_events, {})].append(signal)
+        by_key[_story_key(days, signal, day_events)].append(signal)
     events_by_id = {ev.id: ev for ev in found}
     out = []
     down = days.outages.get(d, [])
@@ -423,7 +429,7 @@ def _new_streams(days: _Days, day: date, names: dict[str, str]) -> list[Flag]:
         if born < window_first.isoformat():
             continue
         facts = days.store.stream_window_facts(stream_id, window_first.isoformat(), day.isoformat())
-        independent = _independent_voices(facts)
+        independent = independent_voices(facts)
         if len(facts) < s.new_min_items or len(independent) < s.new_min_sources:
             continue
         topic, named = _stream_named(days, stream_id, names)
@@ -443,18 +449,6 @@ def _stream_named(days: _Days, stream_id: int, names: dict[str, str]) -> tuple[s
     stream = days.store.stream(stream_id) or {}
     topic = stream.get("topic")
     return topic, f"«{stream.get('label') or stream_id}» ({names.get(topic, topic)})"
-
-
-def _independent_voices(facts: list[dict]) -> set[str]:
-    """Who independently said it: the source of each distinct story (a syndicated copy is not a new voice);
-    for collaborators' observations, each org unit or collaborator counts."""
-    voices = set()
-    for f in facts:
-        if f["kind"] == "observation":
-            voices.add(f"unit:{f['org_unit'] or f['source']}")
-        elif f["item_id"] == f["story_id"]:
-            voices.add(f["source"])
-    return voices
 
 
 def _negativity(days: _Days, day: date, names: dict[str, str]) -> list[Flag]:
@@ -510,9 +504,10 @@ def _spread(days: _Days, day: date, names: dict[str, str]) -> list[Flag]:
         if len(units) < s.spread_min_units:
             continue
         topic, named = _stream_named(days, stream_id, names)
+        unit_names = days.unit_names()
         reason = (f"Luồng {named} được cộng tác viên của "
                   f"{len(units)} đơn vị phản ánh trong {s.spread_days} ngày tính đến {_fmt_day(day)}: "
-                  f"{', '.join(units)}.")
+                  f"{', '.join(unit_names.get(u, u) for u in units)}.")
         start, _ = day_bounds(first)
         _, end = day_bounds(day)
         out.append(Flag("spread", f"spread:{stream_id}:{len(units)}", stream_id, topic,

@@ -64,6 +64,8 @@ def test_briefing_contains_the_flagged_streams_with_real_quotes(replayed):
     assert wage[0]["quotes"] and all(any(q["text"].rstrip(" …") in t for t in burst_texts) for q in wage[0]["quotes"])
     spreading = next(s for s in data["sections"] if s["key"] == "spreading")["streams"]
     assert spreading and sorted(spreading[0]["units"]) == ["Công đoàn ngành Giáo dục tỉnh", "Công đoàn ngành Y tế tỉnh", "Liên đoàn Lao động thành phố Cao Bằng"]
+    spread = next(f for f in store.flags() if f["kind"] == "spread")
+    assert "Công đoàn ngành Y tế tỉnh" in spread["reason"] and "cb-yte" not in spread["reason"], "units by name"
     assert data["watch"] and "«nợ lương»" in data["watch"][0]["reason"]
     assert data["numbers"]["total"]["count"] == 14 + 26 + 3
 
