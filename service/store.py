@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -437,10 +438,33 @@ class Store:
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
         self.db = sqlite_utils.Database(conn)
         self._savepoints = 0
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self._use_wal(conn)
         self.db.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut may lose the last commit only
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA busy_timeout=30000")
+
+    @staticmethod
+    def _use_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
+        """Switch a database to write-ahead logging, waiting for other openers.
+
+        The switch needs the database to itself and SQLite answers «database is locked» at once rather than waiting
+        on the busy timeout, so two processes opening a new database together (`pulse serve` and a `pulse process`
+        from cron) would make one of them fail. Once a database is in WAL mode the switch is a no-op that locks
+        nothing.
+        """
+        deadline = time.monotonic() + patience
+        pause = 0.005
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                    return
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
     def close(self) -> None:
         self.db.conn.close()
