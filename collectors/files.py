@@ -398,3 +398,31 @@ def _docx_tables(path: Path, limits: ImportLimits | None = None,
             rows.append([c.text for c in r.cells])
         tables.append((f"table {number}" if len(document.tables) > 1 else "", rows))
     return tables
+
+
+def header_rows(path: Path, limits: ImportLimits | None = None,
+                mapping: dict[str, str] | None = None) -> list[list[str]]:
+    """The header row of each table of a report file, for a step that lets a person name its columns: the row whose
+    columns are recognised (with `mapping`), else the likeliest header row; [] when the file cannot be opened."""
+    limits = limits or ImportLimits()
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if check_size(path, limits):
+        return []
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            tables = _xlsx_tables(path, limits)
+        elif suffix == ".docx":
+            tables = _docx_tables(path, limits)
+        elif suffix in (".csv", ".tsv", ".txt"):
+            tables = [("", _csv_rows(path.read_bytes(), limits))]
+        else:
+            return []
+    except Exception:  # a corrupt file: read_observations says why
+        return []
+    out = []
+    for _, rows in tables:
+        header = next((row for row in rows[:30] if match_columns(row, mapping)), None)
+        cells = [" ".join(str(c).split()) for c in header if c is not None] if header else headers_seen(rows)
+        out.append([c for c in cells if c])
+    return out

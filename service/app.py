@@ -28,6 +28,8 @@ from service.routes.web import ERRORS, LoginRequired, StorePool, identify, is_ap
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY_BYTES = 256 * 1024   # a 5,000-character observation, percent-encoded, is under 50 KB
+UPLOAD_PATHS = ("/imports",)  # office files uploaded by a unit's staff (service/routes/imports.py) …
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024   # … may be larger: a DOCX report with a logo is a few hundred KB
 REQUEST_THREADS = 12          # measured with bench/web_load.py: 8–16 threads give the shortest tails on 2 cores
 log = logging.getLogger("pulse.web")
 
@@ -50,8 +52,9 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = MAX_UPLOAD_BYTES if scope["path"] in UPLOAD_PATHS else self.limit
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
+        if length is not None and (not length.isdigit() or int(length) > limit):
             return await _too_large(scope, send)
         received = 0
         started = refused = False
@@ -63,7 +66,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     # answer 413 now and tell the app the client is gone, so it stops reading and its answer is dropped
                     refused = True
                     if not started:
@@ -155,6 +158,9 @@ def create_app(settings: Settings, start_worker: bool = True, annotator_loader: 
     app.include_router(analyst.router)
     from service.routes import briefings  # the daily briefing archive and the units' reports
     app.include_router(briefings.router)
+    from service.routes import dialogues, imports, unitreports  # units' reports, dialogues, office file uploads
+    for module in (unitreports, dialogues, imports):
+        app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(request: Request):

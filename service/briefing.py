@@ -265,8 +265,12 @@ def period_report(store: Store, unit_code: str, period: str, ref: date, settings
         by_stream[key] = entry
         streams.append(entry)
     open_issues = [s for s in streams if s["status"] in ("open", "escalated")]
+    press = _press_stories(store, unit, scope, start, end, names, unit_names, quoter, set(by_stream))
+    dialogues = [_dialogue_entry(d, unit_names) for d in store.dialogues(units, first.isoformat(), last.isoformat())]
+    commitments = [_commitment_entry(c, unit_names) for c in store.commitments_open_by(units, last.isoformat())]
     signed = _signed_on()
     return {
+        "press": press, "dialogues": dialogues, "commitments": commitments, "narrative": {}, "children": [],
         "type": period, "unit": unit["code"], "unit_name": unit["name"], "province": settings.province,
         "title": f"BÁO CÁO CÔNG TÁC NẮM BẮT DƯ LUẬN XÃ HỘI {label.upper()}", "period_label": label,
         "first": first.isoformat(), "last": last.isoformat(), "units": units,
@@ -279,6 +283,67 @@ def period_report(store: Store, unit_code: str, period: str, ref: date, settings
         "collaborators": collaborators, "streams": streams, "open_issues": open_issues,
         "active_collaborators": sum(1 for c in collaborators if c["submissions"]),
     }
+
+
+PRESS_STORIES = 8        # press stories of the province a unit's report tells (those about the unit first)
+_GENERIC_UNIT_WORDS = frozenset("cong doan nganh tinh lien lao dong co so thanh pho huyen thi xa cao bang vien chuc"
+                                .split())
+_WORD = re.compile(r"\w+")
+DIALOGUE_KINDS = {"dialogue": "Đối thoại", "meeting": "Hội nghị", "visit": "Tiếp xúc, thăm cơ sở"}
+
+
+def unit_words(name: str) -> str:
+    """The words that tell a unit apart in the press, folded: «Công đoàn ngành Y tế tỉnh» → «y te»."""
+    from nlp.normalize import fold
+
+    return " ".join(w for w in _WORD.findall(fold(name).lower()) if w not in _GENERIC_UNIT_WORDS)
+
+
+def _press_stories(store: Store, unit: dict, scope: Scope, start: str, end: str, names: dict[str, str],
+                   unit_names: dict[str, str], quoter: _Quoter, told: set) -> list[dict]:
+    """The press's stories of the period (flags that no collaborator's unit raised), each once: the province's
+    report tells the strongest; a unit's report those whose words name the unit («y tế») first, then the
+    province's strongest, marked `about_unit`. A story is told from the items the unit's reader may see (a press
+    story can hold a sibling unit's reports)."""
+    from nlp.normalize import fold
+
+    words = "" if unit["parent_id"] is None else unit_words(unit["name"])
+    chosen: dict[Any, dict] = {}
+    for f in store.flags(since=start, until=end):
+        if f["status"] == "dismissed" or (f.get("evidence") or {}).get("units") or not start < f["window_end"]:
+            continue
+        key = f.get("stream_id") or ("flag", f["id"])
+        if key in told or key in chosen:
+            continue
+        titles = [i.get("title") or "" for i in store.items_by_ids((f.get("item_ids") or [])[:10])] if words else []
+        text = " ".join([f.get("title") or "", f.get("stream_label") or "", *(f.get("keyphrases") or []), *titles])
+        about = bool(words) and f" {words} " in " " + " ".join(_WORD.findall(fold(text).lower())) + " "
+        chosen[key] = {**f, "about_unit": about}
+    ranked = sorted(chosen.values(), key=lambda f: (not f["about_unit"], -(f.get("severity") or 0), -f["score"]))
+    ranked = ranked[:PRESS_STORIES if unit["parent_id"] is not None else 2 * PRESS_STORIES]
+    out = []
+    for f in scoped_flags(store, scope, ranked, names):
+        entry = _stream_entry(store, f, names, unit_names, quoter)
+        entry["about_unit"] = f["about_unit"]
+        entry["status_label"] = STATUS_LABELS.get(f["status"], f["status"])
+        entry["quotes"] = entry["quotes"][:1]
+        out.append(entry)
+    return out
+
+
+def _dialogue_entry(d: dict, unit_names: dict[str, str]) -> dict:
+    return {"id": d["id"], "kind": DIALOGUE_KINDS.get(d["kind"], "Đối thoại"), "held_on": d["held_on"],
+            "held_on_vn": _vn_date(date.fromisoformat(d["held_on"])), "enterprise": d["enterprise"],
+            "place": d["place"], "participants": d["participants"],
+            "unit_name": unit_names.get(d["org_unit"], d["org_unit"]),
+            "points": [{"question": p["question"], "answer": p["answer"], "commitment": p["commitment"],
+                        "done": bool(p["done_at"])} for p in d["points"]]}
+
+
+def _commitment_entry(c: dict, unit_names: dict[str, str]) -> dict:
+    return {"commitment": c["commitment"], "enterprise": c["enterprise"],
+            "held_on_vn": _vn_date(date.fromisoformat(c["held_on"])),
+            "unit_name": unit_names.get(c["org_unit"], c["org_unit"])}
 
 
 # --- charts -----------------------------------------------------------------------------------------
@@ -475,27 +540,93 @@ def _daily_sections(data: dict) -> list[tuple[str, list[Any]]]:
     return out
 
 
+NARRATIVE_PARTS = (("situation", "Nhận định chung"), ("causes", "Nguyên nhân"),
+                   ("results", "Kết quả nổi bật"), ("difficulties", "Khó khăn, vấn đề mới nảy sinh"),
+                   ("proposals", "Đề xuất, kiến nghị"))   # the parts of a unit's report its staff write
+REPORT_STATUS = {"draft": "Nháp", "sent": "Đã gửi", "received": "Đã nhận"}
+
+
+def _narrative(data: dict, key: str) -> list[str]:
+    """What the unit's staff wrote for one part, a paragraph a line."""
+    text = (data.get("narrative") or {}).get(key) or ""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 def _period_sections(data: dict) -> list[tuple[str, list[Any]]]:
+    """A union's report: the situation of opinion (press, collaborators, dialogues), its causes, what was done,
+    difficulties and new issues, proposals, and, for a unit above others, its units' reports."""
     n = data["numbers"]
     numbers = [f"Số phản ánh của cộng tác viên: {number(n['submissions'])}."]
     numbers += [f"- {k}: {number(v)}." for k, v in n["by_kind"].items()]
     numbers += [f"- Kênh {CHANNEL_LABELS.get(k, k)}: {number(v)}." for k, v in n["by_channel"].items()]
-    collab = [f"Số cộng tác viên: {number(len(data['collaborators']))}; có phản ánh trong kỳ: "
-              f"{number(data['active_collaborators'])}."]
-    collab += [f"- {c['username']} ({c['unit_name']}): {number(c['submissions'])} phản ánh."
-               for c in data["collaborators"]]
-    streams: list[Any] = []
+    situation: list[Any] = _narrative(data, "situation") + numbers
+    press = data.get("press") or []
+    situation.append(("bold", "Dư luận trên báo chí"))
+    for s in press:
+        situation.append(("bold", _heading(s) + (" — liên quan trực tiếp đến đơn vị" if s.get("about_unit") else "")))
+        situation.extend(_stream_lines(s)[1:])
+    if not press:
+        situation.append("Báo chí không có luồng dư luận nào cần chú ý trong kỳ.")
+    situation.append(("bold", "Dư luận trong đoàn viên, người lao động (cộng tác viên phản ánh)"))
     for s in data["streams"]:
-        streams.append(("bold", f"{_heading(s)} — {s['status_label']}"))
-        streams.append(vn_text(s["reason"]))
-        streams.extend(_decision_line(d) for d in s["decisions"] if d["note"] or d["action"])
-    issues = [f"- {s.get('headline') or s['label']}: {s['status_label']}." for s in data["open_issues"]]
-    return [
-        ("Kết quả thu thập thông tin", numbers),
-        ("Hoạt động của mạng lưới cộng tác viên", collab),
-        ("Các luồng dư luận liên quan đến đơn vị và kết quả xử lý", streams or ["Không có luồng dư luận nào."]),
-        ("Những vấn đề còn mở", issues or ["Không có vấn đề nào còn mở."]),
+        situation.append(("bold", f"{_heading(s)} — {s['status_label']}"))
+        situation.append(vn_text(s["reason"]))
+        if s["sentiment"]:
+            situation.append("Sắc thái: " + ", ".join(f"{k} {number(v)}" for k, v in s["sentiment"].items()) + ".")
+    if not data["streams"]:
+        situation.append("Không có luồng dư luận nào do cộng tác viên phản ánh trong kỳ.")
+    situation.append(("bold", "Qua đối thoại, hội nghị, tiếp xúc"))
+    for d in data.get("dialogues") or []:
+        situation.append(("bold", f"{d['kind']} tại {d['enterprise'] or d['place'] or d['unit_name']} ngày "
+                                  f"{d['held_on_vn']} ({d['unit_name']})"))
+        if d["participants"]:
+            situation.append(f"Thành phần: {d['participants']}.")
+        for p in d["points"]:
+            situation.append(f"- Ý kiến: {p['question']}")
+            if p["answer"]:
+                situation.append(f"  Trả lời: {p['answer']}")
+            if p["commitment"]:
+                situation.append(f"  Cam kết: {p['commitment']}" + (" (đã thực hiện)." if p["done"] else "."))
+    if not data.get("dialogues"):
+        situation.append("Trong kỳ không có buổi đối thoại, hội nghị nào được ghi nhận.")
+
+    done: list[Any] = _narrative(data, "results")
+    done.append(f"Số cộng tác viên: {number(len(data['collaborators']))}; có phản ánh trong kỳ: "
+                f"{number(data['active_collaborators'])}.")
+    done += [f"- {c['username']} ({c['unit_name']}): {number(c['submissions'])} phản ánh."
+             for c in data["collaborators"]]
+    done.append(f"Số buổi đối thoại, hội nghị, tiếp xúc: {number(len(data.get('dialogues') or []))}.")
+    for s in data["streams"] + press:
+        decisions = [d for d in s.get("decisions") or [] if d["note"] or d["action"]]
+        if decisions:
+            done.append(("bold", f"{_heading(s)} — {s['status_label']}"))
+            done.extend(_decision_line(d) for d in decisions)
+
+    issues: list[Any] = _narrative(data, "difficulties")
+    issues += [f"- Vấn đề còn mở: {s.get('headline') or s['label']} ({s['status_label']})."
+               for s in data["open_issues"]]
+    issues += [f"- Cam kết chưa thực hiện: {c['commitment']} ({c['enterprise'] or c['unit_name']}, đối thoại ngày "
+               f"{c['held_on_vn']})." for c in data.get("commitments") or []]
+    sections = [
+        ("Tình hình dư luận xã hội trong kỳ", situation),
+        ("Nguyên nhân", _narrative(data, "causes") or ["Đơn vị chưa nêu nguyên nhân."]),
+        ("Kết quả công tác nắm bắt, định hướng dư luận", done),
+        ("Khó khăn, vấn đề mới nảy sinh", issues or ["Không có vấn đề nào còn mở."]),
+        ("Đề xuất, kiến nghị", _narrative(data, "proposals") or ["Không có đề xuất, kiến nghị."]),
     ]
+    if data.get("children"):
+        sections.append(("Báo cáo của các đơn vị trực thuộc", [_child_line(c) for c in data["children"]]))
+    return sections
+
+
+def _child_line(c: dict) -> str:
+    """«- Công đoàn ngành Y tế tỉnh: đã gửi ngày 03/12/2026 (lần 2)» or «chưa gửi, quá hạn 05/12/2026»."""
+    if c.get("sent_on"):
+        status = f"{REPORT_STATUS.get(c['status'], c['status']).lower()}, gửi ngày {c['sent_on']}"
+        status += f" (lần {c['revision']})" if c.get("revision", 1) > 1 else ""
+    else:
+        status = "chưa gửi" + (f", quá hạn {c['due_vn']}" if c.get("late") else f", hạn {c['due_vn']}")
+    return f"- {c['unit_name']}: {status}."
 
 
 def _decision_line(d: dict) -> str:

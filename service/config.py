@@ -137,6 +137,16 @@ class DocumentSettings:
 
 
 @dataclass
+class ReportSettings:
+    """The units' monthly and annual reports (`[reports]`; service/unitreports.py)."""
+
+    draft_day: int = 1               # on this day of a month every unit's report of the month before is drafted
+    monthly_due_day: int = 5         # a month's report not sent by the end of this day of the next month is late
+    annual_due: str = "02/12"        # the annual report is due before this day (dd/mm) of its year
+    annual_remind_days: int = 14     # the annual report is drafted and reminded of this many days before it is due
+
+
+@dataclass
 class Settings:
     db_path: Path = field(default_factory=lambda: Path(os.environ.get("PULSE_DB", "data/pulse.db")))
     models_dir: Path = field(default_factory=lambda: Path(os.environ.get("PULSE_MODELS",
@@ -161,6 +171,7 @@ class Settings:
     relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
     document: DocumentSettings = field(default_factory=DocumentSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
 
 
 def load_settings(config_file: Path | None = None, db_path: Path | None = None) -> Settings:

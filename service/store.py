@@ -369,6 +369,69 @@ MIGRATIONS: list[str] = [
         UNIQUE (user_id, name)
     );
     """,
+    # the units' monthly and annual reports (service/unitreports.py): every revision a row; a revision that was sent
+    # is frozen (the trigger refuses a change of its words); dialogues and field visits with the opinions raised,
+    # the answers and the commitments; office files uploaded on the web, kept until their rows are imported
+    """
+    CREATE TABLE unit_reports (
+        id INTEGER PRIMARY KEY,
+        org_unit TEXT NOT NULL,
+        period TEXT NOT NULL CHECK (period IN ('month', 'year')),
+        first_day TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'sent', 'received')),
+        data TEXT NOT NULL DEFAULT '{}',
+        narrative TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL,
+        sent_at TEXT,
+        sent_by TEXT,
+        received_at TEXT,
+        received_by TEXT,
+        UNIQUE (org_unit, period, first_day, revision)
+    );
+    CREATE INDEX unit_reports_period ON unit_reports (period, first_day, org_unit);
+    CREATE TRIGGER unit_reports_frozen BEFORE UPDATE OF data, narrative, org_unit, period, first_day, revision
+        ON unit_reports WHEN old.status != 'draft'
+    BEGIN
+        SELECT RAISE(ABORT, 'a report that was sent is frozen');
+    END;
+    CREATE TABLE dialogues (
+        id INTEGER PRIMARY KEY,
+        org_unit TEXT NOT NULL,
+        held_on TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'dialogue' CHECK (kind IN ('dialogue', 'meeting', 'visit')),
+        enterprise TEXT NOT NULL DEFAULT '',
+        place TEXT NOT NULL DEFAULT '',
+        participants TEXT NOT NULL DEFAULT '',
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (org_unit, held_on, kind, enterprise)
+    );
+    CREATE INDEX dialogues_day ON dialogues (held_on, org_unit);
+    CREATE TABLE dialogue_points (
+        id INTEGER PRIMARY KEY,
+        dialogue_id INTEGER NOT NULL REFERENCES dialogues(id),
+        position INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        answer TEXT NOT NULL DEFAULT '',
+        commitment TEXT NOT NULL DEFAULT '',
+        done_at TEXT,
+        done_by TEXT,
+        item_id INTEGER REFERENCES items(id) ON DELETE SET NULL
+    );
+    CREATE INDEX dialogue_points_dialogue ON dialogue_points (dialogue_id, position);
+    CREATE TABLE pending_imports (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        org_unit TEXT,
+        filename TEXT NOT NULL,
+        content BLOB NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
 ]
 
 _SPACES = re.compile(r"\s+")
@@ -1497,6 +1560,169 @@ class Store:
     def briefing_days(self, limit: int = 400) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT day FROM briefings ORDER BY day DESC LIMIT ?", [limit])]
 
+    # --- the units' monthly and annual reports (service/unitreports.py) --------------------------------------
+    def unit_report(self, report_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM unit_reports WHERE id = ?", [report_id]))
+        return _decode_report(rows[0]) if rows else None
+
+    def unit_report_revisions(self, org_unit: str, period: str, first_day: str) -> list[dict]:
+        """Every revision of a unit's report of a period, the newest first."""
+        return [_decode_report(r) for r in self.db.query(
+            "SELECT * FROM unit_reports WHERE org_unit = ? AND period = ? AND first_day = ? ORDER BY revision DESC",
+            [org_unit, period, first_day])]
+
+    def unit_reports_of_period(self, period: str, first_day: str, units: list[str]) -> list[dict]:
+        """The revisions (without their data) of the given units' reports of one period, newest revision first."""
+        if not units:
+            return []
+        marks = ",".join("?" * len(units))
+        return list(self.db.query(
+            "SELECT id, org_unit, period, first_day, revision, status, updated_at, updated_by, sent_at, sent_by,"
+            f" received_at, received_by FROM unit_reports WHERE period = ? AND first_day = ? AND org_unit IN ({marks})"
+            " ORDER BY org_unit, revision DESC", [period, first_day, *units]))
+
+    def unit_reports_of(self, units: list[str], limit: int = 200) -> list[dict]:
+        """The latest revision (without its data) of each report of the given units, the newest period first."""
+        if not units:
+            return []
+        marks = ",".join("?" * len(units))
+        return list(self.db.query(
+            "SELECT r.id, r.org_unit, r.period, r.first_day, r.revision, r.status, r.updated_at, r.updated_by,"
+            " r.sent_at, r.sent_by, r.received_at, r.received_by FROM unit_reports r"
+            f" WHERE r.org_unit IN ({marks}) AND r.revision = (SELECT MAX(x.revision) FROM unit_reports x"
+            " WHERE x.org_unit = r.org_unit AND x.period = r.period AND x.first_day = r.first_day)"
+            " ORDER BY r.first_day DESC, r.period, r.org_unit LIMIT ?", [*units, limit]))
+
+    def add_unit_report(self, org_unit: str, period: str, first_day: str, data: dict, narrative: dict,
+                        username: str) -> int:
+        """A new draft revision (the next number) of a unit's report; the caller holds the transaction."""
+        now = utcnow()
+        revision = self.db.execute(
+            "SELECT COALESCE(MAX(revision), 0) + 1 FROM unit_reports WHERE org_unit = ? AND period = ?"
+            " AND first_day = ?", [org_unit, period, first_day]).fetchone()[0]
+        cur = self.db.execute(
+            "INSERT INTO unit_reports (org_unit, period, first_day, revision, status, data, narrative, created_at,"
+            " created_by, updated_at, updated_by) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
+            [org_unit, period, first_day, revision, json.dumps(data, ensure_ascii=False, default=str),
+             json.dumps(narrative, ensure_ascii=False), now, username, now, username])
+        return cur.lastrowid
+
+    def update_unit_report_draft(self, report_id: int, narrative: dict, username: str,
+                                 data: dict | None = None) -> bool:
+        """Change a draft's words (and its computed part); False when it is no longer a draft."""
+        sets, params = ["narrative = ?", "updated_at = ?", "updated_by = ?"], [
+            json.dumps(narrative, ensure_ascii=False), utcnow(), username]
+        if data is not None:
+            sets.append("data = ?")
+            params.append(json.dumps(data, ensure_ascii=False, default=str))
+        cur = self.db.execute(f"UPDATE unit_reports SET {', '.join(sets)} WHERE id = ? AND status = 'draft'",
+                              [*params, report_id])
+        return cur.rowcount == 1
+
+    def mark_unit_report(self, report_id: int, status: str, username: str) -> bool:
+        """draft → sent, or sent → received, with who and when; False when the report is not in the step before."""
+        before, column = {"sent": ("draft", "sent"), "received": ("sent", "received")}[status]
+        cur = self.db.execute(
+            f"UPDATE unit_reports SET status = ?, {column}_at = ?, {column}_by = ? WHERE id = ? AND status = ?",
+            [status, utcnow(), username, report_id, before])
+        return cur.rowcount == 1
+
+    # --- dialogues and field visits (service/dialogues.py) ---------------------------------------------
+    def dialogue_exists(self, org_unit: str, held_on: str, kind: str, enterprise: str) -> int | None:
+        row = self.db.execute("SELECT id FROM dialogues WHERE org_unit = ? AND held_on = ? AND kind = ?"
+                              " AND enterprise = ?", [org_unit, held_on, kind, enterprise]).fetchone()
+        return row[0] if row else None
+
+    def add_dialogue(self, org_unit: str, held_on: str, kind: str, enterprise: str, place: str, participants: str,
+                     username: str, points: list[dict]) -> int:
+        """A dialogue and its points (question, answer, commitment, item_id); the caller holds the transaction."""
+        cur = self.db.execute(
+            "INSERT INTO dialogues (org_unit, held_on, kind, enterprise, place, participants, created_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [org_unit, held_on, kind, enterprise, place, participants, username,
+                                                 utcnow()])
+        dialogue_id = cur.lastrowid
+        self.db.conn.executemany(
+            "INSERT INTO dialogue_points (dialogue_id, position, question, answer, commitment, item_id)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(dialogue_id, n, p["question"], p.get("answer", ""), p.get("commitment", ""), p.get("item_id"))
+             for n, p in enumerate(points, start=1)])
+        return dialogue_id
+
+    def dialogue(self, dialogue_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM dialogues WHERE id = ?", [dialogue_id]))
+        if not rows:
+            return None
+        rows[0]["points"] = list(self.db.query(
+            "SELECT * FROM dialogue_points WHERE dialogue_id = ? ORDER BY position", [dialogue_id]))
+        return rows[0]
+
+    def dialogues(self, units: list[str], since_day: str | None = None, until_day: str | None = None,
+                  limit: int = 200) -> list[dict]:
+        """Dialogues of the units (between two local days, inclusive), newest first, each with its points."""
+        if not units:
+            return []
+        marks = ",".join("?" * len(units))
+        sql, params = f"SELECT * FROM dialogues WHERE org_unit IN ({marks})", list(units)
+        if since_day:
+            sql += " AND held_on >= ?"
+            params.append(since_day)
+        if until_day:
+            sql += " AND held_on <= ?"
+            params.append(until_day)
+        rows = list(self.db.query(sql + " ORDER BY held_on DESC, id DESC LIMIT ?", [*params, limit]))
+        points: dict[int, list[dict]] = {r["id"]: [] for r in rows}
+        if rows:
+            for p in self.db.query(f"SELECT * FROM dialogue_points WHERE dialogue_id IN ({','.join('?' * len(rows))})"
+                                   " ORDER BY dialogue_id, position", [r["id"] for r in rows]):
+                points[p["dialogue_id"]].append(p)
+        for r in rows:
+            r["points"] = points[r["id"]]
+        return rows
+
+    def commitments_open_by(self, units: list[str], until_day: str) -> list[dict]:
+        """Commitments of the units' dialogues held on or before `until_day` not yet marked done, oldest first."""
+        if not units:
+            return []
+        marks = ",".join("?" * len(units))
+        return list(self.db.query(
+            "SELECT p.id, p.question, p.commitment, d.enterprise, d.org_unit, d.held_on, d.kind FROM dialogue_points p"
+            f" JOIN dialogues d ON d.id = p.dialogue_id WHERE d.org_unit IN ({marks}) AND d.held_on <= ?"
+            " AND p.commitment != '' AND p.done_at IS NULL ORDER BY d.held_on, p.id", [*units, until_day]))
+
+    def mark_commitment_done(self, dialogue_id: int, point_id: int, username: str) -> bool:
+        with self.transaction():
+            cur = self.db.execute(
+                "UPDATE dialogue_points SET done_at = ?, done_by = ? WHERE id = ? AND dialogue_id = ?"
+                " AND commitment != '' AND done_at IS NULL", [utcnow(), username, point_id, dialogue_id])
+        return cur.rowcount == 1
+
+    # --- office files uploaded on the web, until imported (service/officeimport.py) ------------------------
+    def add_pending_import(self, user_id: int, org_unit: str | None, filename: str, content: bytes) -> int:
+        with self.transaction():
+            # an upload left behind for a day is forgotten
+            cutoff = (datetime.now(timezone.utc) - timedelta(days=1)).replace(microsecond=0).isoformat()
+            self.db.execute("DELETE FROM pending_imports WHERE created_at < ?", [cutoff])
+            cur = self.db.execute("INSERT INTO pending_imports (user_id, org_unit, filename, content, created_at)"
+                                  " VALUES (?, ?, ?, ?, ?)", [user_id, org_unit, filename, content, utcnow()])
+        return cur.lastrowid
+
+    def pending_import(self, upload_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM pending_imports WHERE id = ?", [upload_id]))
+        return rows[0] if rows else None
+
+    def delete_pending_import(self, upload_id: int) -> None:
+        """The caller holds the transaction (the upload goes with the import of its rows)."""
+        self.db.execute("DELETE FROM pending_imports WHERE id = ?", [upload_id])
+
+    def hashes_stored(self, hashes: list[str]) -> set[str]:
+        """Which of these content hashes are already items (an upload's rows imported before)."""
+        found: set[str] = set()
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start:start + 500]
+            found.update(r[0] for r in self.db.execute(
+                f"SELECT content_hash FROM items WHERE content_hash IN ({','.join('?' * len(chunk))})", chunk))
+        return found
+
     # --- web: sessions, users, units, tokens, reviews ---------------------------------------------
     def create_session(self, token_hash: str, user_id: int, csrf: str, expires_at: str) -> None:
         now = utcnow()
@@ -2171,6 +2397,12 @@ def _token_expiry(row: dict) -> str:
         return row["expires_at"]
     created = row.get("token_created") or row.get("created_at")
     return iso(datetime.fromisoformat(created) + timedelta(days=API_TOKEN_DAYS))
+
+
+def _decode_report(row: dict) -> dict:
+    row["data"] = json.loads(row.get("data") or "{}")
+    row["narrative"] = json.loads(row.get("narrative") or "{}")
+    return row
 
 
 def _decode_flag(row: dict) -> dict:

@@ -43,6 +43,18 @@ def personal(*allowed):
     return {"own": set(allowed), "other": set(), "personal": True}
 
 
+def own_unit(*allowed):
+    """Allowed for these roles on objects of their own unit only: a unit above (the province too) reads a unit's
+    report but never drafts, edits or sends it."""
+    return {"own": set(allowed), "other": set(), "own_unit": True}
+
+
+def parent_unit(*allowed):
+    """Allowed for these roles in the unit directly above the object's unit only (marking a report received). In
+    this fixture both units' parent is the province, so it is `province`."""
+    return province(*allowed)
+
+
 def province(*allowed):
     """Allowed for these roles at the province (the root unit) only: settings the whole province shares."""
     return {"own": set(), "other": set(), "province": set(allowed)}
@@ -120,9 +132,26 @@ RULES = {
     ("GET", "/reports"): roles(*REVIEW),
     ("GET", "/reports/{code}"): scoped(*REVIEW),
     ("GET", "/reports/{code}/docx"): scoped(*REVIEW),
+    # the units' monthly and annual reports, dialogues, office file uploads (service/routes/unitreports.py,
+    # dialogues.py, imports.py); report_id: a sent report, draft_id: a draft (a unit's draft is its own only)
+    ("GET", "/unit-reports"): roles(*REVIEW),
+    ("POST", "/unit-reports"): own_unit(*DECIDE),
+    ("GET", "/unit-reports/{report_id}"): scoped(*REVIEW),
+    ("GET", "/unit-reports/{report_id}/docx"): scoped(*REVIEW),
+    ("POST", "/unit-reports/{report_id}"): own_unit(*DECIDE),
+    ("POST", "/unit-reports/{draft_id}/send"): own_unit(*DECIDE),
+    ("POST", "/unit-reports/{report_id}/receive"): parent_unit(*DECIDE),
+    ("GET", "/dialogues"): roles(*REVIEW),
+    ("POST", "/dialogues"): scoped(*DECIDE),
+    ("GET", "/dialogues/{dialogue_id}"): scoped(*REVIEW),
+    ("POST", "/dialogues/{dialogue_id}/done"): scoped(*DECIDE),
+    ("GET", "/imports"): roles(*DECIDE),
+    ("POST", "/imports"): roles(*DECIDE),
+    ("GET", "/imports/{upload_id}"): personal(*DECIDE),       # own = the user's own upload
+    ("POST", "/imports/{upload_id}"): personal(*DECIDE),
 }
 # routes whose object (of the user's unit or another) comes in the form rather than the path
-BODY_OBJECTS = {"/flags/bulk", "/analyst/label"}
+BODY_OBJECTS = {"/unit-reports", "/dialogues", "/flags/bulk", "/analyst/label"}
 
 
 def routes_of(app) -> list[tuple[str, str]]:
@@ -174,7 +203,15 @@ def _objects(inst, persona: str) -> dict[str, tuple[str, str]]:
     term = store.watch_terms()[0]["id"]
     search_own = store.save_search(inst.users[me], "nợ lương", {"q": '"nợ lương"'})
     search_other = store.save_search(inst.users["collab2"], "của người khác", {"q": "luong"})
+    reports = _unit_reports(inst)
+    dialogue_own, point_own = _dialogue(inst, OWN, "staff1")
+    dialogue_other, point_other = _dialogue(inst, OTHER, "staff2")
+    upload_own = store.add_pending_import(inst.users[me], None, "y-kien.csv", OFFICE_CSV)
+    upload_other = store.add_pending_import(inst.users["staff2"], OTHER, "y-kien.csv", OFFICE_CSV)
     return {
+        "report_id": reports["sent"], "draft_id": reports["draft"],
+        "dialogue_id": (str(dialogue_own), str(dialogue_other)), "point_id": (str(point_own), str(point_other)),
+        "upload_id": (str(upload_own), str(upload_other)),
         "flag_id": (str(_flag(store, "own", OWN, [item_own])), str(_flag(store, "other", OTHER, [item_other]))),
         "item_id": (str(item_own), str(item_other)),
         "submission_id": (str(mine), str(theirs)),
@@ -189,6 +226,39 @@ def _objects(inst, persona: str) -> dict[str, tuple[str, str]]:
     }
 
 
+OFFICE_CSV = "Ngày;Đơn vị;Ý kiến, kiến nghị\n07/11/2026;Công đoàn ngành Y tế tỉnh;Điều dưỡng xin tăng phụ cấp trực đêm\n".encode()
+
+
+def _unit_reports(inst) -> dict[str, tuple[str, str]]:
+    """Each unit's report of October 2026 sent to the province, and its report of September 2026 as a draft."""
+    from datetime import date
+
+    from service import unitreports
+
+    out: dict[str, list[str]] = {"sent": [], "draft": []}
+    for unit, user in ((OWN, "staff1"), (OTHER, "staff2")):
+        sent = unitreports.open_draft(inst.store, unit, "month", date(2026, 10, 1), inst.settings, user,
+                                      date(2026, 11, 2))
+        unitreports.send(inst.store, sent, user, inst.settings, date(2026, 11, 2))
+        out["sent"].append(str(sent))
+        out["draft"].append(str(unitreports.open_draft(inst.store, unit, "month", date(2026, 9, 1), inst.settings,
+                                                       user, date(2026, 10, 2))))
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def _dialogue(inst, unit: str, user: str) -> tuple[int, int]:
+    from datetime import date
+
+    from service import dialogues
+
+    dialogue_id = dialogues.record(inst.store, unit=unit, held_on=date(2026, 11, 5), kind="dialogue",
+                                   enterprise="Công ty thử", place="", participants="40 người lao động",
+                                   points=[dialogues.Point("Khi nào tăng phụ cấp?", "Quý I năm sau.",
+                                                           "Trình đề xuất tăng phụ cấp")],
+                                   username=user, today=date(2026, 11, 30))
+    return dialogue_id, inst.store.dialogue(dialogue_id)["points"][0]["id"]
+
+
 _counter = itertools.count()
 
 
@@ -196,6 +266,12 @@ def _body(method: str, path: str, which: str, objects: dict[str, tuple[str, str]
     """A valid form or JSON body for each changing route, so that 'allowed' means the action really ran."""
     n = next(_counter)
     unit = OWN if which == "own" else OTHER
+    if path == "/imports":
+        return {"data": {}, "files": {"file": ("y-kien.csv", OFFICE_CSV, "text/csv")}}
+    if path == "/dialogues":
+        return {"data": {"unit": unit, "held_on": "2026-11-20", "kind": "meeting", "enterprise": f"Doanh nghiệp {n}",
+                         "question": ["Công nhân hỏi về nhà ở xã hội."], "answer": ["Đã có dự án."],
+                         "commitment": [""]}}
     if path == "/api/submissions":
         return {"json": {"text": f"Ý kiến qua API số {n} về nợ lương.", "channel": "truc-tiep",
                          "idempotency_key": uuid.uuid4().hex}}
@@ -219,6 +295,9 @@ def _body(method: str, path: str, which: str, objects: dict[str, tuple[str, str]
         "/admin/terms/{term_id}/excluded": {"contexts": "Al Nassr, Ronaldo"},
         "/login": {"username": "khong-co", "password": "sai"},
         "/briefings": {"day": "2026-01-02"},
+        "/unit-reports": {"code": unit, "period": "month", "ref": "2026-08-15"},
+        "/unit-reports/{report_id}": {"causes": "Chậm trả phụ cấp.", "proposals": "Đề nghị tăng phụ cấp."},
+        "/dialogues/{dialogue_id}/done": {"point_id": objects["point_id"][0 if which == "own" else 1]},
         "/items/saved": {"name": f"tìm kiếm {n}", "q": '"nợ lương" -"bóng đá"'},
     }
     return {"data": dict(forms.get(path, {}))}
@@ -275,6 +354,8 @@ def test_authorization_matrix(tmp_path, persona):
                     expected = {"login"}
                 elif "province" in rule:
                     expected = {"allowed"} if at_province and role in rule["province"] else {"denied"}
+                elif at_province and rule.get("own_unit"):   # a unit's own staff only, not the units above
+                    expected = {"denied"}
                 elif at_province and not rule.get("personal"):   # the province's subtree holds every unit
                     expected = {"allowed"} if role in rule["own"] else {"denied"}
                 else:

@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from collectors.items import RawItem
-from service import briefing, trends
+from service import briefing, dialogues, trends, unitreports
 from service.app import create_app, route_table
 from service.timeutil import TZ, today_local
 from web_support import OTHER, OWN, login, make_installation
@@ -120,11 +120,27 @@ def world(tmp_path_factory):
     store.add_flag_event(flags["mixed"], "staff2", "note", f"Giáo viên trường {MARK_B} đã được gặp.")
     store.add_flag_event(flags["mixed"], "root", "orientation", f"Định hướng {MARK_PROVINCE}: trả lương đúng hạn.",
                          new_status="confirmed")
+    # an orientation unit B's staff recorded on the shared story, in their words (issue 17.4)
+    store.add_orientation(flags["mixed"], "staff2", OTHER, f"Ban {MARK_B}", DAY.isoformat(), "hoi-nghi",
+                          f"Giáo viên {MARK_B}", f"Đã đối thoại với trường {MARK_B}.")
     trends.detect(store, DAY, DAY)   # the real detectors add their own flags over the same items
     for item_id in (ids["A"][0], ids["B"][0], ids["P"][0]):
         store.add_label(item_id, "topic", "tien_luong", "analyst1")
         store.add_label(item_id, "sentiment", "negative", "analyst1")
     briefing.make(store, DAY, inst.settings)   # the province's briefing, stored with every unit's quotes
+    # each unit's dialogue, its monthly report (unit B's sent to the province and again as a new draft) and an
+    # upload of unit B's staff
+    for unit, mark, user in ((OWN, MARK_A, "staff1"), (OTHER, MARK_B, "staff2")):
+        dialogues.record(store, unit=unit, held_on=DAY, kind="dialogue", enterprise=f"Công ty {mark}", place="",
+                         participants=f"Công nhân {mark}", points=[dialogues.Point(
+                             f"Hỏi về nhà ở {mark}", f"Trả lời {mark}", f"Cam kết {mark}")], username=user,
+                         today=DAY)
+        report = unitreports.open_draft(store, unit, "month", DAY, inst.settings, user, DAY)
+        unitreports.save(store, report, {"causes": f"Nguyên nhân {mark}"}, user, inst.settings, DAY)
+        if unit == OTHER:
+            unitreports.send(store, report, user, inst.settings, DAY)
+            unitreports.save(store, report, {"causes": f"Bản sửa {mark}"}, user, inst.settings, DAY)
+    store.add_pending_import(inst.users["staff2"], OTHER, "b.csv", f"Ngày;Ý kiến\n{DAY:%d/%m/%Y};{MARK_B}\n".encode())
     app = create_app(inst.settings, start_worker=False)
     return inst, app, ids, flags
 
@@ -142,7 +158,12 @@ def _urls(app, inst, ids, flags) -> list[str]:
         "term_id": [str(t["id"]) for t in store.watch_terms()[:2]],
         "version": ["v1", "v2"],
         "day": [DAY.isoformat(), (DAY - timedelta(days=1)).isoformat()],
+        "report_id": [str(r["id"]) for r in store.unit_reports_of_period("month", DAY.replace(day=1).isoformat(),
+                                                                        [OWN, OTHER])],
+        "dialogue_id": [str(d["id"]) for d in store.dialogues([OWN, OTHER])],
+        "upload_id": [str(n) for n in range(1, 4)],
     }
+    values["draft_id"] = values["report_id"]
     urls = []
     for path, methods, _ in route_table(app):
         if "GET" not in methods:
@@ -155,6 +176,8 @@ def _urls(app, inst, ids, flags) -> list[str]:
             urls.append(url)
     for q in (QUERY_B, QUERY_A, "nợ lương"):
         urls += [f"/items?q={q}", f"/api/items?q={q}"]
+    first = DAY.replace(day=1).isoformat()
+    urls += [f"/unit-reports?period=month&ref={first}", f"/unit-reports?period=year&ref={first}"]
     urls += [f"/items?unit={OTHER}", f"/api/items?unit={OTHER}", f"/?unit={OTHER}", f"/api/flags?unit={OTHER}",
              "/api/flags?status=", "/?status=open", f"/?day={DAY.isoformat()}", f"/api/flags?day={DAY.isoformat()}",
              f"/items?kind=observation", f"/api/items?kind=observation&limit=200"]
@@ -207,6 +230,9 @@ def test_a_unit_b_marker_never_reaches_a_reader_of_unit_a(world, reader):
                    f"/briefings/{DAY.isoformat()}/docx", f"/reports/{OWN}?period=month&ref={DAY.isoformat()}"]
     if reader in ("analyst1", "admin1"):
         must_show_a.append("/analyst/labels.csv")
+    own_report = inst.store.unit_reports_of([OWN])[0]["id"]
+    must_show_a += [f"/unit-reports/{own_report}", f"/unit-reports/{own_report}/docx",
+                    f"/dialogues/{inst.store.dialogues([OWN])[0]['id']}", "/dialogues"]
     missing = [url for url in must_show_a if MARK_A not in seen[url][1]]
     assert not missing, f"{reader} does not see unit A's own words on: {missing}"
     assert MARK_P in seen[f"/flags/{flags['press']}"][1] and seen[f"/flags/{flags['only_b']}"][0] == 404
@@ -216,9 +242,12 @@ def test_a_unit_b_marker_never_reaches_a_reader_of_unit_a(world, reader):
 
 def test_the_province_reads_every_unit(world):
     inst, app, ids, flags = world
+    sent_b = next(r["id"] for r in inst.store.unit_reports_of_period("month", DAY.replace(day=1).isoformat(), [OTHER])
+                  if r["status"] == "sent")
     urls = [f"/briefings/{DAY.isoformat()}", f"/briefings/{DAY.isoformat()}/docx", f"/flags/{flags['mixed']}",
             f"/api/flags/{flags['mixed']}", "/analyst/labels.csv", f"/items?q={QUERY_B}",
-            f"/reports/caobang?period=month&ref={DAY.isoformat()}"]
+            f"/reports/caobang?period=month&ref={DAY.isoformat()}", "/dialogues",
+            f"/unit-reports/{sent_b}", f"/unit-reports/{sent_b}/docx"]
     seen = _walk(app, "root", urls)
     blind = [url for url in urls if MARK_B not in seen[url][1]]
     assert not blind, f"the province's admin does not see unit B on: {blind}"
