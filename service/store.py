@@ -432,6 +432,38 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL
     );
     """,
+    # orientation tracking (issue 17.4, service/orientation.py): what the board said about a story, where, to whom,
+    # who owns it and the day it was given; the same words recorded twice are one row
+    """
+    CREATE TABLE orientations (
+        id INTEGER PRIMARY KEY,
+        flag_id INTEGER NOT NULL REFERENCES flags(id),
+        username TEXT NOT NULL,
+        org_unit TEXT,
+        owner TEXT NOT NULL,
+        given_on TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        audience TEXT NOT NULL DEFAULT '',
+        said TEXT NOT NULL,
+        template TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        UNIQUE (flag_id, given_on, channel, said)
+    );
+    CREATE INDEX orientations_day ON orientations (given_on, flag_id);
+    """,
+    # jobs claimed by a worker (service/worker.py): who holds a running job and when it last gave a sign of life, so
+    # a job whose worker died is repaired (re-queued or failed), never left running
+    """
+    ALTER TABLE jobs ADD COLUMN worker TEXT;
+    ALTER TABLE jobs ADD COLUMN heartbeat_at TEXT;
+    CREATE INDEX jobs_open ON jobs (status, kind) WHERE status IN ('queued', 'running');
+    """,
+    # a stream's topic and keyphrase counts kept with it, so placing an item never re-reads the stream's items
+    # (NULL: not known yet; recomputed from the stream's items the next time it is saved)
+    """
+    ALTER TABLE streams ADD COLUMN topic_counts TEXT;
+    ALTER TABLE streams ADD COLUMN phrase_counts TEXT;
+    """,
 ]
 
 _SPACES = re.compile(r"\s+")
@@ -1949,6 +1981,53 @@ class Store:
 
     def flag_events(self, flag_id: int) -> list[dict]:
         return list(self.db.query("SELECT * FROM flag_events WHERE flag_id = ? ORDER BY id", [flag_id]))
+
+    # --- orientations of a story (issue 17.4, service/orientation.py) ---------------------------------------------
+    def add_orientation(self, flag_id: int, username: str, org_unit: str | None, owner: str, given_on: str,
+                        channel: str, audience: str, said: str, template: str = "") -> tuple[int, bool]:
+        """Record an orientation and its line in the flag's audit trail together; (id, whether it is new): the same
+        words given the same day on the same channel are one orientation, however often the form is sent."""
+        now = utcnow()
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO orientations (flag_id, username, org_unit, owner, given_on, channel, audience,"
+                " said, template, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [flag_id, username, org_unit, owner, given_on, channel, audience, said, template, now])
+            if cur.rowcount == 0:
+                row = self.db.execute("SELECT id FROM orientations WHERE flag_id = ? AND given_on = ? AND channel = ?"
+                                      " AND said = ?", [flag_id, given_on, channel, said]).fetchone()
+                return row[0], False
+            self.db.execute("INSERT INTO flag_events (flag_id, username, action, note, at) VALUES (?, ?, ?, ?, ?)",
+                            [flag_id, username, "oriented", said, now])
+            return cur.lastrowid, True
+
+    def orientations(self, flag_id: int | None = None, since: str | None = None,
+                     until: str | None = None) -> list[dict]:
+        """Orientations of one flag, or of every flag given between two local days (inclusive), oldest first."""
+        clauses, params = [], []
+        if flag_id is not None:
+            clauses.append("flag_id = ?")
+            params.append(flag_id)
+        if since:
+            clauses.append("given_on >= ?")
+            params.append(since)
+        if until:
+            clauses.append("given_on <= ?")
+            params.append(until)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        return list(self.db.query(f"SELECT * FROM orientations{where} ORDER BY given_on, id", params))
+
+    def open_commitments(self, units: list[str] | None = None, limit: int = 200) -> list[dict]:
+        """Commitments made in dialogues and not yet marked done, newest dialogue first, with the dialogue's
+        enterprise, unit and day; `units`: only those units' dialogues."""
+        sql = ("SELECT p.id, p.question, p.answer, p.commitment, d.enterprise, d.org_unit, d.held_on, d.kind"
+               " FROM dialogue_points p JOIN dialogues d ON d.id = p.dialogue_id"
+               " WHERE p.commitment != '' AND p.done_at IS NULL")
+        params: list[Any] = []
+        if units is not None:
+            sql += f" AND d.org_unit IN ({','.join('?' * len(units))})"
+            params.extend(units)
+        return list(self.db.query(sql + " ORDER BY d.held_on DESC, p.id LIMIT ?", [*params, limit]))
 
     def find_items(self, query: str = "", kind: str | None = None, topic: str | None = None,
                    units: list[str] | None = None, source: str | None = None, since_day: str | None = None,

@@ -71,6 +71,8 @@ RULES = {
     ("GET", "/"): roles(*ALL),                        # a collaborator is sent on to the form
     ("GET", "/flags/{flag_id}"): scoped(*REVIEW),
     ("POST", "/flags/{flag_id}/action"): scoped(*DECIDE),
+    ("POST", "/flags/{flag_id}/orientations"): scoped(*DECIDE),   # an orientation and its outcome (issue 17.4)
+    ("GET", "/flags/{flag_id}/story.json"): scoped(*REVIEW),
     ("POST", "/flags/bulk"): scoped(*DECIDE),
     ("GET", "/items"): roles(*REVIEW),
     ("GET", "/items.csv"): roles(*REVIEW),
@@ -278,6 +280,8 @@ def _body(method: str, path: str, which: str, objects: dict[str, tuple[str, str]
     forms = {
         "/account": {"current": "sai-mat-khau", "new": "mat-khau-moi-123", "repeat": "mat-khau-moi-123"},
         "/flags/{flag_id}/action": {"action": "note", "note": "Ghi chú kiểm tra quyền."},
+        "/flags/{flag_id}/orientations": {"said": f"Định hướng kiểm tra quyền {n}.", "owner": "Ban Tuyên giáo",
+                                          "given_on": "2026-01-02", "channel": "hoi-nghi", "audience": ""},
         "/flags/bulk": {"ids": [objects["flag_id"][0 if which == "own" else 1]], "action": "escalate"},
         "/analyst/label": {"item_id": objects["item_id"][0 if which == "own" else 1], "task": "sentiment",
                            "label": "negative"},

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 
 from service.routes.web import (DECIDERS, REVIEWERS, STATUS_NAMES, Viewer, access, clean_text, get_store,
@@ -25,7 +25,8 @@ ACTIONS = {  # action → (status it sets or None, whether a note is required, h
 BULK_ACTIONS = ("confirm", "dismiss", "escalate")
 MAX_NOTE = 4000
 QUEUE_LIMIT = 200
-templates_globals = {"action_names": {k: v[2] for k, v in ACTIONS.items()}}
+templates_globals = {"action_names": {**{k: v[2] for k, v in ACTIONS.items()},
+                                     "oriented": "Ghi nhận định hướng"}}   # a recorded orientation (issue 17.4)
 
 
 def visible_flags(store: Store, viewer: Viewer, status: str | None = "open", kind: str = "", topic: str = "",
@@ -79,7 +80,27 @@ def _facets_and_forecast(store: Store, viewer: Viewer, flag: dict, evidence: dic
 
     seen = [i for i in store.items_by_ids(flag["item_ids"][:MAX_FACET_ITEMS]) if viewer.sees_item(i)]
     timeline = visible_timeline(evidence.get("timeline") or [], seen, bool(flag.get("partial")))
-    return {"facets": story_facets(seen), "forecast": forecast_chart(timeline)}
+    return {"facets": story_facets(seen), "forecast": forecast_chart(timeline), "story_items": seen}
+
+
+def _causes_and_response(request: Request, store: Store, viewer: Viewer, flag: dict, story: dict, form: dict,
+                         error: str) -> dict:
+    """The cause view, the proposals and the orientations with their outcome (issue 17), from what the viewer sees."""
+    from service.causeview import cause_view
+    from service.orientation import CHANNELS
+    from service.storyresponse import orientations_view, proposals_view
+    from service.timeutil import today_local
+
+    names = topic_names()
+    unit_names = {u["code"]: u["name"] for u in store.org_units()}
+    proposals = proposals_view(store, request.app.state.settings, viewer.scope, flag, story["story_items"],
+                               story["facets"], names.get(flag["topic"] or "", ""), unit_names)
+    chosen = next((t for t in proposals["templates"] if t["id"] == form.get("template")), None)
+    if chosen and not form.get("said"):     # «Dùng mẫu này»: the form starts from the board's template
+        form = {**form, "said": chosen["text"], "channel": chosen["channel"], "audience": chosen["audience"]}
+    return {"causes": cause_view(store, viewer.scope, flag, story["story_items"], names), "proposals": proposals,
+            "orientations": orientations_view(store, viewer.scope, flag, today_local()), "channels": CHANNELS,
+            "orientation_form": {"given_on": today_local().isoformat(), **form}, "orientation_error": error}
 
 
 def timeline_chart(timeline: list[dict], width: int = 320, height: int = 90) -> dict:
@@ -137,7 +158,12 @@ def queue(request: Request, status: str = "open", kind: str = "", topic: str = "
 
 
 @router.get("/flags/{flag_id}")
-def flag_page(request: Request, flag_id: int, viewer: Viewer = Depends(access(*REVIEWERS))):
+def flag_page(request: Request, flag_id: int, mau: str = Query("", max_length=60),
+              viewer: Viewer = Depends(access(*REVIEWERS))):
+    return _flag_page(request, viewer, flag_id, {"template": mau} if mau else {})
+
+
+def _flag_page(request: Request, viewer: Viewer, flag_id: int, form: dict, error: str = "", status_code: int = 200):
     store = get_store(request)
     flag = flag_or_404(store, viewer, flag_id)
     evidence = flag["evidence"] or {}
@@ -159,8 +185,53 @@ def flag_page(request: Request, flag_id: int, viewer: Viewer = Depends(access(*R
         "sentiment": _split(sentiment),
         "stream": stream, "topic_name": names.get(flag["topic"] or "", flag["topic"] or ""), "topic_names": names,
         **_story_links(store, viewer, flag), **story,
+        **_causes_and_response(request, store, viewer, flag, story, form, error),
         "events": scoped_events(store, viewer.scope, store.flag_events(flag_id)),
-        "can_decide": viewer.role in DECIDERS, **templates_globals}, viewer)
+        "can_decide": viewer.role in DECIDERS, **templates_globals}, viewer, status_code=status_code)
+
+
+@router.post("/flags/{flag_id}/orientations")
+def record_orientation(request: Request, flag_id: int, viewer: Viewer = Depends(access(*DECIDERS)),
+                       said: str = Form("", max_length=20000), owner: str = Form("", max_length=2000),
+                       given_on: str = Form("", max_length=40), channel: str = Form("", max_length=40),
+                       audience: str = Form("", max_length=2000), template: str = Form("", max_length=60)):
+    """Record an orientation the board gave about the story (issue 17.4); a form that cannot be recorded comes back
+    with its words kept and the reason."""
+    from service.orientation import OrientationError, check
+    from service.storyresponse import proposals_view
+    from service.timeutil import today_local
+
+    store = get_store(request)
+    flag = flag_or_404(store, viewer, flag_id)
+    form = {"said": said, "owner": owner, "given_on": given_on, "channel": channel, "audience": audience,
+            "template": template}
+    story = _facets_and_forecast(store, viewer, flag, flag["evidence"] or {})
+    unit_names = {u["code"]: u["name"] for u in store.org_units()}
+    offered = proposals_view(store, request.app.state.settings, viewer.scope, flag, story["story_items"],
+                             story["facets"], topic_names().get(flag["topic"] or "", ""), unit_names)["templates"]
+    try:
+        fields = check(said, owner, given_on, channel, audience, today_local(), [t["text"] for t in offered])
+    except OrientationError as exc:
+        return _flag_page(request, viewer, flag_id, form, str(exc), status_code=400)
+    template = template if any(t["id"] == template for t in offered) else ""
+    store.add_orientation(flag_id, viewer.username, viewer.unit, fields[1], fields[2], fields[3], fields[4],
+                          fields[0], template)
+    return RedirectResponse(f"/flags/{flag_id}#dinh-huong", status_code=303)
+
+
+@router.get("/flags/{flag_id}/story.json")
+def story_json(request: Request, flag_id: int, viewer: Viewer = Depends(access(*REVIEWERS))):
+    """The story's cause view, proposals and orientations with their outcome, as the flag page shows them."""
+    from fastapi.responses import JSONResponse
+
+    store = get_store(request)
+    flag = flag_or_404(store, viewer, flag_id)
+    story = _facets_and_forecast(store, viewer, flag, flag["evidence"] or {})
+    extra = _causes_and_response(request, store, viewer, flag, story, {}, "")
+    return JSONResponse({"id": flag_id, "causes": extra["causes"], "proposals": extra["proposals"],
+                         "orientations": extra["orientations"], "facets": story["facets"],
+                         "forecast": story["forecast"]})
+
 
 
 def decide(store: Store, viewer: Viewer, flag: dict, action: str, note: str) -> None:

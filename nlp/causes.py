@@ -1,0 +1,194 @@
+"""What people say the causes are, and what they ask for: sentences quoted from the texts, never written anew.
+
+Pure functions over texts. A *cause statement* is a sentence with a causal cue: the cause follows «vì», «do», «bởi»,
+«nguyên nhân (là)», «lý do», «xuất phát từ», or precedes «khiến», «dẫn đến», «gây ra», «làm cho»; the agent «do»
+(«do Công ty tổ chức», «do UBND cấp») and «tự do», «do đó» are not causes. A *demand* is a sentence with «đề nghị»,
+«kiến nghị», «mong muốn», «yêu cầu», «nguyện vọng», «đề xuất». Statements saying nearly the same cause (the same
+article carried by several sites, workers repeating a rumour) are grouped by the overlap of their words; a group is
+counted by its distinct texts and shown by its members' own sentences.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from nlp.normalize import fold
+
+__all__ = ["Statement", "Group", "split_sentences", "cause_statements", "demand_statements", "group_statements",
+           "content_terms"]
+
+CAUSE, DEMAND = "cause", "demand"
+MAX_SENTENCE = 400          # characters of a sentence worth quoting; longer ones are lists or run-ons
+MAX_CLAUSE_WORDS = 24
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”»)]*\s+(?=[\"“«(]*[A-ZĐÀ-Ỹ0-9])|\n+")
+# the cause follows the cue
+_FORWARD = re.compile(r"(?<!\w)(nguyên nhân(?: chính| chủ yếu)?(?: là(?: do| vì)?| do| được cho là(?: do)?)?|"
+                      r"lý do(?: là)?|lí do(?: là)?|xuất phát từ|bắt nguồn từ|là do|là vì|bởi vì|bởi|tại vì|"
+                      r"vì|do)(?!\w)", re.IGNORECASE)
+# the cause precedes the cue
+_BACKWARD = re.compile(r"(?<!\w)(khiến cho|khiến|dẫn đến|dẫn tới|gây ra|gây nên|làm cho)(?!\w)", re.IGNORECASE)
+# «do» naming who did something, not why: «do Công ty tổ chức», «do Bộ LĐTBXH ban hành»
+_AGENT = re.compile(r"^do\s+(?:[^\s,.;]+\s+){0,7}?(?:tổ chức|chủ trì|thực hiện|phát động|phối hợp|cấp|ban hành|"
+                    r"làm chủ|đứng đầu|phụ trách|sản xuất|trao|tặng|bảo trợ|đầu tư|quản lý|điều hành|"
+                    r"biên soạn|xây dựng|công bố|triển khai|chỉ đạo|tài trợ|đăng cai|cung cấp)(?!\w)", re.IGNORECASE)
+_NOT_CAUSE = re.compile(r"(?<!\w)(?:tự do|do dự|do đó|do vậy|vì vậy|vì thế|bởi vậy|bởi thế|vì sao|vì lẽ đó)(?!\w)",
+                        re.IGNORECASE)
+_DEMAND = re.compile(r"(?<!\w)(đề nghị|kiến nghị|mong muốn|mong được|mong|yêu cầu|nguyện vọng|đề xuất|"
+                     r"kêu gọi|cần được)(?!\w)", re.IGNORECASE)
+_WORD = re.compile(r"\w+")
+# function words left out when comparing what two statements say
+_STOP = set(fold("và của là có các những được cho với trong khi này đó thì mà để đã đang sẽ một nhiều rất cũng như "
+                 "về từ theo tại nên nhưng vì do bởi nguyên nhân lý lí khiến dẫn đến tới gây ra làm chính chủ yếu "
+                 "người họ chúng tôi ta anh chị em ông bà không chưa").split())
+
+
+@dataclass(frozen=True)
+class Statement:
+    item_id: int
+    sentence: str                # the sentence as written
+    clause: tuple[int, int]      # where in the sentence the cause (or the demand) is said
+    cue: str                     # the cue word as written
+    kind: str                    # cause | demand
+
+    @property
+    def said(self) -> str:
+        return self.sentence[self.clause[0]:self.clause[1]]
+
+    def parts(self) -> tuple[str, str, str]:
+        """(before, the clause, after): the sentence cut where the cause is said, to mark it without rewriting."""
+        a, b = self.clause
+        return self.sentence[:a], self.sentence[a:b], self.sentence[b:]
+
+
+@dataclass
+class Group:
+    statements: list[Statement] = field(default_factory=list)
+    terms: set[str] = field(default_factory=set)
+
+    @property
+    def item_ids(self) -> list[int]:
+        return list(dict.fromkeys(s.item_id for s in self.statements))
+
+    @property
+    def count(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def lead(self) -> Statement:
+        """The member sharing most words with the others: the group's most typical wording."""
+        def shared(s: Statement) -> int:
+            mine = content_terms(s.said)
+            return sum(len(mine & content_terms(o.said)) for o in self.statements if o is not s)
+        return max(self.statements, key=lambda s: (shared(s), -len(s.sentence)))
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a text (a new line ends one too), stripped; very long ones are left out."""
+    text = unicodedata.normalize("NFC", text or "")
+    out = []
+    for part in _SENTENCE_END.split(text):
+        part = part.strip(" \t-–•*")
+        if 12 <= len(part) <= MAX_SENTENCE:
+            out.append(part)
+    return out
+
+
+def _clause_after(sentence: str, start: int) -> int:
+    """Where a clause starting at `start` ends: the sentence's end, the next «;», or MAX_CLAUSE_WORDS words."""
+    end = len(sentence)
+    semicolon = sentence.find(";", start)
+    if semicolon != -1:
+        end = semicolon
+    words = list(_WORD.finditer(sentence, start, end))
+    if len(words) > MAX_CLAUSE_WORDS:
+        end = words[MAX_CLAUSE_WORDS - 1].end()
+    return end if sentence[end - 1:end] not in ".!?…" else end - 1
+
+
+def _clause_before(sentence: str, end: int) -> int:
+    """Where the clause ending at `end` starts: after the last «,» or «;» before it when the cue opens a clause,
+    else the sentence's start; at most MAX_CLAUSE_WORDS words."""
+    start = 0
+    words = list(_WORD.finditer(sentence, 0, end))
+    if len(words) > MAX_CLAUSE_WORDS:
+        start = words[-MAX_CLAUSE_WORDS].start()
+    return start
+
+
+def _cause_in(sentence: str) -> tuple[tuple[int, int], str] | None:
+    for m in _FORWARD.finditer(sentence):
+        rest = sentence[m.start():]
+        if _NOT_CAUSE.match(sentence, m.start() - 3 if m.start() >= 3 else 0) or _NOT_CAUSE.match(rest):
+            continue
+        if m.group(1).lower() == "do" and _AGENT.match(rest):
+            continue
+        if sentence[max(0, m.start() - 4):m.start()].lower().endswith("tự "):
+            continue
+        end = _clause_after(sentence, m.end())
+        if len(_WORD.findall(sentence[m.end():end])) >= 2:
+            return (m.start(), end), m.group(1).strip()
+    for m in _BACKWARD.finditer(sentence):
+        start = _clause_before(sentence, m.start())
+        if len(_WORD.findall(sentence[start:m.start()])) >= 3:
+            return (start, m.end()), m.group(1)
+    return None
+
+
+def cause_statements(texts: dict[int, str]) -> list[Statement]:
+    """Every sentence of the texts that says a cause, in the texts' order; a sentence repeated in one text once."""
+    out = []
+    for item_id, text in texts.items():
+        seen = set()
+        for sentence in split_sentences(text):
+            if sentence in seen:
+                continue
+            seen.add(sentence)
+            found = _cause_in(sentence)
+            if found:
+                span, cue = found
+                out.append(Statement(item_id, sentence, span, cue, CAUSE))
+    return out
+
+
+def demand_statements(texts: dict[int, str]) -> list[Statement]:
+    """Every sentence of the texts that asks for something (a demand, a proposal, a wish)."""
+    out = []
+    for item_id, text in texts.items():
+        seen = set()
+        for sentence in split_sentences(text):
+            m = _DEMAND.search(sentence)
+            if sentence in seen or not m:
+                continue
+            seen.add(sentence)
+            end = _clause_after(sentence, m.end())
+            if len(_WORD.findall(sentence[m.end():end])) >= 2:
+                out.append(Statement(item_id, sentence, (m.start(), end), m.group(1), DEMAND))
+    return out
+
+
+def content_terms(text: str) -> set[str]:
+    """The content syllables of a text and their pairs (folded): what two wordings of one cause share."""
+    words = [w for w in _WORD.findall(fold(text.lower())) if w not in _STOP and not w.isdigit()]
+    return set(words) | {f"{a} {b}" for a, b in zip(words, words[1:])}
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def group_statements(statements: list[Statement], threshold: float = 0.5) -> list[Group]:
+    """Statements saying nearly the same thing grouped together (each joins the first group whose words it shares
+    at `threshold` of the smaller set), largest group (by distinct texts) first."""
+    groups: list[Group] = []
+    for s in statements:
+        terms = content_terms(s.said)
+        if len(terms) < 2:
+            continue
+        best = max(groups, key=lambda g: _overlap(terms, g.terms), default=None)
+        if best is not None and _overlap(terms, best.terms) >= threshold:
+            best.statements.append(s)   # compared with each group's first wording: no drift
+        else:
+            groups.append(Group([s], set(terms)))
+    return sorted(groups, key=lambda g: (-g.count, statements.index(g.statements[0])))
