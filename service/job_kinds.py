@@ -91,13 +91,17 @@ def brief(store, settings, result):
 
 
 def daily_briefing(store, settings, result):
-    """The scheduler's briefings: every due and missing day, each detected once more first."""
+    """The scheduler's briefings: every due and missing day, each detected once more first; then the units'
+    reports due (service/unitreports.py: on the 1st the month before, ahead of the annual report's day) that have
+    no draft yet are drafted."""
     def work(params, progress):
-        from service import briefing
+        from service import briefing, unitreports
+        from service.timeutil import today_local
 
         made = briefing.run_due(store, settings)
         result["made"] = made
-        return {"made": len(made)}
+        drafted = unitreports.draft_due(store, settings, today_local())
+        return {"made": len(made), "reports_drafted": drafted}
     return work
 
 

@@ -261,3 +261,14 @@ def test_an_office_file_is_previewed_mapped_and_imported_once(inst, tmp_path):
     assert refused.status_code == 400 and "Chỉ nhận tệp Excel (.xlsx), Word (.docx) hoặc CSV (.csv)." in refused.text
     # an upload is its uploader's only
     assert _client(app, "staff1").get(location).status_code == 404
+
+
+@time_machine.travel(datetime(2026, 12, 1, 1, tzinfo=timezone.utc), tick=False)   # 08:00 on the 1st in Vietnam
+def test_the_morning_briefing_job_drafts_every_units_reports_on_the_first(inst):
+    from service import jobs
+
+    job, _ = jobs.run_kind(inst.store, inst.settings, "briefing", {}, "scheduler", reraise=True)
+    assert job["status"] == "done" and job["counts"]["reports_drafted"] == 2 * len(inst.store.org_units())
+    drafts = inst.store.unit_reports_of([u["code"] for u in inst.store.org_units()])
+    assert {(r["period"], r["first_day"], r["status"], r["updated_by"]) for r in drafts} == {
+        ("month", "2026-11-01", "draft", "pulse"), ("year", "2026-01-01", "draft", "pulse")}
