@@ -158,6 +158,9 @@ def create_app(settings: Settings, start_worker: bool = True, annotator_loader: 
     app.include_router(analyst.router)
     from service.routes import briefings  # the daily briefing archive and the units' reports
     app.include_router(briefings.router)
+    from service.routes import alerts, dashboard  # the home page's overview; notifications and e-mail (issue 16)
+    app.include_router(dashboard.router)
+    app.include_router(alerts.router)
     from service.routes import dialogues, imports, unitreports  # units' reports, dialogues, office file uploads
     for module in (unitreports, dialogues, imports):
         app.include_router(module.router)

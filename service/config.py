@@ -147,6 +147,31 @@ class ReportSettings:
 
 
 @dataclass
+class SmtpSettings:
+    """The mail server alerts are sent through (`[smtp]`; service/mail.py). No host: alerts stay in the app."""
+
+    host: str = ""                # e.g. "mail.ldld.caobang.gov.vn"; empty: no e-mail is sent
+    port: int = 25                # 587 with starttls, 465 with ssl
+    username: str = ""            # empty: no login
+    password: str = ""
+    sender: str = "pulse@localhost"   # the From address
+    starttls: bool = False        # upgrade the connection with STARTTLS before logging in
+    ssl: bool = False             # connect with TLS from the start (port 465)
+    timeout_seconds: float = 20.0
+
+
+@dataclass
+class AlertSettings:
+    """Who is told what (`[alerts]`; service/alerts.py); each user refines it on their alerts page."""
+
+    min_severity: float = 60.0    # a new flag is announced from this severity (0–100) unless the user chose another
+    lookback_hours: int = 48      # causes (flags changed, escalations, reports, briefings) older than this are not announced
+    every_minutes: int = 5        # how often `pulse serve` looks for causes and sends e-mails (also after each collection)
+    max_attempts: int = 8         # an e-mail is tried this many times (1, 2, 4 … 60 minutes apart), then shown as failed
+    base_url: str = "http://127.0.0.1:8000"   # the address of the web app, for the links in e-mails
+
+
+@dataclass
 class Settings:
     db_path: Path = field(default_factory=lambda: Path(os.environ.get("PULSE_DB", "data/pulse.db")))
     models_dir: Path = field(default_factory=lambda: Path(os.environ.get("PULSE_MODELS",
@@ -171,6 +196,8 @@ class Settings:
     relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
     document: DocumentSettings = field(default_factory=DocumentSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
 
 

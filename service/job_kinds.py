@@ -121,3 +121,33 @@ def backup(store, settings, result):
 for _kind, _factory in {"collect": collect, "process": process, "detect": detect, "brief": brief,
                         "briefing": daily_briefing, "backup": backup}.items():
     register(_kind, _factory)
+
+
+# --- alerts (issue 16.3, service/alerts.py, service/mail.py) ---------------------------------------------------------
+def alerts(store, settings, result):
+    """Make the notifications that are due, then send the e-mails that are due (a failed send fails the job with
+    its reason; the e-mail waits for its next attempt)."""
+    def work(params, progress):
+        from service import alerts as alerting
+        from service.mail import send_due
+
+        counts = alerting.scan(store, settings)
+        result["counts"] = counts
+        counts.update(send_due(store, settings))
+        return counts
+    return work
+
+
+def mail(store, settings, result):
+    """Send the e-mails that are due; failed ones wait for their next attempt and the job says why."""
+    def work(params, progress):
+        from service.mail import send_due
+
+        counts = send_due(store, settings)
+        result["counts"] = counts
+        return counts
+    return work
+
+
+register("alerts", alerts)
+register("mail", mail)

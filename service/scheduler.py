@@ -87,6 +87,16 @@ def backup_job(settings: Settings) -> None:
         log.exception("daily backup failed")
 
 
+def alerts_job(settings: Settings) -> None:
+    """Notifications and e-mails due (service/alerts.py, service/mail.py), as an `alerts` job; a failed send is
+    recorded on the job and the e-mail waits for its next attempt."""
+    try:
+        with Store(settings.db_path) as store:
+            jobs.run_kind(store, settings, "alerts", {}, "scheduler")
+    except Exception:
+        log.exception("alerts job failed")
+
+
 def start(settings: Settings) -> BackgroundScheduler:
     from service.datadir import use
 
@@ -102,6 +112,8 @@ def start(settings: Settings) -> BackgroundScheduler:
         hour, minute = (int(x) for x in settings.backup.at.split(":"))
         scheduler.add_job(backup_job, "cron", hour=hour, minute=minute, args=[settings], id="backup",
                           max_instances=1, coalesce=True, misfire_grace_time=3600)
+    scheduler.add_job(alerts_job, "interval", minutes=settings.alerts.every_minutes, args=[settings], id="alerts",
+                      max_instances=1, coalesce=True)
     # catch up at start: a briefing missed while the server was down is made now
     scheduler.add_job(briefing_job, "date", args=[settings], id="briefing-catch-up")
     scheduler.start()

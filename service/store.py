@@ -464,6 +464,47 @@ MIGRATIONS: list[str] = [
     ALTER TABLE streams ADD COLUMN topic_counts TEXT;
     ALTER TABLE streams ADD COLUMN phrase_counts TEXT;
     """,
+    # alerts (issue 16.3, service/alerts.py, service/mail.py): each user's in-app notifications (one per user and
+    # cause: `key`), the e-mails waiting to be sent with their attempts and last error, what each user chose to be told;
+    # a saved search may become a watch query (alert its owner when `watch_threshold` new items match)
+    """
+    CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL DEFAULT '',
+        link TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        read_at TEXT,
+        UNIQUE (user_id, key)
+    );
+    CREATE INDEX notifications_user ON notifications (user_id, read_at, id);
+    CREATE TABLE email_outbox (
+        id INTEGER PRIMARY KEY,
+        notification_id INTEGER NOT NULL UNIQUE REFERENCES notifications(id),
+        address TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        next_attempt_at TEXT NOT NULL,
+        lease_until TEXT,
+        sent_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX email_outbox_due ON email_outbox (status, next_attempt_at);
+    CREATE TABLE alert_prefs (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id),
+        email TEXT NOT NULL DEFAULT '',
+        kinds TEXT NOT NULL,
+        min_severity REAL NOT NULL,
+        by_email INTEGER NOT NULL DEFAULT 1
+    );
+    ALTER TABLE saved_searches ADD COLUMN watch INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE saved_searches ADD COLUMN watch_threshold INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE saved_searches ADD COLUMN watch_seen_id INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 _SPACES = re.compile(r"\s+")
@@ -843,7 +884,7 @@ class Store:
                tone: str | None = None, source: str | None = None, channel: str | None = None,
                units: list[str] | None = None, include_public: bool = True, since_day: str | None = None,
                until_day: str | None = None, order: str = "relevance", limit: int = 50,
-               offset: int = 0) -> tuple[int, list[dict]]:
+               offset: int = 0, after_id: int | None = None) -> tuple[int, list[dict]]:
         """(how many items match, one page of them) for an FTS5 expression over items_search and filters.
 
         `order`: "relevance" (bm25, the title weighing three times the body; newest first among equals) or "newest".
@@ -869,6 +910,9 @@ class Store:
         if until_day:
             clauses.append("i.day <= ?")
             params.append(until_day)
+        if after_id is not None:   # a watch query: only items stored after the last one it counted
+            clauses.append("i.id > ?")
+            params.append(after_id)
         if units is not None:
             public = "i.org_unit IS NULL OR " if include_public else ""
             clauses.append(f"({public}i.org_unit IN ({','.join('?' * len(units))}))")
@@ -2465,6 +2509,232 @@ class Store:
         job["params"] = json.loads(job["params"] or "{}")
         job["counts"] = json.loads(job["counts"] or "{}")
         return job
+
+    # --- alerts (issue 16.3, service/alerts.py, service/mail.py): notifications, e-mail outbox, preferences --------
+    def alert_recipients(self) -> list[dict]:
+        """Active users with their unit and their alert choices (None where they never chose)."""
+        rows = list(self.db.query(
+            "SELECT u.id, u.username, u.role, o.code AS unit, p.email, p.kinds, p.min_severity, p.by_email"
+            " FROM users u LEFT JOIN org_units o ON o.id = u.org_unit_id LEFT JOIN alert_prefs p ON p.user_id = u.id"
+            " WHERE u.active = 1 ORDER BY u.id"))
+        for row in rows:
+            row["kinds"] = json.loads(row["kinds"]) if row["kinds"] is not None else None
+        return rows
+
+    def alert_prefs(self, user_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM alert_prefs WHERE user_id = ?", [user_id]))
+        if not rows:
+            return None
+        rows[0]["kinds"] = json.loads(rows[0]["kinds"])
+        return rows[0]
+
+    def set_alert_prefs(self, user_id: int, email: str, kinds: list[str], min_severity: float,
+                        by_email: bool) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO alert_prefs (user_id, email, kinds, min_severity, by_email) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, kinds = excluded.kinds,"
+                " min_severity = excluded.min_severity, by_email = excluded.by_email",
+                [user_id, email, json.dumps(sorted(kinds)), float(min_severity), int(by_email)])
+
+    def flags_updated_since(self, since: str, min_severity: float) -> list[dict]:
+        """Open or escalated flags changed since `since` (UTC ISO) at or above a severity, highest first."""
+        rows = list(self.db.query(
+            "SELECT * FROM flags WHERE updated_at >= ? AND severity >= ? AND status IN ('open', 'escalated')"
+            " ORDER BY severity DESC, score DESC, id", [since, min_severity]))
+        return [_decode_flag(r) for r in rows]
+
+    def escalations_since(self, since: str) -> list[dict]:
+        """Escalations of flags (review decisions «escalate») since `since`, with the unit of who escalated."""
+        return list(self.db.query(
+            "SELECT e.id, e.flag_id, e.username, e.note, e.at, o.code AS unit FROM flag_events e"
+            " LEFT JOIN users u ON u.username = e.username LEFT JOIN org_units o ON o.id = u.org_unit_id"
+            " WHERE e.action = 'escalate' AND e.at >= ? ORDER BY e.id", [since]))
+
+    def reports_sent_since(self, since: str) -> list[dict]:
+        """Units' reports sent to the unit above and not yet received, sent since `since`."""
+        if not self.db["unit_reports"].exists():
+            return []
+        return list(self.db.query(
+            "SELECT id, org_unit, period, first_day, revision, sent_at, sent_by FROM unit_reports"
+            " WHERE status = 'sent' AND sent_at >= ? ORDER BY id", [since]))
+
+    def briefings_since(self, since: str) -> list[dict]:
+        return list(self.db.query("SELECT day, created_at FROM briefings WHERE created_at >= ? ORDER BY day",
+                                  [since]))
+
+    def notification_keys(self, keys: list[str]) -> set[tuple[int, str]]:
+        """(user id, key) of the notifications already made for these causes."""
+        out: set[tuple[int, str]] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            out.update((r[0], r[1]) for r in self.db.execute(
+                f"SELECT user_id, key FROM notifications WHERE key IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    def add_notifications(self, rows: list[dict], now: str | None = None) -> list[int]:
+        """Store notifications (user_id, key, kind, subject, body, link, and `email` when one is to be sent) in one
+        transaction; a cause already notified to a user is skipped, so nothing is said twice. Returns new ids."""
+        now = now or utcnow()
+        made = []
+        with self.transaction():
+            for r in rows:
+                cur = self.db.execute(
+                    "INSERT OR IGNORE INTO notifications (user_id, key, kind, subject, body, link, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [r["user_id"], r["key"], r["kind"], r["subject"], r.get("body", ""), r.get("link", ""), now])
+                if cur.rowcount != 1:
+                    continue
+                made.append(cur.lastrowid)
+                if r.get("email"):
+                    self.db.execute(
+                        "INSERT INTO email_outbox (notification_id, address, next_attempt_at, created_at)"
+                        " VALUES (?, ?, ?, ?)", [cur.lastrowid, r["email"], now, now])
+        return made
+
+    def notifications(self, user_id: int, limit: int = 50, offset: int = 0) -> list[dict]:
+        return list(self.db.query("SELECT * FROM notifications WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+                                  [user_id, limit, offset]))
+
+    def notification(self, user_id: int, notification_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM notifications WHERE id = ? AND user_id = ?",
+                                  [notification_id, user_id]))
+        return rows[0] if rows else None
+
+    def count_notifications(self, user_id: int) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM notifications WHERE user_id = ?", [user_id]).fetchone()[0]
+
+    def count_unread(self, user_id: int) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL",
+                               [user_id]).fetchone()[0]
+
+    def mark_read(self, user_id: int, notification_id: int | None = None) -> int:
+        """Mark one of the user's notifications read (or all of them); returns how many changed."""
+        now = utcnow()
+        with self.transaction():
+            if notification_id is None:
+                cur = self.db.execute("UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL",
+                                      [now, user_id])
+            else:
+                cur = self.db.execute("UPDATE notifications SET read_at = COALESCE(read_at, ?)"
+                                      " WHERE user_id = ? AND id = ?", [now, user_id, notification_id])
+        return cur.rowcount
+
+    def claim_outbox(self, now: str, lease_until: str, limit: int = 100) -> list[dict]:
+        """Take the e-mails due now for one sender (a lease, so two senders never send the same one)."""
+        with self.transaction():
+            rows = list(self.db.query(
+                "UPDATE email_outbox SET lease_until = ? WHERE id IN (SELECT id FROM email_outbox"
+                " WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)"
+                " ORDER BY id LIMIT ?) RETURNING id", [lease_until, now, now, limit]))
+        ids = sorted(r["id"] for r in rows)
+        if not ids:
+            return []
+        return list(self.db.query(
+            "SELECT m.id, m.address, m.attempts, m.notification_id, n.subject, n.body, n.link, n.kind, n.user_id"
+            f" FROM email_outbox m JOIN notifications n ON n.id = m.notification_id WHERE m.id IN"
+            f" ({','.join('?' * len(ids))}) ORDER BY m.id", ids))
+
+    def outbox_sent(self, outbox_id: int, at: str) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE email_outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+                            " last_error = NULL, lease_until = NULL WHERE id = ?", [at, outbox_id])
+
+    def outbox_failed(self, outbox_id: int, error: str, next_attempt_at: str, give_up: bool) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE email_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
+                            " lease_until = NULL, status = ? WHERE id = ?",
+                            [error[:1000], next_attempt_at, "failed" if give_up else "pending", outbox_id])
+
+    def outbox(self, statuses: tuple[str, ...] = ("pending", "failed"), limit: int = 200) -> list[dict]:
+        """E-mails in these states with their recipient and subject, newest first (the admin's page)."""
+        return list(self.db.query(
+            "SELECT m.*, n.subject, n.kind, u.username FROM email_outbox m JOIN notifications n"
+            " ON n.id = m.notification_id JOIN users u ON u.id = n.user_id"
+            f" WHERE m.status IN ({','.join('?' * len(statuses))}) ORDER BY m.id DESC LIMIT ?", [*statuses, limit]))
+
+    def outbox_counts(self) -> dict[str, int]:
+        return {r[0]: r[1] for r in self.db.execute("SELECT status, COUNT(*) FROM email_outbox GROUP BY status")}
+
+    def retry_outbox(self, now: str) -> int:
+        """Send every failed or waiting e-mail again at the next run (attempts start over for those given up)."""
+        with self.transaction():
+            cur = self.db.execute(
+                "UPDATE email_outbox SET status = 'pending', next_attempt_at = ?, lease_until = NULL,"
+                " attempts = CASE WHEN status = 'failed' THEN 0 ELSE attempts END"
+                " WHERE status IN ('pending', 'failed')", [now])
+        return cur.rowcount
+
+    # --- saved searches as watch queries (service/alerts.py) -----------------------------------------------------
+    def set_search_watch(self, user_id: int, search_id: int, watch: bool, threshold: int) -> bool:
+        """Make one of the user's saved searches a watch query (counting items stored from now on), or stop it."""
+        with self.transaction():
+            cur = self.db.execute(
+                "UPDATE saved_searches SET watch = ?, watch_threshold = ?,"
+                " watch_seen_id = CASE WHEN ? AND NOT watch THEN (SELECT COALESCE(MAX(id), 0) FROM items)"
+                " ELSE watch_seen_id END WHERE id = ? AND user_id = ?",
+                [int(watch), max(1, int(threshold)), int(watch), search_id, user_id])
+        return cur.rowcount == 1
+
+    def watched_searches(self) -> list[dict]:
+        rows = list(self.db.query("SELECT * FROM saved_searches WHERE watch = 1 ORDER BY id"))
+        for row in rows:
+            row["params"] = json.loads(row["params"])
+        return rows
+
+    def max_item_id(self) -> int:
+        return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()[0]
+
+    def advance_search_watch(self, search_id: int, seen_id: int, notification: dict | None = None) -> None:
+        """The watch query has counted every item up to `seen_id`; its alert (if any) is stored in the same unit."""
+        with self.transaction():
+            if notification is not None:
+                self.add_notifications([notification])
+            self.db.execute("UPDATE saved_searches SET watch_seen_id = MAX(watch_seen_id, ?) WHERE id = ?",
+                            [seen_id, search_id])
+
+    # --- the dashboard (service/dashboard.py): counts by day, tone, topic and unit over the reader's scope ----------
+    @staticmethod
+    def _scope_sql(units: list[str] | None, column: str = "org_unit") -> tuple[str, list]:
+        if units is None:
+            return "", []
+        return f" AND ({column} IS NULL OR {column} IN ({','.join('?' * len(units))}))", list(units)
+
+    def items_per_day_by_channel(self, since_day: str, until_day: str, units: list[str] | None) -> list[dict]:
+        """(day, group, n): the press and the web, collaborators' reports, dialogues and meetings."""
+        scope, params = self._scope_sql(units)
+        return list(self.db.query(
+            "SELECT day, CASE WHEN kind != 'observation' THEN 'press' WHEN channel = 'hoi-nghi' THEN 'dialogues'"
+            " ELSE 'collaborators' END AS grp, COUNT(*) AS n FROM items WHERE day >= ? AND day <= ?"
+            f"{scope} GROUP BY day, grp", [since_day, until_day, *params]))
+
+    def tone_per_day(self, since_day: str, until_day: str, units: list[str] | None) -> list[dict]:
+        scope, params = self._scope_sql(units)
+        return list(self.db.query(
+            "SELECT day, sentiment, COUNT(*) AS n FROM stream_items WHERE day >= ? AND day <= ?"
+            f"{scope} GROUP BY day, sentiment", [since_day, until_day, *params]))
+
+    def topic_counts(self, since_day: str, until_day: str, units: list[str] | None) -> dict[str, int]:
+        scope, params = self._scope_sql(units)
+        return {r[0]: r[1] for r in self.db.execute(
+            "SELECT topic, COUNT(*) FROM stream_items WHERE day >= ? AND day <= ?"
+            f"{scope} GROUP BY topic", [since_day, until_day, *params])}
+
+    def observations_per_unit(self, since_day: str, units: list[str] | None) -> dict[str, int]:
+        scope, params = ("", []) if units is None else (
+            f" AND org_unit IN ({','.join('?' * len(units))})", list(units))
+        return {r[0]: r[1] for r in self.db.execute(
+            "SELECT org_unit, COUNT(*) FROM items WHERE kind = 'observation' AND day >= ? AND org_unit IS NOT NULL"
+            f"{scope} GROUP BY org_unit", [since_day, *params])}
+
+    def reports_sent_per_unit(self, since: str, units: list[str] | None) -> dict[str, int]:
+        if not self.db["unit_reports"].exists():
+            return {}
+        scope, params = ("", []) if units is None else (
+            f" AND org_unit IN ({','.join('?' * len(units))})", list(units))
+        return {r[0]: r[1] for r in self.db.execute(
+            "SELECT org_unit, COUNT(DISTINCT period || first_day) FROM unit_reports"
+            f" WHERE status IN ('sent', 'received') AND sent_at >= ?{scope} GROUP BY org_unit", [since, *params])}
 
 
 API_TOKEN_DAYS = 90   # an API token's default lifetime

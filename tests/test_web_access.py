@@ -151,6 +151,16 @@ RULES = {
     ("POST", "/imports"): roles(*DECIDE),
     ("GET", "/imports/{upload_id}"): personal(*DECIDE),       # own = the user's own upload
     ("POST", "/imports/{upload_id}"): personal(*DECIDE),
+    # the dashboard, the full queue, the bell and the e-mail outbox (service/routes/dashboard.py, alerts.py)
+    ("GET", "/queue"): roles(*ALL),                   # a collaborator is sent on to the form
+    ("GET", "/alerts"): roles(*ALL),
+    ("GET", "/alerts/unread.json"): roles(*ALL),
+    ("POST", "/alerts/read"): roles(*ALL),
+    ("POST", "/alerts/settings"): roles(*ALL),
+    ("POST", "/alerts/{notification_id}/read"): personal(*ALL),   # own = the user's own notification
+    ("POST", "/items/saved/{search_id}/watch"): personal(*REVIEW),
+    ("GET", "/admin/alerts"): province(*ADMIN),
+    ("POST", "/admin/alerts/retry"): province(*ADMIN),
 }
 # routes whose object (of the user's unit or another) comes in the form rather than the path
 BODY_OBJECTS = {"/unit-reports", "/dialogues", "/flags/bulk", "/analyst/label"}
@@ -205,6 +215,9 @@ def _objects(inst, persona: str) -> dict[str, tuple[str, str]]:
     term = store.watch_terms()[0]["id"]
     search_own = store.save_search(inst.users[me], "nợ lương", {"q": '"nợ lương"'})
     search_other = store.save_search(inst.users["collab2"], "của người khác", {"q": "luong"})
+    note_own, note_other = store.add_notifications([
+        {"user_id": inst.users[me], "key": "test:own", "kind": "briefing", "subject": "Bản tin", "link": "/alerts"},
+        {"user_id": inst.users["collab2"], "key": "test:other", "kind": "briefing", "subject": "Bản tin"}])
     reports = _unit_reports(inst)
     dialogue_own, point_own = _dialogue(inst, OWN, "staff1")
     dialogue_other, point_other = _dialogue(inst, OTHER, "staff2")
@@ -225,6 +238,7 @@ def _objects(inst, persona: str) -> dict[str, tuple[str, str]]:
         "version": ("v1", "v1"),
         "day": ("2026-01-02", "2026-01-02"),
         "search_id": (str(search_own), str(search_other)),
+        "notification_id": (str(note_own), str(note_other)),
     }
 
 
@@ -303,6 +317,9 @@ def _body(method: str, path: str, which: str, objects: dict[str, tuple[str, str]
         "/unit-reports/{report_id}": {"causes": "Chậm trả phụ cấp.", "proposals": "Đề nghị tăng phụ cấp."},
         "/dialogues/{dialogue_id}/done": {"point_id": objects["point_id"][0 if which == "own" else 1]},
         "/items/saved": {"name": f"tìm kiếm {n}", "q": '"nợ lương" -"bóng đá"'},
+        "/items/saved/{search_id}/watch": {"watch": "1", "threshold": "3"},
+        "/alerts/settings": {"kinds": ["new_flag", "briefing"], "min_severity": "55,5",
+                             "email": "canbo@ldld.example", "by_email": "1"},
     }
     return {"data": dict(forms.get(path, {}))}
 

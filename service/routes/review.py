@@ -136,7 +136,7 @@ def _split(counts: dict[str, int]) -> list[tuple[str, int, int, float, float]]:
     return out
 
 
-@router.get("/")
+@router.get("/queue")   # the full queue; the home page «/» is the dashboard (routes/dashboard.py)
 def queue(request: Request, status: str = "open", kind: str = "", topic: str = "", unit: str = "", day: str = "",
           done: int = 0, viewer: Viewer = Depends(access())):
     if viewer.role not in REVIEWERS:

@@ -240,7 +240,9 @@ def render(request: Request, name: str, context: dict[str, Any], viewer: Viewer 
            status_code: int = 200):
     settings = request.app.state.settings
     ctx = {"settings": settings, "viewer": viewer, "csrf": viewer.csrf if viewer else "",
-           "unit_name": lambda code: _unit_names(request).get(code, code), **context}
+           "unit_name": lambda code: _unit_names(request).get(code, code),
+           "unread_alerts": get_store(request).count_unread(viewer.id) if viewer else 0,   # the bell (issue 16.3)
+           **context}
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
 

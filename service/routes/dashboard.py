@@ -1,0 +1,49 @@
+"""The home page of staff and leaders (issue 16.2): first the flags that matter (severity order, compact and paged,
+with the queue's filters and bulk decisions), then the overview of the reader's units (service/dashboard.py) and
+the sources' health with a banner when some fail. The full review queue is one click away («/queue»)."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse
+
+from service.dashboard import overview, source_states, sparkline
+from service.routes.review import BULK_ACTIONS, templates_globals, visible_flags
+from service.routes.web import (DECIDERS, REVIEWERS, STATUS_NAMES, Viewer, access, get_store, render, scoped_units,
+                                topic_names)
+from service.timeutil import today_local
+
+router = APIRouter(include_in_schema=False)
+PAGE = 10
+
+
+@router.get("/")
+def dashboard(request: Request, status: str = "open", kind: str = "", topic: str = "", unit: str = "", day: str = "",
+              done: int = 0, page: int = Query(1, ge=1, le=10_000), viewer: Viewer = Depends(access())):
+    if viewer.role not in REVIEWERS:
+        return RedirectResponse("/submit", status_code=303)
+    from service.pipeline import source_health
+    from service.routes.admin import HEALTH_STATES
+
+    if status not in STATUS_NAMES:
+        status = "open"
+    store = get_store(request)
+    flags = visible_flags(store, viewer, status, kind, topic, unit, day)   # severity, then score (severity.py)
+    pages = max(1, -(-len(flags) // PAGE))
+    page = min(page, pages)
+    shown = flags[(page - 1) * PAGE:page * PAGE]
+    names = topic_names()
+    for flag in shown:
+        flag["topic_name"] = names.get(flag["topic"], flag["topic"] or "")
+        flag["spark"] = sparkline((flag.get("evidence") or {}).get("timeline") or [])
+    open_flags = flags if status == "open" and not (kind or topic or unit or day) else visible_flags(store, viewer)
+    units = scoped_units(store, viewer)
+    filters = {"status": status, "kind": kind, "topic": topic, "unit": unit, "day": day}
+    query = urlencode({k: v for k, v in filters.items() if v and not (k == "status" and v == "open")})
+    return render(request, "dashboard.html", {
+        "flags": shown, "total": len(flags), "page": page, "pages": pages, "query": query, "filters": filters,
+        "topics": sorted(names.items(), key=lambda x: x[1]), "units": units, "can_decide": viewer.role in DECIDERS,
+        "done": done, "bulk_actions": BULK_ACTIONS, **templates_globals,
+        "overview": overview(store, viewer.scope, today_local(), names, open_flags, units),
+        "health": source_states(source_health(store), HEALTH_STATES)}, viewer)

@@ -1,0 +1,99 @@
+"""The home page's dashboard (issue 16.2): the flags that matter first in severity order, compact and paged; the
+overview counted over the reader's units only (unit B's observations, name and flags never reach unit A's reader);
+Vietnamese numbers; the banner when a source's last run failed."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from fastapi.testclient import TestClient
+
+from collectors.items import RawItem
+from service.app import create_app
+from service.timeutil import today_local
+from web_support import OTHER, OWN, login, make_installation, observation
+
+NAME_B = "Công đoàn ngành Giáo dục tỉnh"
+MARK_B = "xqzbếta"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    inst = make_installation(tmp_path_factory.mktemp("dash"))
+    store = inst.store
+    now = datetime.now(timezone.utc) - timedelta(hours=1)
+    day = today_local().isoformat()
+    ids = {"A": [], "B": [], "P": []}
+    for n in range(3):
+        sid, _ = store.add_submission(inst.users["collab1"], uuid.uuid4().hex,
+                                      observation(f"Công nhân bệnh viện phản ánh nợ lương lần {n}.", OWN, day=now))
+        ids["A"].append(store.submissions(ids=[sid])[0]["item_id"])
+    # many of unit B's: a count of unit A's reader must not carry them
+    ids["B"] = store.add_items([observation(f"Giáo viên {MARK_B} phản ánh số {n}.", OTHER, day=now) for n in range(1200)])
+    for n in range(2):
+        ids["P"] += store.add_items([RawItem(title=f"Báo đưa tin nợ lương {n}", text="Doanh nghiệp chậm lương.",
+                                             url=f"https://baocaobang.vn/{n}.html", source="baocaobang.vn",
+                                             published_at=now)])
+    stream = store.create_stream("tien_luong", now.isoformat())
+    store.place_items([(item_id, stream, item_id, day, "tien_luong", "negative" if group != "P" else "neutral",
+                        "Cộng tác viên" if unit else "baocaobang.vn", unit, "observation" if unit else "article")
+                       for group, items in ids.items() for unit in [{"A": OWN, "B": OTHER, "P": None}[group]]
+                       for item_id in items])
+    start, end = (now - timedelta(days=1)).isoformat(), now.isoformat()
+    for n, (severity, units, items, title) in enumerate([
+            (45.0, {OWN: 3}, ids["A"], "Bệnh viện nợ lương ca đêm"),
+            (88.0, {OTHER: 5}, ids["B"][:5], f"Trường {MARK_B} nợ lương giáo viên"),
+            (71.5, {}, ids["P"], "Doanh nghiệp chậm trả lương"),
+            *[(30.0 + i, {OWN: 1}, ids["A"][:1], f"Chuyện nhỏ số {i}") for i in range(10)]]):
+        store.save_story_flag({
+            "key": f"story:{n}", "kind": "new_stream", "stream_id": None, "topic": "tien_luong", "score": 1.0,
+            "window_start": start, "window_end": end, "count": len(items), "baseline": 0.0,
+            "reason": f"Lý do {title}.", "keyphrases": [], "item_ids": items, "severity": severity, "title": title,
+            "evidence": {"units": units, "timeline": [{"day": day, "count": len(items)}]}})
+    source = store.sources()[0]
+    store.record_run(source["name"], now.isoformat(), now.isoformat(), False, 0, 0, False, ["timeout"], 1.0)
+    return inst, create_app(inst.settings, start_worker=False), source
+
+
+def _client(app, name: str) -> TestClient:
+    client = TestClient(app, follow_redirects=False)
+    assert login(client, name).status_code == 303
+    return client
+
+
+def test_the_flags_that_matter_come_first_compact_and_paged(site):
+    inst, app, _ = site
+    page = _client(app, "staff1").get("/").text
+    titles = re.findall(r'<a href="/flags/\d+">([^<]+)</a>', page)
+    assert titles[:3] == ["Doanh nghiệp chậm trả lương", "Bệnh viện nợ lương ca đêm", "Chuyện nhỏ số 9"]
+    assert len(titles) == 10 and "12 cảnh báo đang mở" in page and "Trang 1/2" in page
+    assert "Mức độ <strong>72</strong>/100" in page   # 71,5 rounded, the Vietnamese way
+    assert 'class="spark"' in page and "Xem hàng chờ đầy đủ" in page
+    second = _client(app, "staff1").get("/?page=2").text
+    assert re.findall(r'<a href="/flags/\d+">([^<]+)</a>', second) == ["Chuyện nhỏ số 1", "Chuyện nhỏ số 0"]
+
+
+def test_the_overview_counts_only_the_readers_units(site):
+    inst, app, source = site
+    page = _client(app, "staff1").get("/").text
+    for part in ("Số tin mỗi ngày theo kênh", "Sắc thái theo ngày", "Chủ đề tuần này so với tuần trước",
+                 "Hoạt động của các đơn vị", "Tình trạng nguồn tin", "<svg", "<rect", "<polyline"):
+        assert part in page, part
+    assert "<strong>5</strong> tin, ý kiến" in page   # 3 of unit A and 2 of the press; none of unit B's 1.200
+    assert "Cộng tác viên: 3" in page and "Báo chí, mạng: 2" in page
+    assert "Công đoàn ngành Y tế tỉnh" in page
+    assert NAME_B not in page and MARK_B not in page.lower() and "1.200" not in page
+    province = _client(app, "root").get("/").text
+    assert "<strong>1.205</strong> tin, ý kiến" in province and NAME_B in province
+    assert f"Trường {MARK_B} nợ lương giáo viên" in province
+
+
+def test_a_failing_source_raises_the_banner(site):
+    inst, app, source = site
+    page = _client(app, "staff1").get("/").text
+    banner = re.search(r'<p class="banner failing" role="alert">(.*?)</p>', page, re.S).group(1)
+    assert "nguồn tin đang lỗi" in banner and (source["title"] or source["name"]) in banner
+    assert "Đang lỗi" in page
+    assert _client(app, "collab1").get("/").headers["location"] == "/submit"
