@@ -268,8 +268,12 @@ def period_report(store: Store, unit_code: str, period: str, ref: date, settings
     press = _press_stories(store, unit, scope, start, end, names, unit_names, quoter, set(by_stream))
     dialogues = [_dialogue_entry(d, unit_names) for d in store.dialogues(units, first.isoformat(), last.isoformat())]
     commitments = [_commitment_entry(c, unit_names) for c in store.commitments_open_by(units, last.isoformat())]
+    from service.storyresponse import period_lines   # issue 17: the causes people stated, the orientations' outcome
+    from service.timeutil import today_local
+    stated = period_lines(store, scope, flags, first, last, today_local(), names)
     signed = _signed_on()
     return {
+        "stated_causes": stated["causes"], "orientation_results": stated["orientations"],
         "press": press, "dialogues": dialogues, "commitments": commitments, "narrative": {}, "children": [],
         "type": period, "unit": unit["code"], "unit_name": unit["name"], "province": settings.province,
         "title": f"BÁO CÁO CÔNG TÁC NẮM BẮT DƯ LUẬN XÃ HỘI {label.upper()}", "period_label": label,
@@ -544,12 +548,28 @@ NARRATIVE_PARTS = (("situation", "Nhận định chung"), ("causes", "Nguyên nh
                    ("results", "Kết quả nổi bật"), ("difficulties", "Khó khăn, vấn đề mới nảy sinh"),
                    ("proposals", "Đề xuất, kiến nghị"))   # the parts of a unit's report its staff write
 REPORT_STATUS = {"draft": "Nháp", "sent": "Đã gửi", "received": "Đã nhận"}
+TREND_LABELS = {"event": "sự kiện nổi bật", "new_stream": "mới xuất hiện", "burst": "tăng nhanh",
+                "spread": "lan rộng nhiều đơn vị", "negativity": "chuyển biến tiêu cực",
+                "watch_term": "có từ khóa theo dõi"}   # what the detector saw, as a report says a story's course
+
+
+def _trend_line(s: dict) -> str:
+    status = s.get("status_label") or ""
+    return f"Diễn biến: {TREND_LABELS.get(s.get('kind'), 'được theo dõi')}; {number(s['count'])} tin" + (
+        f"; tình trạng xử lý: {status.lower()}." if status else ".")
 
 
 def _narrative(data: dict, key: str) -> list[str]:
     """What the unit's staff wrote for one part, a paragraph a line."""
     text = (data.get("narrative") or {}).get(key) or ""
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _causes(data: dict) -> list[Any]:
+    """The staff's causes, then the causes stated in the period's largest stories, quoted (service/causeview.py)."""
+    stated = data.get("stated_causes") or []
+    return _narrative(data, "causes") + (
+        [("bold", "Nguyên nhân được nêu trong các tin, ý kiến (trích nguyên văn)"), *stated] if stated else [])
 
 
 def _period_sections(data: dict) -> list[tuple[str, list[Any]]]:
@@ -564,12 +584,14 @@ def _period_sections(data: dict) -> list[tuple[str, list[Any]]]:
     situation.append(("bold", "Dư luận trên báo chí"))
     for s in press:
         situation.append(("bold", _heading(s) + (" — liên quan trực tiếp đến đơn vị" if s.get("about_unit") else "")))
+        situation.append(_trend_line(s))
         situation.extend(_stream_lines(s)[1:])
     if not press:
         situation.append("Báo chí không có luồng dư luận nào cần chú ý trong kỳ.")
     situation.append(("bold", "Dư luận trong đoàn viên, người lao động (cộng tác viên phản ánh)"))
     for s in data["streams"]:
         situation.append(("bold", f"{_heading(s)} — {s['status_label']}"))
+        situation.append(_trend_line(s))
         situation.append(vn_text(s["reason"]))
         if s["sentiment"]:
             situation.append("Sắc thái: " + ", ".join(f"{k} {number(v)}" for k, v in s["sentiment"].items()) + ".")
@@ -602,6 +624,10 @@ def _period_sections(data: dict) -> list[tuple[str, list[Any]]]:
             done.append(("bold", f"{_heading(s)} — {s['status_label']}"))
             done.extend(_decision_line(d) for d in decisions)
 
+    if data.get("orientation_results"):
+        done.append(("bold", "Kết quả định hướng"))
+        done.extend(data["orientation_results"])
+
     issues: list[Any] = _narrative(data, "difficulties")
     issues += [f"- Vấn đề còn mở: {s.get('headline') or s['label']} ({s['status_label']})."
                for s in data["open_issues"]]
@@ -609,7 +635,7 @@ def _period_sections(data: dict) -> list[tuple[str, list[Any]]]:
                f"{c['held_on_vn']})." for c in data.get("commitments") or []]
     sections = [
         ("Tình hình dư luận xã hội trong kỳ", situation),
-        ("Nguyên nhân", _narrative(data, "causes") or ["Đơn vị chưa nêu nguyên nhân."]),
+        ("Nguyên nhân", _causes(data) or ["Đơn vị chưa nêu nguyên nhân."]),
         ("Kết quả công tác nắm bắt, định hướng dư luận", done),
         ("Khó khăn, vấn đề mới nảy sinh", issues or ["Không có vấn đề nào còn mở."]),
         ("Đề xuất, kiến nghị", _narrative(data, "proposals") or ["Không có đề xuất, kiến nghị."]),

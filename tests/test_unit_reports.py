@@ -83,6 +83,8 @@ def test_a_units_monthly_report_tells_press_collaborators_and_dialogues_in_vietn
     assert data["press"][0]["headline"].startswith("Bệnh viện tỉnh thiếu điều dưỡng") and data["press"][0]["about_unit"]
     assert "Bệnh viện tỉnh thiếu điều dưỡng, ngành y tế kiến nghị tăng phụ cấp (Tiền lương" in text
     assert "liên quan trực tiếp đến đơn vị" in text and "Giáo viên mầm non chờ hỗ trợ tiền điện" in text
+    assert "Diễn biến: mới xuất hiện; 1 tin; tình trạng xử lý: đang chờ xem xét." in text   # course, count, status
+    assert "Sắc thái: Tiêu cực 1." in text
     # the dialogue, its questions, answers and the open commitment
     assert "Đối thoại tại Bệnh viện Đa khoa tỉnh ngày 20/11/2026 (Công đoàn ngành Y tế tỉnh)" in text
     assert "- Ý kiến: Khi nào bệnh viện bố trí phòng nghỉ trực đêm?" in text and "Trả lời: Quý I năm 2027." in text
@@ -272,3 +274,16 @@ def test_the_morning_briefing_job_drafts_every_units_reports_on_the_first(inst):
     drafts = inst.store.unit_reports_of([u["code"] for u in inst.store.org_units()])
     assert {(r["period"], r["first_day"], r["status"], r["updated_by"]) for r in drafts} == {
         ("month", "2026-11-01", "draft", "pulse"), ("year", "2026-01-01", "draft", "pulse")}
+
+
+@time_machine.travel(datetime(2026, 12, 1, 3, tzinfo=timezone.utc), tick=True)   # 1 December, 10:00 in Vietnam
+def test_the_reports_page_reminds_a_unit_of_the_annual_report_due_before_2_december(inst):
+    app = create_app(inst.settings, start_worker=False)
+    staff = _client(app, "staff1")
+    page = staff.get("/briefings").text
+    assert "Báo cáo năm 2026 của đơn vị chưa gửi —\n  hôm nay (01/12/2026) là hạn cuối." in page
+    assert "Báo cáo tháng 11/2026 của đơn vị chưa gửi —\n  hạn cuối 05/12/2026, còn 4 ngày." in page
+    report = unitreports.open_draft(inst.store, OWN, "year", date(2026, 12, 1), inst.settings, "staff1",
+                                    date(2026, 12, 1))
+    unitreports.send(inst.store, report, "staff1", inst.settings, date(2026, 12, 1))
+    assert "Báo cáo năm 2026 của đơn vị chưa gửi" not in staff.get("/briefings").text

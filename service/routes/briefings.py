@@ -27,8 +27,11 @@ def _day(value: str) -> date:
 def briefings_page(request: Request, viewer: Viewer = Depends(access(*REVIEWERS))):
     store = get_store(request)
     yesterday = today_local() - timedelta(days=1)
+    from service.unitreports import reminders
+
+    due = reminders(store, viewer.unit, request.app.state.settings, today_local()) if viewer.unit else []
     return render(request, "briefings.html", {"days": store.briefing_days(), "yesterday": yesterday.isoformat(),
-                                              "units": scoped_units(store, viewer)}, viewer)
+                                              "units": scoped_units(store, viewer), "reminders": due}, viewer)
 
 
 def _briefing_for(request: Request, viewer: Viewer, wanted: date, stored: dict | None) -> tuple[dict, str | None]:
