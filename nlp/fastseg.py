@@ -24,9 +24,13 @@ _SYLLABLE = re.compile(r"^[^\W\d_]+$")
 @lru_cache(maxsize=1)
 def dictionary() -> frozenset[str]:
     """The lower-case words of two or more syllables (syllables joined by a space) in underthesea's model."""
-    from underthesea.pipeline import word_tokenize as wt
+    import importlib.util
 
-    model_dir = Path(wt.__file__).parent / "models"
+    # found without importing underthesea (its import alone costs ~50 MB of memory, which annotating never uses)
+    package = importlib.util.find_spec("underthesea")
+    if package is None or not package.submodule_search_locations:
+        raise ImportError("underthesea is not installed: its word list is needed to segment words")
+    model_dir = Path(list(package.submodule_search_locations)[0]) / "pipeline" / "word_tokenize" / "models"
     [path] = sorted(model_dir.glob("*/dictionary.bin"))[-1:]
     words = _strings_of_pickled_set(path.read_bytes())
     return frozenset(w for w in words if 2 <= w.count(" ") + 1 <= MAX_WORD_SYLLABLES)

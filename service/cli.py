@@ -155,6 +155,46 @@ def serve(host: Optional[str] = typer.Option(None, help="Address to listen on (d
 
 @app.command()
 @plain_errors
+def worker(until_idle: bool = typer.Option(False, "--until-idle", help="Run what is queued, then exit."),
+           kind: Optional[list[str]] = typer.Option(None, "--kind", help="Only jobs of this kind (repeatable)."),
+           poll: float = typer.Option(2.0, "--poll", min=0.1, help="Seconds between two looks at an empty queue.")):
+    """Run queued jobs (multi-machine mode: `pulse serve` runs one worker already); SIGTERM stops it after its job."""
+    import signal
+
+    from service.datadir import use
+    from service.logs import configure
+    from service.worker import Worker
+
+    s = settings()
+    open_store().close()
+    use(s)
+    if not until_idle:
+        log_file = configure(s, console_level="INFO", file_name="worker.log")
+        typer.echo(f"Logs: {log_file}" if log_file else "Logs: stderr only (the data folder cannot be written)")
+    runner = Worker(s, kinds=list(kind) if kind else None)
+    try:
+        if until_idle:
+            done = runner.run_until_idle()
+            for job in done:
+                typer.echo(_job_line(job))
+            if any(job["status"] == "failed" for job in done):
+                raise typer.Exit(1)
+            return
+        stop = {"now": False}
+
+        def ask_stop(signum, frame):
+            stop["now"] = True
+
+        signal.signal(signal.SIGTERM, ask_stop)
+        signal.signal(signal.SIGINT, ask_stop)
+        typer.echo(f"Worker {runner.id} is running queued jobs")
+        runner.run_forever(lambda: stop["now"], poll_seconds=poll)
+    finally:
+        runner.close()
+
+
+@app.command()
+@plain_errors
 def collect(source: Optional[str] = typer.Option(None, "--source", help="Collect only this source.")):
     """Run the collectors now."""
     from service.job_kinds import SourcesFailed
@@ -662,8 +702,8 @@ def _job_line(job: dict) -> str:
 @jobs_app.command("list")
 @plain_errors
 def jobs_list(status: Optional[str] = typer.Option(None, "--status", help="queued, running, done, failed or cancelled."),
-              kind: Optional[str] = typer.Option(None, "--kind", help="collect, process, detect, brief, briefing, "
-                                                 "train, promote, rollback or backup."),
+              kind: Optional[str] = typer.Option(None, "--kind", help="cycle, collect, process, intake, detect, "
+                                                 "brief, briefing, train, promote, rollback or backup."),
               limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first.")):
     """The newest jobs with their status, duration, counts and error."""
     from service.store import Store

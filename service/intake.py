@@ -1,13 +1,14 @@
-"""Collaborators' submissions after they are stored: annotate, place in a stream, run the detectors for their day.
+"""The job worker process of `pulse serve`, and collaborators' submissions after they are stored: annotate, place in
+a stream, run the detectors for their day.
 
 A request only stores the submission (one transaction) and nudges the worker; the worker reads what is pending from
 the store, so nothing is lost when it is busy, fails or the process restarts: pending submissions wait in the store.
-The worker is a separate process at low priority, holding the models (loaded once, when the app starts): annotating
+The same process runs every queued job (service/worker.py): the scheduler and the web app only queue them. It is a
+separate process at low priority and the only one holding the models (loaded once, when the app starts): annotating
 is CPU work that would otherwise hold the interpreter lock and slow every page of the app.
 """
 from __future__ import annotations
 
-import fcntl
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -15,14 +16,13 @@ import os
 import signal
 import threading
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable
 
-from service import pipeline
 from service.config import Settings
-from service.store import Store
+
+if TYPE_CHECKING:   # the worker process imports this module first: light, so its heartbeat starts at once
+    from service.store import Store
 
 log = logging.getLogger("pulse.intake")
 
@@ -30,27 +30,17 @@ STATES = ("stopped", "loading", "ready", "unavailable")
 HEARTBEAT_SECONDS = 2.0
 
 
-@contextmanager
-def processing_lock(db_path: str | Path) -> Iterator[None]:
-    """Held while items are annotated and placed in streams, so two runs of pipeline.process on one store (this
-    worker, the scheduler's cycle, `pulse process`) never place the same items at once. A lock file beside the db."""
-    path = Path(str(db_path) + ".processing.lock")
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def drain(store: Store, settings: Settings, annotator, versions: dict[str, str]) -> int:
-    """Process one batch of pending submissions; returns how many were done (0 when nothing waits)."""
-    pending = store.pending_submissions(limit=500)
-    if not pending:
-        return 0
+def drain_batch(store: Store, settings: Settings, annotator, versions: dict[str, str]) -> dict:
+    """The work of an `intake` job: process one batch of pending submissions (annotate, place, detect their days).
+    Returns its counts; `left` counts the submissions that could not be placed (they stay pending)."""
+    from service import pipeline
     from service.logs import step
 
-    with step(log, "intake batch", pending=len(pending)) as counts, processing_lock(settings.db_path):
+    pending = store.pending_submissions(limit=500)
+    if not pending:
+        return {"submissions": 0, "annotated": 0, "left": 0}
+
+    with step(log, "intake batch", pending=len(pending)) as counts:
         # small batches keep each write transaction short, so a request storing a submission never waits long
         done = pipeline.process(store, annotator, versions, batch_size=32, stream_settings=settings.streams,
                                 relevance_settings=settings.relevance)
@@ -61,16 +51,18 @@ def drain(store: Store, settings: Settings, annotator, versions: dict[str, str])
         counts.update(submissions=len(placed), annotated=done.annotated)
     if len(placed) < len(pending):
         log.warning("%d submissions could not be placed; they stay pending", len(pending) - len(placed))
-        return 0
-    return len(placed)
+    return {"submissions": len(placed), "annotated": done.annotated, "left": len(pending) - len(placed)}
 
 
 def _work(settings: Settings, loader: Callable | None, inbox, status, poll_seconds: float,
           retry_load_seconds: float) -> None:
-    """The worker process: load the models once, then drain pending submissions whenever nudged (or every poll).
+    """The worker process (service/worker.py): load the models once, then drain pending submissions whenever nudged
+    and run the queued jobs (cycles, briefings, training, promotion, backups), checking the queue every poll.
 
     It reads nudges and the stop request from a pipe (`inbox`) and reports through shared memory without locks
     (`status`): a worker killed at any moment can never leave the app waiting on a lock it held."""
+    beat = threading.Thread(target=_heartbeat, args=(status,), name="pulse-heartbeat", daemon=True)
+    beat.start()                      # first: the supervisor sees a live worker while it imports and loads
     from service.lifecycle import end_with_parent
 
     try:   # pages first: a submission may wait a second to be annotated, a person should not
@@ -79,46 +71,47 @@ def _work(settings: Settings, loader: Callable | None, inbox, status, poll_secon
         pass
     signal.signal(signal.SIGTERM, _stop_on_signal)
     end_with_parent()                 # the app is gone (even killed with SIGKILL): so is its worker
-    from service.datadir import models_home, use
+    from service.datadir import use
     from service.logs import configure
+    from service.worker import Worker
 
-    beat = threading.Thread(target=_heartbeat, args=(status,), name="pulse-heartbeat", daemon=True)
-    beat.start()
-    configure(settings, file_name="intake.log")   # a process of its own: its own file (rotation is per process)
+    configure(settings, file_name="worker.log")   # a process of its own: its own file (rotation is per process)
     use(settings)
-    store = Store(settings.db_path)
-    annotator = versions = None
     mailbox = _Mailbox(inbox)
+    worker = Worker(settings, loader=loader)
+    next_load = 0.0
+
+    def set_state() -> None:
+        status.state.value = STATES.index("ready" if worker.annotator is not None else
+                                          "unavailable" if worker.load_error else "loading")
+
     try:
+        worker.repair()
         while not mailbox.stopping:
-            if annotator is not None and loader is None and _promoted_since(settings, versions):
-                annotator = None   # an analyst promoted or rolled back a model: load the active ones
-            if annotator is None:
+            if worker.annotator is None and time.monotonic() >= next_load:   # at start, after a failure or a change
                 status.state.value = STATES.index("loading")
-                try:
-                    annotator, versions = loader() if loader else pipeline.load_annotator(models_home(settings))
-                    status.state.value = STATES.index("ready")
-                except Exception as exc:  # models missing or broken: submissions stay pending, stored
-                    status.state.value = STATES.index("unavailable")
-                    log.warning("models could not be loaded (%s); submissions wait in the store", exc)
-                    mailbox.wait(retry_load_seconds)
-                    continue
+                if worker.try_load() is None:   # models missing or broken: submissions stay pending, stored
+                    next_load = time.monotonic() + retry_load_seconds
+            set_state()
+            busy = False
             try:
-                while not mailbox.stopping:
-                    mailbox.read()     # nudges that came while busy are covered by this drain
-                    done = drain(store, settings, annotator, versions)
+                mailbox.read()     # nudges that came while busy are covered by this round
+                if worker.annotator is not None:
+                    done = worker.drain_submissions(stop=lambda: mailbox.stopping)
                     status.processed.value += done
-                    if not done:
-                        break
+                    busy = done > 0
+                if not mailbox.stopping:
+                    busy = worker.run_next() is not None or busy
+                set_state()
             except Exception:
-                log.exception("processing submissions failed; they stay pending and are retried")
+                log.exception("the worker's round failed; what it was doing stays queued or pending")
                 mailbox.wait(poll_seconds)
-            if mailbox.wait(poll_seconds):
+            if not busy and mailbox.wait(poll_seconds):
                 mailbox.settle()
     except KeyboardInterrupt:
         pass
     finally:
-        store.close()
+        worker.close()
 
 
 def _stop_on_signal(signum, frame) -> None:
@@ -168,17 +161,6 @@ class _Mailbox:
                 return
 
 
-def _promoted_since(settings: Settings, versions: dict[str, str] | None) -> bool:
-    """Whether the active model versions differ from the ones loaded (the registry is a small JSON file)."""
-    from service.datadir import models_home
-    from service.registry import ModelsMissing, active_versions
-
-    try:
-        return active_versions(models_home(settings)) != versions
-    except (ModelsMissing, OSError, ValueError):
-        return False
-
-
 class _Status:
     """What the worker tells the app, in shared memory without locks (one writer: the worker; readers: the app)."""
 
@@ -196,7 +178,7 @@ class SubmissionWorker:
     that died or froze (no heartbeat for `stale_seconds`), with a growing pause when it keeps dying; `health()`
     says what happened."""
 
-    def __init__(self, settings: Settings, annotator_loader: Callable | None = None, poll_seconds: float = 5.0,
+    def __init__(self, settings: Settings, annotator_loader: Callable | None = None, poll_seconds: float = 2.0,
                  retry_load_seconds: float = 60.0, stale_seconds: float = 120.0):
         self.settings = settings
         self.loader = annotator_loader          # a module-level function (it crosses to the worker process)

@@ -30,17 +30,19 @@ def collect(store, settings, result):
 
 
 def process(store, settings, result):
+    """Annotate and place what is queued. A process kind is EXCLUSIVE (service/jobs.py): one run at a time over the
+    store, whatever process runs it."""
     def work(params, progress):
         from service.datadir import models_home
-        from service.intake import processing_lock
         from service.pipeline import load_annotator, process as run_process
         from service.registry import active_versions
 
         annotator = result.get("annotator")
-        if annotator is not None:   # the scheduler's annotator, kept across cycles
+        holder = result.get("worker")   # the job worker's models, loaded once and kept (service/worker.py)
+        if annotator is not None:
             versions = result["versions"]
         elif store.count_to_process():
-            annotator, versions = load_annotator(models_home(settings))
+            annotator, versions = holder.models() if holder else load_annotator(models_home(settings))
         else:   # nothing queued: the models are not even loaded
             versions = active_versions(models_home(settings))
         hook = result.get("on_progress")
@@ -50,10 +52,9 @@ def process(store, settings, result):
                 hook(done, total)
             progress(done, total)
 
-        with processing_lock(settings.db_path):   # the submission worker places items too
-            outcome = run_process(store, annotator, versions, batch_size=int(params.get("batch_size", 256)),
-                                  stream_settings=settings.streams, relevance_settings=settings.relevance,
-                                  progress=both)
+        outcome = run_process(store, annotator, versions, batch_size=int(params.get("batch_size", 256)),
+                              stream_settings=settings.streams, relevance_settings=settings.relevance,
+                              progress=both)
         result["outcome"] = outcome
         return {"annotated": outcome.annotated, "days": len(outcome.days)}
     return work
@@ -120,6 +121,109 @@ def backup(store, settings, result):
 
 for _kind, _factory in {"collect": collect, "process": process, "detect": detect, "brief": brief,
                         "briefing": daily_briefing, "backup": backup}.items():
+    register(_kind, _factory)
+
+
+# --- the kinds the job worker runs for the scheduler and the web app (service/worker.py) ---------------------------
+
+
+def cycle(store, settings, result):
+    """One collection cycle: collect every source, process what is new, detect each day it falls on
+    (service/scheduler.run_cycle); each step is a job of its own."""
+    def work(params, progress):
+        from service import scheduler
+
+        return scheduler.run_cycle(store, settings, result.get("worker"))
+    return work
+
+
+def intake(store, settings, result):
+    """A batch of collaborators' submissions: annotated, placed, their days detected (service/intake.py)."""
+    def work(params, progress):
+        from service.intake import drain_batch
+
+        holder = result.get("worker")
+        annotator, versions = holder.models() if holder else _load(settings)
+        return drain_batch(store, settings, annotator, versions)
+    return work
+
+
+def _load(settings):
+    from service.datadir import models_home
+    from service.pipeline import load_annotator
+
+    return load_annotator(models_home(settings))
+
+
+TRAIN_STEPS = 4   # the lines train_candidate logs: labels, seed sample, fitted; then the card written
+
+
+def train(store, settings, result):
+    """A topic candidate from the board's labels (service/retrain.py); its log lines are the job's, each a step of
+    its progress bar."""
+    def work(params, progress):
+        from service import retrain
+        from service.datadir import taxonomy_file, writable_models_home
+
+        if not params.get("from_labels"):   # `pulse train TASK --dataset …` runs in its command, not here
+            raise ValueError("this training was started by `pulse train`; run that command again")
+
+        def log_line(line):
+            progress.log(line)
+            progress(min(len(progress.lines), TRAIN_STEPS - 1), TRAIN_STEPS)
+
+        progress(0, TRAIN_STEPS)
+        summary = retrain.train_candidate(
+            store, writable_models_home(settings), Path(settings.db_path).parent, params.get("user") or "system",
+            version=params.get("version"), seed_leads_n=int(params.get("seed_leads") or retrain.SEED_LEADS),
+            log=log_line, taxonomy_file=taxonomy_file(settings),
+            corpus_dir=Path(settings.datasets_dir) / retrain.SEED_CORPUS)
+        progress(TRAIN_STEPS, TRAIN_STEPS)
+        result["summary"] = summary
+        return {"version": summary["version"], "seconds": summary["total_seconds"]}
+    return work
+
+
+def promote(store, settings, result):
+    """Make a model version active and re-annotate its window (retrain.REANNOTATE_DAYS), as a job of the worker,
+    which lets go of its models first: the re-annotation loads the new ones (one copy in memory at a time)."""
+    def work(params, progress):
+        from service import retrain
+        from service.datadir import writable_models_home
+
+        holder = result.get("worker")
+        if holder:
+            holder.drop_models()
+        progress.log(f"{params.get('task', 'topic')} {params['version']}: re-annotating the items of the last "
+                     f"{int(params.get('days') or retrain.REANNOTATE_DAYS)} days")
+        out = retrain.promote(store, writable_models_home(settings), params.get("task", "topic"), params["version"],
+                              params.get("user") or "system", force=bool(params.get("force")),
+                              since_day=params.get("since"), days=int(params.get("days") or retrain.REANNOTATE_DAYS))
+        result["outcome"] = out
+        return {"version": out.version, "previous": out.previous or "", "reannotated": out.reannotated,
+                "facts_updated": out.facts_updated}
+    return work
+
+
+def rollback(store, settings, result):
+    def work(params, progress):
+        from service import retrain
+        from service.datadir import writable_models_home
+
+        holder = result.get("worker")
+        if holder:
+            holder.drop_models()
+        out = retrain.rollback(store, writable_models_home(settings), params.get("task", "topic"),
+                               params.get("user") or "system", since_day=params.get("since"),
+                               days=int(params.get("days") or retrain.REANNOTATE_DAYS))
+        result["outcome"] = out
+        return {"version": out.version, "previous": out.previous or "", "reannotated": out.reannotated,
+                "facts_updated": out.facts_updated}
+    return work
+
+
+for _kind, _factory in {"cycle": cycle, "intake": intake, "train": train, "promote": promote,
+                        "rollback": rollback}.items():
     register(_kind, _factory)
 
 

@@ -158,12 +158,13 @@ def _stopped(signum, frame) -> None:
 
 
 def serve(settings, with_scheduler: bool = True, echo=print, grace_seconds: float = 10.0) -> None:
-    """`pulse serve`: the web app (with its intake worker) and the scheduler, in one process group that ends together.
+    """`pulse serve`: the web app, its job worker process (the only holder of the models: it runs every queued job and
+    the collaborators' submissions) and the scheduler that queues the cycles, in one process group that ends together.
 
     On SIGTERM or Ctrl-C: uvicorn stops taking requests and finishes the open ones, the app stops its worker, the
     scheduler stops; then every process left in the group (the segmentation pool, an orphan of a killed worker) gets
-    SIGTERM, and SIGKILL after `grace_seconds`. A collection cycle still running in a scheduler thread after that is
-    abandoned: its unfinished transaction is rolled back by SQLite."""
+    SIGTERM, and SIGKILL after `grace_seconds`. A job the worker was running is abandoned: its unfinished transaction
+    is rolled back by SQLite and the job, left `running` without a heartbeat, is repaired by the next worker."""
 
     import uvicorn
 
@@ -174,9 +175,11 @@ def serve(settings, with_scheduler: bool = True, echo=print, grace_seconds: floa
     signal.signal(signal.SIGTERM, _stopped)
     jobs = None
     try:
-        jobs = scheduler.start(settings) if with_scheduler else None
+        app = create_app(settings)
+        # the scheduler only queues jobs; the app's worker process runs them (woken at once by `notify`)
+        jobs = scheduler.start(settings, notify=app.state.worker.notify) if with_scheduler else None
         echo(f"Pulse is serving on http://{settings.host}:{settings.port} (process group {os.getpgrp()})")
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                     timeout_graceful_shutdown=grace_seconds)
     except (_Stopped, KeyboardInterrupt):
         log.info("stop requested")

@@ -12,17 +12,18 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from nlp.classify import TextClassifier
 from nlp.seedsample import SEED_CORPUS, seed_leads, seed_pairs
 from nlp.taxonomy import load_taxonomy
-from nlp.train import metrics
 from service import registry
 from service.labels import item_text, split_labels, taxonomy_path
 from service.pipeline import UserError, load_annotator
 from service.registry import model_version_key
 from service.store import Store, utcnow
+
+if TYPE_CHECKING:
+    from nlp.classify import TextClassifier
 
 TASK = "topic"
 MIN_LABELS = 10          # fewer training labels than this for a topic: said plainly on the card and the page
@@ -54,6 +55,8 @@ class PromoteOutcome:
 def fit_candidate(board_texts: list[str], board_labels: list[str], seed_texts: list[str], seed_labels: list[str],
                   params: dict[str, Any] | None = None) -> TextClassifier:
     """A topic model fitted on the board's labels (weighted by repetition) and the seed-labelled sample."""
+    from nlp.classify import TextClassifier   # scikit-learn is loaded where models are, never by the web server
+
     texts = list(seed_texts) + list(board_texts) * BOARD_WEIGHT
     labels = list(seed_labels) + list(board_labels) * BOARD_WEIGHT
     return TextClassifier(**(params or PARAMS)).fit(texts, labels)
@@ -98,6 +101,8 @@ def board_split(store: Store) -> tuple[list[dict], list[dict]]:
 
 
 def _active_model(models_dir: Path) -> tuple[str | None, TextClassifier | None]:
+    from nlp.classify import TextClassifier
+
     entry = registry.read_registry(models_dir).get(TASK) or {}
     version = entry.get("active")
     if not version:
@@ -106,6 +111,8 @@ def _active_model(models_dir: Path) -> tuple[str | None, TextClassifier | None]:
 
 
 def score_on_heldout(model: TextClassifier, heldout: list[dict]) -> dict[str, Any]:
+    from nlp.train import metrics
+
     if not heldout:
         return {"n": 0}
     predicted = [str(p) for p in model.predict([item_text(r) for r in heldout])]
@@ -181,6 +188,8 @@ def train_candidate(store: Store, models_dir: Path, cache_dir: Path, username: s
 
 def compare_with_active(store: Store, models_dir: Path, version: str) -> dict[str, Any]:
     """Score a version and the active topic model on today's held-out labels (the same items for both)."""
+    from nlp.classify import TextClassifier
+
     _, heldout = board_split(store)
     candidate = TextClassifier.load(Path(models_dir) / TASK / version / "model.skops")
     active_version, active = _active_model(models_dir)

@@ -147,7 +147,9 @@ def test_killing_the_intake_worker_submissions_still_answer_and_the_worker_comes
         rows = served.inst.store.submissions(limit=100)
         assert len(rows) == 15 and all(r["processed_at"] and r["stream_id"] for r in rows)
 
-        after = served.health(admin)
+        # the worker counts a batch once its intake job is recorded, just after the submissions are marked processed
+        after = wait_until(lambda: (h := served.health(admin))["worker"]["processed"] >= 15 and h, timeout=30,
+                           what="the batch counted")
         assert after["ok"] is True and after["worker"]["alive"] is True
         assert after["worker"]["restarts"] == 1
         assert after["worker"]["pid"] not in (None, old_pid)

@@ -1,26 +1,22 @@
 """The analysts' pages: label items with one click (a queue ordered for learning), edit the taxonomy, train a
 candidate from the board's labels in the background, compare it with the active model, promote it or roll back.
 
-Training, promotion and rollback run in a background thread with its own store connection, one job at a time;
-the page shows the job's progress and the app stays responsive.
+Training, promotion and rollback are queued as jobs (service/jobs.py) that the job worker runs (service/worker.py),
+one at a time; the page shows the job's progress from its row and the app stays responsive: no work runs in the web
+server.
 """
 from __future__ import annotations
 
 import json
-import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from service import registry, retrain
-from service.datadir import datasets_problem, models_home, taxonomy_file, writable_models_home, writable_taxonomy
+from service.datadir import datasets_problem, models_home, taxonomy_file, writable_taxonomy
 from service.labels import LabelError, SENTIMENTS, board_counts, export_rows, safe_cells, set_label
-from service.labelqueue import labelling_queue
 from service.routes.web import REVIEWERS, Viewer, access, clean_text, get_store, render
 from service.store import Store
 from service.taxonomy_edit import TaxonomyError, add_topic, delete_topic, merge_topics, read, rename_topic
@@ -30,72 +26,11 @@ TRAINERS = ("admin", "analyst")          # may train, promote, roll back and edi
 JOB_NAMES = {"train": "Huấn luyện mô hình mới", "promote": "Đưa mô hình vào sử dụng", "rollback": "Quay lại mô hình trước"}
 
 
-@dataclass
-class Job:
-    """One background job: what it is, who started it, its progress lines, and how it ended."""
-
-    kind: str
-    username: str
-    started: float = field(default_factory=time.time)
-    lines: list[str] = field(default_factory=list)
-    done: bool = False
-    ok: bool = False
-    result: str = ""
-
-    def log(self, line: str) -> None:
-        self.lines.append(line)
-
-
-class Jobs:
-    """At most one running job per app; the last finished one is kept to show its outcome."""
-
-    def __init__(self, db_path: str | Path | None = None):
-        self.lock = threading.Lock()
-        self.current: Job | None = None
-        self.db_path = db_path   # each job is also a row of the store's jobs table (service/jobs.py)
-
-    def start(self, job: Job, work: Callable[[Job], str]) -> bool:
-        with self.lock:
-            if self.current is not None and not self.current.done:
-                return False
-            self.current = job
-
-        def recorded(job: Job) -> str:
-            """The work as a row of the jobs table (who asked, their unit, outcome, the log's last lines)."""
-            from service.jobs import run_job
-
-            if self.db_path is None:
-                return work(job)
-            out: dict = {}
-            with Store(self.db_path) as store:
-                user = store.user(job.username) or {}
-                unit = next((u["code"] for u in store.org_units() if u["id"] == user.get("org_unit_id")), None)
-
-                def unit_of_work(params, progress):
-                    out["result"] = work(job)
-                    return {"lines": len(job.lines)}
-
-                row = run_job(store, job.kind, {"by": "web"}, unit_of_work, job.username, org_unit=unit, reraise=True)
-                store.finish_job(row["id"], "done", counts=row["counts"], log_excerpt="\n".join(job.lines[-20:]))
-            return out["result"]
-
-        def run():
-            try:
-                job.result = recorded(job)
-                job.ok = True
-            except Exception as exc:  # a failed job is shown on the page with its reason, never lost
-                job.result = job_failure(exc)
-                job.log(str(exc))
-            finally:
-                job.done = True
-
-        threading.Thread(target=run, name=f"pulse-{job.kind}", daemon=True).start()
-        return True
-
-
-def job_failure(exc: Exception) -> str:
+def job_failure(exc: Exception | str) -> str:
     """Why a job failed, in the page's language (the English detail goes to the job's log)."""
     text = str(exc)
+    if "Tiến trình chạy việc này" in text:   # its worker died (service/jobs.repair_stale): already Vietnamese
+        return text
     if "Not enough board labels" in text:
         return ("Chưa đủ nhãn để huấn luyện: cần ít nhất hai nhãn cho một chủ đề (nên có từ "
                 f"{retrain.MIN_LABELS} nhãn mỗi chủ đề). Hãy gán nhãn thêm rồi huấn luyện lại.")
@@ -111,15 +46,60 @@ def job_failure(exc: Exception) -> str:
     return "Đã có lỗi; chi tiết ở nhật ký bên dưới."
 
 
-def jobs_of(request: Request) -> Jobs:
-    state = request.app.state
-    with _JOBS_LOCK:
-        if not hasattr(state, "analyst_jobs"):
-            state.analyst_jobs = Jobs(state.settings.db_path)
-    return state.analyst_jobs
+ANALYST_KINDS = ["train", "promote", "rollback"]
 
 
-_JOBS_LOCK = threading.Lock()
+def _job_view(row: dict | None) -> dict | None:
+    """The analysts' latest job (a row of the jobs table) as the page shows it: done or not, its outcome in
+    Vietnamese, its log lines and how far it got."""
+    if row is None:
+        return None
+    counts = row["counts"]
+    done = row["status"] in ("done", "failed", "cancelled")
+    if row["status"] == "done" and row["kind"] == "train":
+        result = counts.get("version", "")
+    elif row["status"] == "done" and row["kind"] == "promote":
+        result = (f"topic {counts.get('version')} đang được dùng (thay {counts.get('previous') or 'không có'}); "
+                  f"{counts.get('reannotated', 0)} tin được gán nhãn lại, {counts.get('facts_updated', 0)} tin trong "
+                  f"luồng được cập nhật.")
+    elif row["status"] == "done":
+        result = (f"Đã quay lại topic {counts.get('version')} (thay {counts.get('previous')}); "
+                  f"{counts.get('facts_updated', 0)} tin được cập nhật.")
+    elif row["status"] == "cancelled":
+        result = "Đã bị hủy."
+    elif row["status"] == "failed":
+        result = job_failure(row["error"] or "")
+    else:
+        result = ""
+    lines = (row["log_excerpt"] or "").splitlines()
+    if row["status"] == "failed" and row["error"] and row["error"] not in lines:
+        lines.append(row["error"])
+    total, got = row["progress_total"], row["progress_done"]
+    return {"id": row["id"], "kind": row["kind"], "username": row["requested_by"], "status": row["status"],
+            "done": done, "ok": row["status"] == "done", "result": result, "lines": lines,
+            "queued": row["status"] == "queued",
+            "share": min(1.0, got / total) if total and got is not None else None}
+
+
+def latest_job(request: Request) -> dict | None:
+    """The newest training, promotion or rollback, whoever asked for it."""
+    store = get_store(request)
+    rows = [r for kind in ANALYST_KINDS for r in store.jobs(kind=kind, limit=1)]
+    return _job_view(max(rows, key=lambda r: r["id"]) if rows else None)
+
+
+def _enqueue(request: Request, viewer: Viewer, kind: str, params: dict) -> bool:
+    """Queue an analysts' job for the worker, unless one of them is already queued or running; wake the worker."""
+    from service.jobs import enqueue, open_job
+
+    store = get_store(request)
+    if open_job(store, ANALYST_KINDS) is not None:
+        return False
+    user = store.user(viewer.username) or {}
+    unit = next((u["code"] for u in store.org_units() if u["id"] == user.get("org_unit_id")), None)
+    enqueue(store, kind, {**params, "user": viewer.username}, requested_by=viewer.username, org_unit=unit)
+    request.app.state.worker.notify()
+    return True
 
 
 DATASETS_MISSING = ("Không tìm thấy kho văn bản dùng để huấn luyện (datasets_dir trong tệp cấu hình). Hãy đặt "
@@ -176,7 +156,7 @@ def analyst_page(request: Request, msg: str = "", err: str = "", viewer: Viewer 
     warnings = retrain.label_warnings(counts["train"], list(names))
     return render(request, "analyst_index.html", {
         "names": names, "counts": counts, "warnings": warnings, "versions": _versions(store, models_dir),
-        "job": jobs_of(request).current, "job_names": JOB_NAMES, "msg": msg, "err": err,
+        "job": latest_job(request), "job_names": JOB_NAMES, "msg": msg, "err": err,
         "has_history": bool((registry.read_registry(models_dir).get("topic") or {}).get("history"))}, viewer)
 
 
@@ -186,22 +166,13 @@ BUSY = "Đang có một việc chạy nền; vui lòng chờ nó xong."
 @router.post("/analyst/train")
 def train_candidate(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
     settings = request.app.state.settings
-    job = Job("train", viewer.username)
     cache_dir = Path(settings.db_path).parent
     if not retrain.seed_cached(cache_dir, retrain.SEED_LEADS) and datasets_problem(settings, retrain.SEED_CORPUS):
         return _back("/analyst", error=DATASETS_MISSING)
-
-    def work(job: Job) -> str:
-        with Store(settings.db_path) as store:
-            summary = retrain.train_candidate(store, writable_models_home(settings), cache_dir,
-                                              viewer.username, seed_leads_n=retrain.SEED_LEADS, log=job.log,
-                                              taxonomy_file=taxonomy_file(settings),
-                                              corpus_dir=Path(settings.datasets_dir) / retrain.SEED_CORPUS)
-        return summary["version"]
-
-    if not jobs_of(request).start(job, work):
+    if not _enqueue(request, viewer, "train", {"task": "topic", "from_labels": True,
+                                               "seed_leads": retrain.SEED_LEADS}):
         return _back("/analyst", error=BUSY)
-    return _back("/analyst", "Đã bắt đầu huấn luyện; tiến độ hiện bên dưới.")
+    return _back("/analyst", "Đã xếp việc huấn luyện; tiến độ hiện bên dưới.")
 
 
 # --- a version's report, promote, rollback -----------------------------------------------------------------------------
@@ -227,38 +198,20 @@ def model_page(request: Request, version: str, msg: str = "", err: str = "",
               if isinstance(r, dict) and "f1-score" in r and t not in ("macro avg", "weighted avg")]
     return render(request, "analyst_model.html", {
         "row": row, "check": check, "candidate": candidate, "topics": topics, "names": names,
-        "job": jobs_of(request).current, "msg": msg, "err": err, "min_labels": retrain.MIN_LABELS}, viewer)
+        "job": latest_job(request), "msg": msg, "err": err, "min_labels": retrain.MIN_LABELS}, viewer)
 
 
 @router.post("/analyst/models/{version}/promote")
 def promote(request: Request, version: str, force: str = Form(""), viewer: Viewer = Depends(access(*TRAINERS))):
-    settings = request.app.state.settings
-    job = Job("promote", viewer.username)
-
-    def work(job: Job) -> str:
-        job.log(f"Đưa topic {version} vào sử dụng, gán nhãn lại tin của {retrain.REANNOTATE_DAYS} ngày gần nhất…")
-        with Store(settings.db_path) as store:
-            out = retrain.promote(store, writable_models_home(settings), "topic", version, viewer.username,
-                                  force=bool(force))
-        return (f"topic {version} đang được dùng (thay {out.previous}); {out.reannotated} tin được gán nhãn lại, "
-                f"{out.facts_updated} tin trong luồng được cập nhật.")
-
-    if not jobs_of(request).start(job, work):
+    if not _enqueue(request, viewer, "promote", {"task": "topic", "version": version, "force": bool(force),
+                                                 "days": retrain.REANNOTATE_DAYS}):
         return _back(f"/analyst/models/{version}", error=BUSY)
     return _back("/analyst", "Đang đưa mô hình vào sử dụng; tiến độ hiện bên dưới.")
 
 
 @router.post("/analyst/rollback")
 def rollback(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
-    settings = request.app.state.settings
-    job = Job("rollback", viewer.username)
-
-    def work(job: Job) -> str:
-        with Store(settings.db_path) as store:
-            out = retrain.rollback(store, writable_models_home(settings), "topic", viewer.username)
-        return f"Đã quay lại topic {out.version} (thay {out.previous}); {out.facts_updated} tin được cập nhật."
-
-    if not jobs_of(request).start(job, work):
+    if not _enqueue(request, viewer, "rollback", {"task": "topic", "days": retrain.REANNOTATE_DAYS}):
         return _back("/analyst", error=BUSY)
     return _back("/analyst", "Đang quay lại mô hình trước; tiến độ hiện bên dưới.")
 
@@ -268,6 +221,8 @@ def rollback(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
 
 @router.get("/analyst/queue")
 def queue_page(request: Request, msg: str = "", err: str = "", viewer: Viewer = Depends(access(*REVIEWERS))):
+    from service.labelqueue import labelling_queue   # loads the topic model: only when the queue is asked for
+
     store, models_dir = get_store(request), _models_dir(request)
     queue = labelling_queue(store, models_dir, limit=20, units=None if viewer.province else viewer.units,
                             taxonomy_file=_taxonomy(request))
