@@ -121,8 +121,11 @@ def restore(source: str | Path, db_path: str | Path, force: bool = False) -> Out
             partial.unlink(missing_ok=True)
             Path(f"{partial}-journal").unlink(missing_ok=True)
     if info["schema_version"] < len(MIGRATIONS):
+        from service.setup import index_old_items
+
         with Store(db_path) as store:
             store.migrate()
+            index_old_items(store, "restore")
     final = check(db_path)
     return Outcome(db_path, db_path.stat().st_size, final["schema_version"], final["counts"],
                    time.monotonic() - started, saved_previous=saved)

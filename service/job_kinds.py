@@ -255,3 +255,15 @@ def mail(store, settings, result):
 
 register("alerts", alerts)
 register("mail", mail)
+
+
+# --- the search index of items stored before it existed (Store.backfill_search_index), run by `pulse init` --------
+def search_backfill(store, settings, result):
+    def work(params, progress):
+        indexed = store.backfill_search_index(progress=progress)
+        result["indexed"] = indexed
+        return {"indexed": indexed}
+    return work
+
+
+register("search_backfill", search_backfill)

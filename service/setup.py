@@ -40,6 +40,7 @@ def init(store: Store, admin_username: str = "admin", stream_settings: StreamSet
     """Create or upgrade the store and mend what earlier versions left (see service/doctor.py); on a new store also
     create the first admin and return its password once."""
     version = store.migrate()
+    index_old_items(store)
     repairs = doctor(store, stream_settings=stream_settings, integrity=False)
     for code, name, parent, level in DEFAULT_UNITS:
         store.add_org_unit(code, name, parent, level)
@@ -53,3 +54,14 @@ def init(store: Store, admin_username: str = "admin", stream_settings: StreamSet
         password = new_password()
         store.add_user(admin_username, hash_password(password), "admin", DEFAULT_UNITS[0][0])
     return InitOutcome(version, password, len(store.org_units()), len(store.sources()), repairs)
+
+
+def index_old_items(store: Store, requested_by: str = "init") -> dict | None:
+    """Index for search the items stored before items_search existed, as a `search_backfill` job (with its progress,
+    resumable); None when there are none."""
+    if not store.count_search_backfill():
+        return None
+    from service import jobs
+
+    job, _ = jobs.run_kind(store, None, "search_backfill", {}, requested_by)
+    return job

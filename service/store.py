@@ -1671,16 +1671,17 @@ class Store:
 
     def add_unit_report(self, org_unit: str, period: str, first_day: str, data: dict, narrative: dict,
                         username: str) -> int:
-        """A new draft revision (the next number) of a unit's report; the caller holds the transaction."""
+        """A new draft revision (the next number) of a unit's report."""
         now = utcnow()
-        revision = self.db.execute(
-            "SELECT COALESCE(MAX(revision), 0) + 1 FROM unit_reports WHERE org_unit = ? AND period = ?"
-            " AND first_day = ?", [org_unit, period, first_day]).fetchone()[0]
-        cur = self.db.execute(
-            "INSERT INTO unit_reports (org_unit, period, first_day, revision, status, data, narrative, created_at,"
-            " created_by, updated_at, updated_by) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
-            [org_unit, period, first_day, revision, json.dumps(data, ensure_ascii=False, default=str),
-             json.dumps(narrative, ensure_ascii=False), now, username, now, username])
+        with self.transaction():
+            revision = self.db.execute(
+                "SELECT COALESCE(MAX(revision), 0) + 1 FROM unit_reports WHERE org_unit = ? AND period = ?"
+                " AND first_day = ?", [org_unit, period, first_day]).fetchone()[0]
+            cur = self.db.execute(
+                "INSERT INTO unit_reports (org_unit, period, first_day, revision, status, data, narrative, created_at,"
+                " created_by, updated_at, updated_by) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
+                [org_unit, period, first_day, revision, json.dumps(data, ensure_ascii=False, default=str),
+                 json.dumps(narrative, ensure_ascii=False), now, username, now, username])
         return cur.lastrowid
 
     def update_unit_report_draft(self, report_id: int, narrative: dict, username: str,
@@ -1691,16 +1692,18 @@ class Store:
         if data is not None:
             sets.append("data = ?")
             params.append(json.dumps(data, ensure_ascii=False, default=str))
-        cur = self.db.execute(f"UPDATE unit_reports SET {', '.join(sets)} WHERE id = ? AND status = 'draft'",
-                              [*params, report_id])
+        with self.transaction():
+            cur = self.db.execute(f"UPDATE unit_reports SET {', '.join(sets)} WHERE id = ? AND status = 'draft'",
+                                  [*params, report_id])
         return cur.rowcount == 1
 
     def mark_unit_report(self, report_id: int, status: str, username: str) -> bool:
         """draft → sent, or sent → received, with who and when; False when the report is not in the step before."""
         before, column = {"sent": ("draft", "sent"), "received": ("sent", "received")}[status]
-        cur = self.db.execute(
-            f"UPDATE unit_reports SET status = ?, {column}_at = ?, {column}_by = ? WHERE id = ? AND status = ?",
-            [status, utcnow(), username, report_id, before])
+        with self.transaction():
+            cur = self.db.execute(
+                f"UPDATE unit_reports SET status = ?, {column}_at = ?, {column}_by = ? WHERE id = ? AND status = ?",
+                [status, utcnow(), username, report_id, before])
         return cur.rowcount == 1
 
     # --- dialogues and field visits (service/dialogues.py) ---------------------------------------------
@@ -1711,17 +1714,18 @@ class Store:
 
     def add_dialogue(self, org_unit: str, held_on: str, kind: str, enterprise: str, place: str, participants: str,
                      username: str, points: list[dict]) -> int:
-        """A dialogue and its points (question, answer, commitment, item_id); the caller holds the transaction."""
-        cur = self.db.execute(
-            "INSERT INTO dialogues (org_unit, held_on, kind, enterprise, place, participants, created_by, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [org_unit, held_on, kind, enterprise, place, participants, username,
-                                                 utcnow()])
-        dialogue_id = cur.lastrowid
-        self.db.conn.executemany(
-            "INSERT INTO dialogue_points (dialogue_id, position, question, answer, commitment, item_id)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [(dialogue_id, n, p["question"], p.get("answer", ""), p.get("commitment", ""), p.get("item_id"))
-             for n, p in enumerate(points, start=1)])
+        """A dialogue and its points (question, answer, commitment, item_id), together."""
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT INTO dialogues (org_unit, held_on, kind, enterprise, place, participants, created_by,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [org_unit, held_on, kind, enterprise, place, participants, username, utcnow()])
+            dialogue_id = cur.lastrowid
+            self.db.conn.executemany(
+                "INSERT INTO dialogue_points (dialogue_id, position, question, answer, commitment, item_id)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(dialogue_id, n, p["question"], p.get("answer", ""), p.get("commitment", ""), p.get("item_id"))
+                 for n, p in enumerate(points, start=1)])
         return dialogue_id
 
     def dialogue(self, dialogue_id: int) -> dict | None:
@@ -1787,8 +1791,9 @@ class Store:
         return rows[0] if rows else None
 
     def delete_pending_import(self, upload_id: int) -> None:
-        """The caller holds the transaction (the upload goes with the import of its rows)."""
-        self.db.execute("DELETE FROM pending_imports WHERE id = ?", [upload_id])
+        """Forget an upload (inside the transaction that imports its rows: the two go together)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM pending_imports WHERE id = ?", [upload_id])
 
     def hashes_stored(self, hashes: list[str]) -> set[str]:
         """Which of these content hashes are already items (an upload's rows imported before)."""
