@@ -239,15 +239,22 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     # --- estimator API -----------------------------------------------------------------------------------------------
 
-    def fit(self, X: Sequence[str], y: Sequence[Any], sample_weight: Sequence[float] | None = None) -> "TextClassifier":
-        return self.fit_segmented(_prepare(X, bool(self.word_ngrams), self.segmenter), y, sample_weight)
+    def fit(self, X: Sequence[str], y: Sequence[Any], sample_weight: Sequence[float] | None = None,
+            calibrate_on: Sequence[bool] | None = None) -> "TextClassifier":
+        return self.fit_segmented(_prepare(X, bool(self.word_ngrams), self.segmenter), y, sample_weight, calibrate_on)
 
     def fit_segmented(self, segmented: Sequence[str], y: Sequence[Any],
-                      sample_weight: Sequence[float] | None = None) -> "TextClassifier":
+                      sample_weight: Sequence[float] | None = None,
+                      calibrate_on: Sequence[bool] | None = None) -> "TextClassifier":
         """Fit on prepared texts (see `model_input`); `sample_weight` weighs texts (e.g. labels read by people
-        above weak labels)."""
+        above weak labels). `calibrate_on` (one bool per text) fits the probability calibrator on the out-of-fold
+        scores of those texts only (e.g. the labels read by people, so probabilities and the arg-max follow the
+        domain the model serves rather than the mix of corpora it learned from); default: every text."""
         y = np.asarray([str(v) for v in y])
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        mask = None if calibrate_on is None else np.asarray(calibrate_on, dtype=bool)
+        if mask is not None and (mask.shape != y.shape or len(np.unique(y[mask])) != len(np.unique(y))):
+            raise ValueError("calibrate_on must mark one bool per text, covering every class")
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError("TextClassifier needs at least two classes to learn from")
@@ -261,7 +268,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             for train, test in StratifiedKFold(folds, shuffle=True, random_state=self.random_state).split(X, y):
                 coef, intercept = self._fit_linear(X[train], y[train], None if w is None else w[train])
                 oof[test] = self._scores(X[test], coef, intercept)
-            calibrator = LogisticRegression(C=1.0, max_iter=1000).fit(oof, y, sample_weight=w)
+            keep = np.ones(len(y), dtype=bool) if mask is None else mask
+            calibrator = LogisticRegression(C=1.0, max_iter=1000).fit(
+                oof[keep], y[keep], sample_weight=None if w is None else w[keep])
             self.calib_coef_, self.calib_intercept_ = calibrator.coef_, calibrator.intercept_
         else:
             k = 1 if len(self.classes_) == 2 else len(self.classes_)

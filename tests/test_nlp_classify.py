@@ -132,3 +132,24 @@ def test_a_model_remembers_its_segmenter(fitted, tmp_path):
     del state["params"]["segmenter"]
     sio.dump(state, tmp_path / "old.skops")
     assert TextClassifier.load(tmp_path / "old.skops").segmenter == "crf"
+
+
+@needs_vsfc
+def test_calibrating_on_marked_texts_follows_their_class_balance(fitted, vsfc_small):
+    # the calibrator fitted only on texts where neutral is common: same linear model, more neutral predictions
+    train_t, train_y, test_t, _ = vsfc_small
+    y = np.asarray(train_y)
+    neutral = y == "neutral"
+    mask = neutral | (np.arange(len(y)) % 8 == 0)    # every neutral, one in eight of the others
+    marked = TextClassifier(**SMALL).fit(train_t, train_y, calibrate_on=mask)
+    assert np.array_equal(marked.coef_, fitted.coef_)
+    assert not np.allclose(marked.calib_coef_, fitted.calib_coef_)
+    share = {name: np.mean(m.predict(test_t) == "neutral") for name, m in (("all", fitted), ("marked", marked))}
+    assert share["marked"] > share["all"] + 0.02, share
+
+
+def test_calibrating_on_texts_missing_a_class_is_an_error():
+    texts = ["lương thấp quá", "thầy dạy hay", "phòng học bình thường"] * 4
+    labels = ["negative", "positive", "neutral"] * 4
+    with pytest.raises(ValueError, match="calibrate_on"):
+        TextClassifier(**SMALL).fit(texts, labels, calibrate_on=[label != "neutral" for label in labels])
