@@ -738,6 +738,10 @@ def jobs_show(job_id: int = typer.Argument(..., help="The job's number.")):
     typer.echo(f"  finished:     {job['finished_at'] or '-'}"
                + (f" ({d['duration']:.1f} s)" if d["duration"] is not None else ""))
     typer.echo(f"  attempts:     {job['attempts']}" + (f" (retry of job {job['retry_of']})" if job["retry_of"] else ""))
+    if job.get("worker"):
+        typer.echo(f"  worker:       {job['worker']}" + (f" (last heartbeat {job['heartbeat_at']})"
+                                                         if job["status"] == "running" and job.get("heartbeat_at")
+                                                         else ""))
     if job["progress_done"] is not None:
         typer.echo(f"  progress:     {job['progress_done']}/{job['progress_total'] or '?'}")
     typer.echo(f"  counts:       {json.dumps(job['counts'], ensure_ascii=False)}")

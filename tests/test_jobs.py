@@ -201,6 +201,9 @@ def test_a_scheduler_cycle_is_listed_as_jobs(cli, db_path, local_server):
     rows = {tuple(line.split()[1:3]) for line in listed.output.splitlines()}
     assert ("collect", "done") in rows and ("collect", "failed") in rows
     assert ("process", "done") in rows and ("detect", "done") in rows
+    assert ("cycle", "done") in rows                          # the cycle itself, with its outcome
+    cycle_line = cli("jobs", "list", "--kind", "cycle").output
+    assert "sources 2, new 25, failed 1, annotated 25, days_detected 1" in cycle_line
     assert "found 25, new 25" in listed.output and "by scheduler" in listed.output
     collect_failed = cli("jobs", "list", "--kind", "collect", "--status", "failed").output
     assert "500" in collect_failed
@@ -219,7 +222,7 @@ def test_admin_jobs_page(tmp_path):
     store = inst.store
     calls: list = []
     failed = jobs.run_job(store, "collect", {"source": "baocaobang"}, _flaky(calls), requested_by="scheduler")
-    running = store.add_job("train", {"task": "topic"}, "admin1", org_unit=OWN, status="running")
+    running = store.add_job("train", {"task": "topic"}, "admin1", org_unit=OWN, status="running", worker="may1:4242")
     store.set_job_progress(running, 1200, 4000)
     done = jobs.run_job(store, "collect", {"source": "vne"}, lambda p, progress: {"found": 5000, "new": 1234})
 
@@ -233,6 +236,7 @@ def test_admin_jobs_page(tmp_path):
         assert "Đang chạy" in html and "Huấn luyện mô hình" in html
         assert 'aria-label="Đã xong 30%"' in html and 'width="48.0"' in html     # 1.200 of 4.000
         assert "(1.200/4.000)" in html
+        assert "may1:4242" in html and "tín hiệu lúc" in html     # who holds the running job, its last heartbeat
         assert "Thu thập nguồn tin" in html and "Lỗi" in html and "ConnectionError: baocaobang" in html
         assert "tìm thấy: 5.000; tin mới: 1.234" in html and "giây" in html
         assert f"<td>{done['id']}</td>" in html and f"<td>{failed['id']}</td>" in html

@@ -332,14 +332,17 @@ def clear_throttles(request: Request, viewer: Viewer = Depends(PROVINCE_ADMIN), 
 # --- jobs ---------------------------------------------------------------------------------------------------------
 JOB_KINDS_VI = {"collect": "Thu thập nguồn tin", "process": "Phân tích tin mới", "detect": "Phát hiện xu hướng",
                 "brief": "Bản tin, báo cáo", "briefing": "Bản tin hằng ngày (07:00)", "train": "Huấn luyện mô hình",
-                "backup": "Sao lưu", "promote": "Đưa mô hình vào sử dụng", "rollback": "Quay lại mô hình trước"}
+                "backup": "Sao lưu", "promote": "Đưa mô hình vào sử dụng", "rollback": "Quay lại mô hình trước",
+                "cycle": "Chu kỳ thu thập", "intake": "Phân tích tin cộng tác viên"}
 JOB_STATUSES_VI = {"queued": "Đang chờ", "running": "Đang chạy", "done": "Xong", "failed": "Lỗi",
                    "cancelled": "Đã hủy"}
 
 JOB_COUNTS_VI = {"sources": "nguồn", "found": "tìm thấy", "new": "tin mới", "failed": "nguồn lỗi",
                  "not_modified": "không đổi", "annotated": "tin đã phân tích", "days": "ngày", "flags": "cảnh báo",
                  "made": "bản tin", "files": "tệp", "items": "tin", "bytes": "byte", "seconds": "giây",
-                 "version": "phiên bản"}
+                 "version": "phiên bản", "days_detected": "ngày đã phát hiện", "submissions": "tin cộng tác viên",
+                 "left": "tin còn chờ", "previous": "thay phiên bản", "reannotated": "tin gán nhãn lại",
+                 "facts_updated": "tin cập nhật"}
 
 
 def _count_vi(value) -> str:
