@@ -635,8 +635,8 @@ class Store:
                     self.db.conn.execute(statement)
                 self.db.conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                                      [number, utcnow()])
-        if migrations is MIGRATIONS:
-            self.backfill_search_index()
+        # items stored before items_search existed are indexed by the `search_backfill` job (service/job_kinds.py),
+        # which `pulse init` and a restore run after migrating: a large store is not indexed inside a migration
         return self.schema_version()
 
     @contextmanager
@@ -862,11 +862,18 @@ class Store:
         self.db.execute("INSERT INTO items_search (rowid, title, body, title_folded, body_folded)"
                         " VALUES (?, ?, ?, ?, ?)", [item_id, *forms])
 
-    def backfill_search_index(self, batch_size: int = 500) -> int:
+    def count_search_backfill(self) -> int:
+        """Items stored before items_search existed whose search rows are not written yet."""
+        return self.db.execute("SELECT COUNT(*) FROM search_backfill").fetchone()[0]
+
+    def backfill_search_index(self, batch_size: int = 500, progress=None) -> int:
         """Write the search rows of items stored before items_search existed, a batch per transaction (resumable);
-        returns how many were written."""
+        returns how many were written. `progress(done, total)` is called after each batch (a job's progress)."""
         written = 0
+        total = self.count_search_backfill() if progress else 0
         while True:
+            if progress:
+                progress(written, total)
             ids = [r[0] for r in self.db.execute("SELECT item_id FROM search_backfill ORDER BY item_id LIMIT ?",
                                                  [batch_size]).fetchall()]
             if not ids:
@@ -983,7 +990,7 @@ class Store:
     def active_streams(self, since: str) -> list[dict]:
         """Active streams seen since a UTC time, with their centroids."""
         rows = list(self.db.query(
-            "SELECT id, topic, label, first_seen, last_seen, size, centroid FROM streams"
+            "SELECT id, topic, label, first_seen, last_seen, size, centroid, topic_counts, phrase_counts FROM streams"
             " WHERE status = 'active' AND last_seen >= ?", [since]))
         for row in rows:
             row["centroid"] = json.loads(row["centroid"])
@@ -1020,6 +1027,28 @@ class Store:
                 "UPDATE streams SET topic = ?, label = ?, first_seen = ?, last_seen = ?, centroid = ?,"
                 " size = (SELECT COUNT(*) FROM stream_items WHERE stream_id = ?) WHERE id = ?",
                 [topic, label, first_seen, last_seen, json.dumps(centroid, ensure_ascii=False), stream_id, stream_id])
+
+    def update_streams(self, rows: list[tuple]) -> None:
+        """Write streams as the placer keeps them: (topic, label, first_seen, last_seen, centroid, size,
+        topic_counts, phrase_counts, id), the dicts as JSON."""
+        with self.transaction():
+            self.db.conn.executemany(
+                "UPDATE streams SET topic = ?, label = ?, first_seen = ?, last_seen = ?, centroid = ?, size = ?,"
+                " topic_counts = ?, phrase_counts = ? WHERE id = ?",
+                [(topic, label, first, last, json.dumps(centroid, ensure_ascii=False), size,
+                  json.dumps(topics, ensure_ascii=False), json.dumps(phrases, ensure_ascii=False), sid)
+                 for topic, label, first, last, centroid, size, topics, phrases, sid in rows])
+
+    def streams_topic_counts(self, stream_ids: list[int]) -> dict[int, dict[str, int]]:
+        """Items per topic of each given stream (every stream asked for is in the answer)."""
+        out: dict[int, dict[str, int]] = {sid: {} for sid in stream_ids}
+        for i in range(0, len(stream_ids), 500):
+            chunk = stream_ids[i:i + 500]
+            for sid, topic, n in self.db.execute(
+                    f"SELECT stream_id, topic, COUNT(*) FROM stream_items WHERE stream_id IN ({','.join('?' * len(chunk))})"
+                    " GROUP BY stream_id, topic", chunk).fetchall():
+                out[sid][topic] = n
+        return out
 
     def merge_stream(self, source_id: int, target_id: int) -> None:
         """Move every item of one stream into another; the emptied stream points at the one it joined."""
@@ -2220,7 +2249,8 @@ class Store:
                     f" WHERE j.value NOT IN ({marks})) WHERE EXISTS (SELECT 1 FROM json_each(flags.item_ids) j"
                     f" WHERE j.value IN ({marks}))", [*chunk, *chunk])
             self.db.conn.executemany("UPDATE streams SET size = (SELECT COUNT(*) FROM stream_items"
-                                     " WHERE stream_id = ?1) WHERE id = ?1", [(s,) for s in streams])
+                                     " WHERE stream_id = ?1), topic_counts = NULL, phrase_counts = NULL WHERE id = ?1",
+                                     [(s,) for s in streams])
         return deleted
 
     def streams_with_wrong_size(self) -> list[int]:
@@ -2231,7 +2261,8 @@ class Store:
     def recount_streams(self, stream_ids: list[int]) -> None:
         with self.transaction():
             self.db.conn.executemany("UPDATE streams SET size = (SELECT COUNT(*) FROM stream_items"
-                                     " WHERE stream_id = ?1) WHERE id = ?1", [(s,) for s in stream_ids])
+                                     " WHERE stream_id = ?1), topic_counts = NULL, phrase_counts = NULL"
+                                     " WHERE id = ?1", [(s,) for s in stream_ids])
 
     def integrity_check(self) -> list[str]:
         """SQLite's own check of the file; ['ok'] when sound."""
@@ -2344,10 +2375,11 @@ class Store:
                 streams.update(r[0] for r in self.db.execute(
                     f"SELECT DISTINCT stream_id FROM stream_items WHERE item_id IN ({','.join('?' * len(chunk))})",
                     chunk).fetchall())
-            for sid in streams:
+            for sid in streams:   # its topic counts changed: recomputed from its items when it is next saved
                 self.db.execute(
                     "UPDATE streams SET topic = COALESCE((SELECT topic FROM stream_items WHERE stream_id = ?"
-                    " GROUP BY topic ORDER BY COUNT(*) DESC, topic LIMIT 1), topic) WHERE id = ?", [sid, sid])
+                    " GROUP BY topic ORDER BY COUNT(*) DESC, topic LIMIT 1), topic), topic_counts = NULL WHERE id = ?",
+                    [sid, sid])
         return sorted(streams)
 
     def save_model_version(self, task: str, version: str, card: str, metrics: dict[str, Any],
@@ -2529,7 +2561,8 @@ class Store:
 
     # --- jobs held by workers (service/worker.py): heartbeats, exclusive runs, repair of jobs whose worker died ---
     def start_exclusive_job(self, kind: str, params: dict, requested_by: str, exclusive: tuple[str, ...],
-                            fresh_after: str, worker: str | None = None) -> int | None:
+                            fresh_after: str, worker: str | None = None, org_unit: str | None = None,
+                            retry_of: int | None = None) -> int | None:
         """A running job of `kind` when no job of the `exclusive` kinds runs with a heartbeat newer than
         `fresh_after` (checked and written in one write transaction); None when one does."""
         marks = ", ".join("?" * len(exclusive))
@@ -2538,7 +2571,8 @@ class Store:
                                    " AND heartbeat_at >= ? LIMIT 1", [*exclusive, fresh_after]).fetchone()
             if busy:
                 return None
-            return self.add_job(kind, params, requested_by, status="running", worker=worker)
+            return self.add_job(kind, params, requested_by, org_unit=org_unit, status="running", retry_of=retry_of,
+                                worker=worker)
 
     def touch_job(self, job_id: int) -> None:
         """The running job's heartbeat: its worker is alive."""
