@@ -170,7 +170,7 @@ def run_job(store: Store, kind: str, params: dict, fn: Work, requested_by: str =
     error and a traceback excerpt. The returned row says what happened; with `reraise` the work's error is raised
     again after it is recorded (the CLI turns it into its one-line message)."""
     if kind in EXCLUSIVE:
-        job_id = _start_exclusive(store, kind, params, requested_by)
+        job_id = _start_exclusive(store, kind, params, requested_by, org_unit=org_unit)
     else:
         job_id = store.add_job(kind, params, requested_by, org_unit=org_unit, status="running", worker=worker_id())
     return _execute(store, store.job(job_id), fn, reraise=reraise)
@@ -179,13 +179,15 @@ def run_job(store: Store, kind: str, params: dict, fn: Work, requested_by: str =
 EXCLUSIVE_WAIT_SECONDS = 3600.0   # how long an exclusive run waits for another one to end
 
 
-def _start_exclusive(store: Store, kind: str, params: dict, requested_by: str) -> int:
+def _start_exclusive(store: Store, kind: str, params: dict, requested_by: str, org_unit: str | None = None,
+                     retry_of: int | None = None) -> int:
     """A running job of an EXCLUSIVE kind, once no other such job runs (a live one: a dead one's lease has run out,
     it does not block). Waits, telling the log once, up to EXCLUSIVE_WAIT_SECONDS."""
     deadline = time.monotonic() + EXCLUSIVE_WAIT_SECONDS
     told = False
     while True:
-        job_id = store.start_exclusive_job(kind, params, requested_by, EXCLUSIVE, _ago(LEASE_SECONDS), worker_id())
+        job_id = store.start_exclusive_job(kind, params, requested_by, EXCLUSIVE, _ago(LEASE_SECONDS), worker_id(),
+                                           org_unit=org_unit, retry_of=retry_of)
         if job_id is not None:
             return job_id
         if time.monotonic() > deadline:
@@ -238,8 +240,12 @@ def retry(store: Store, job_id: int, fn: Work | None = None, requested_by: str |
     fn = fn or work_for(store, old["kind"], settings)
     if fn is None:
         raise ValueError(f"job {job_id} ({old['kind']}) cannot be retried from here: run its command again")
-    new_id = store.add_job(old["kind"], old["params"], requested_by or old["requested_by"],
-                           org_unit=old["org_unit"], status="running", retry_of=job_id, worker=worker_id())
+    if old["kind"] in EXCLUSIVE:   # one processing run at a time, a retried one too
+        new_id = _start_exclusive(store, old["kind"], old["params"], requested_by or old["requested_by"],
+                                  org_unit=old["org_unit"], retry_of=job_id)
+    else:
+        new_id = store.add_job(old["kind"], old["params"], requested_by or old["requested_by"],
+                               org_unit=old["org_unit"], status="running", retry_of=job_id, worker=worker_id())
     return _execute(store, store.job(new_id), fn)
 
 

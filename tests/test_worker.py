@@ -156,6 +156,19 @@ def test_processing_runs_one_at_a_time_through_the_jobs_table(installation):
     assert jobs.claim_next(store)["id"] == queued
 
 
+def test_a_retried_processing_job_runs_as_one_exclusive_run_with_its_origin(installation):
+    db, store = installation
+
+    def broken(params, progress):
+        raise OSError("disk full")
+
+    failed = jobs.run_job(store, "process", {}, broken)
+    assert failed["status"] == "failed" and failed["worker"] == jobs.worker_id()
+    again = jobs.retry(store, failed["id"], settings=Settings(db_path=db))   # nothing queued: no model is loaded
+    assert again["status"] == "done" and again["retry_of"] == failed["id"] and again["kind"] == "process"
+    assert again["counts"] == {"annotated": 0, "days": 0}
+
+
 @pytest.fixture
 def training_site(tmp_path, monkeypatch):
     from retrain_support import SEED_CACHE, SEED_SAMPLE, copy_models, label_all, seed_cache, store_gold_items
