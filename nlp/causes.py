@@ -1,8 +1,8 @@
 """What people say the causes are, and what they ask for: sentences quoted from the texts, never written anew.
 
-Pure functions over texts. A *cause statement* is a sentence with a causal cue: the cause follows «vì», «do», «bởi»,
-«nguyên nhân (là)», «lý do», «xuất phát từ», or precedes «khiến», «dẫn đến», «gây ra», «làm cho»; the agent «do»
-(«do Công ty tổ chức», «do UBND cấp») and «tự do», «do đó» are not causes. A *demand* is a sentence with «đề nghị»,
+Pure functions over texts. A *cause statement* is a sentence with a causal cue: the cause follows «vì», «do», «bởi»
+(opening a clause), «nguyên nhân là/do», «lý do … là», «xuất phát từ», or precedes «khiến», «dẫn đến», «gây ra»; the
+agent «do» («do Công ty tổ chức», «do UBND cấp»), the purpose «vì lợi ích», «thay vì», «tự do», «do đó» are not causes. A *demand* is a sentence with «đề nghị»,
 «kiến nghị», «mong muốn», «yêu cầu», «nguyện vọng», «đề xuất». Statements saying nearly the same cause (the same
 article carried by several sites, workers repeating a rumour) are grouped by the overlap of their words; a group is
 counted by its distinct texts and shown by its members' own sentences.
@@ -23,18 +23,29 @@ MAX_SENTENCE = 400          # characters of a sentence worth quoting; longer one
 MAX_CLAUSE_WORDS = 24
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”»)]*\s+(?=[\"“«(]*[A-ZĐÀ-Ỹ0-9])|\n+")
-# the cause follows the cue
-_FORWARD = re.compile(r"(?<!\w)(nguyên nhân(?: chính| chủ yếu)?(?: là(?: do| vì)?| do| được cho là(?: do)?)?|"
-                      r"lý do(?: là)?|lí do(?: là)?|xuất phát từ|bắt nguồn từ|là do|là vì|bởi vì|bởi|tại vì|"
-                      r"vì|do)(?!\w)", re.IGNORECASE)
-# the cause precedes the cue
-_BACKWARD = re.compile(r"(?<!\w)(khiến cho|khiến|dẫn đến|dẫn tới|gây ra|gây nên|làm cho)(?!\w)", re.IGNORECASE)
+# the cause follows the cue; «nguyên nhân» and «lý do» only when the sentence goes on to say it («nguyên nhân là …»,
+# not «chưa rõ nguyên nhân», «đó là lý do …»)
+_FORWARD = re.compile(r"(?<!\w)(nguyên nhân(?: chính| chủ yếu| ban đầu)?(?: được xác định| được cho)?"
+                      r"(?: là(?: do| vì)?| do| bởi| vì| xuất phát từ)|lý do(?: chính)?(?: [^\s,.;]+){0,4} là|"
+                      r"lí do(?: chính)?(?: [^\s,.;]+){0,4} là|xuất phát từ|bắt nguồn từ|là do|là vì|bởi vì|bởi|"
+                      r"tại vì|vì|do)(?!\w)", re.IGNORECASE)
+# the cause precedes the cue («làm cho» is also «work for»: not a cue)
+_BACKWARD = re.compile(r"(?<!\w)(khiến cho|khiến|dẫn đến|dẫn tới|gây ra|gây nên)(?!\w)", re.IGNORECASE)
 # «do» naming who did something, not why: «do Công ty tổ chức», «do Bộ LĐTBXH ban hành»
 _AGENT = re.compile(r"^do\s+(?:[^\s,.;]+\s+){0,7}?(?:tổ chức|chủ trì|thực hiện|phát động|phối hợp|cấp|ban hành|"
                     r"làm chủ|đứng đầu|phụ trách|sản xuất|trao|tặng|bảo trợ|đầu tư|quản lý|điều hành|"
-                    r"biên soạn|xây dựng|công bố|triển khai|chỉ đạo|tài trợ|đăng cai|cung cấp)(?!\w)", re.IGNORECASE)
-_NOT_CAUSE = re.compile(r"(?<!\w)(?:tự do|do dự|do đó|do vậy|vì vậy|vì thế|bởi vậy|bởi thế|vì sao|vì lẽ đó)(?!\w)",
-                        re.IGNORECASE)
+                    r"biên soạn|xây dựng|công bố|triển khai|chỉ đạo|tài trợ|đăng cai|cung cấp|tạo ra|sáng lập|"
+                    r"thành lập|sở hữu|phát hành|sáng tác|thiết kế|vận hành|khởi xướng|ký|làm chủ đầu tư|nấu|giữ|"
+                    r"kiểm soát|dẫn đầu|làm trưởng|làm chủ tịch|đạo diễn|thủ vai|viết|vẽ|chụp|biên tập|nắm giữ|"
+                    r"điều khiển|lái|đảm nhiệm|đảm nhận|chủ quản|tài trợ|làm chủ|mua|bán|cho thuê)(?!\w)",
+                    re.IGNORECASE)
+# «vì» of a purpose («vì lợi ích của …»), «bởi» of a passive («bao trùm bởi …»: only «bởi» opening a clause is a cue)
+_PURPOSE = re.compile(r"^vì (?:lợi ích|mục tiêu|mục đích|sự nghiệp|hòa bình|hoà bình|tương lai|cộng đồng)(?!\w)",
+                      re.IGNORECASE)
+_WHAT = re.compile(r"(?<!\w)(?:điều|lý do|lí do|nguyên nhân|yếu tố|vấn đề|gì|nào|mà(?: [^\s,.;]+){0,4} gây ra)\s*$",
+                   re.IGNORECASE)
+_NOT_CAUSE = re.compile(r"(?<!\w)(?:tự do|do dự|do đó|do vậy|vì vậy|vì thế|bởi vậy|bởi thế|vì sao|vì lẽ đó|"
+                        r"thay vì)(?!\w)", re.IGNORECASE)
 _DEMAND = re.compile(r"(?<!\w)(đề nghị|kiến nghị|mong muốn|mong được|mong|yêu cầu|nguyện vọng|đề xuất|"
                      r"kêu gọi|cần được)(?!\w)", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
@@ -118,18 +129,23 @@ def _clause_before(sentence: str, end: int) -> int:
 
 
 def _cause_in(sentence: str) -> tuple[tuple[int, int], str] | None:
+    not_causes = [x.span() for x in _NOT_CAUSE.finditer(sentence)]
     for m in _FORWARD.finditer(sentence):
         rest = sentence[m.start():]
-        if _NOT_CAUSE.match(sentence, m.start() - 3 if m.start() >= 3 else 0) or _NOT_CAUSE.match(rest):
+        if any(a <= m.start() < b for a, b in not_causes):
             continue
-        if m.group(1).lower() == "do" and _AGENT.match(rest):
+        if m.group(1).lower() == "do" and (_AGENT.match(rest) or sentence[:m.start()].lower().endswith(("lý ", "lí "))):
+            continue   # who did it, or a «lý do» that does not go on to say it
+        if _PURPOSE.match(rest):
             continue
-        if sentence[max(0, m.start() - 4):m.start()].lower().endswith("tự "):
+        if m.group(1).lower() == "bởi" and sentence[:m.start()].rstrip()[-1:] not in ("", ",", ";", ":"):
             continue
         end = _clause_after(sentence, m.end())
         if len(_WORD.findall(sentence[m.end():end])) >= 2:
             return (m.start(), end), m.group(1).strip()
     for m in _BACKWARD.finditer(sentence):
+        if _WHAT.search(sentence[:m.start()]):
+            continue   # «điều khiến tôi ngạc nhiên», «5 lý do khiến …»: the cause is not said before the cue
         start = _clause_before(sentence, m.start())
         if len(_WORD.findall(sentence[start:m.start()])) >= 3:
             return (start, m.end()), m.group(1)

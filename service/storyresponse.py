@@ -81,3 +81,31 @@ def orientations_view(store: Store, scope: Scope, flag: dict, today: date) -> li
         out.append({**row, "channel_name": CHANNELS.get(row["channel"], row["channel"]), "outcome": result,
                     "summary": summary_vi(result)})
     return out
+
+
+def period_lines(store: Store, scope: Scope, flags: list[dict], first: date, last: date, today: date,
+                 topic_names: dict[str, str], stories: int = 4) -> dict[str, list[str]]:
+    """For a period report (service/briefing.py): «causes», the causes people stated in its largest stories (quoted,
+    counted, from the cause view), and «orientations», each orientation given in the period with its outcome."""
+    from service.causeview import cause_view, report_lines
+
+    causes: list[str] = []
+    for flag in sorted(flags, key=lambda f: -len(f.get("item_ids") or []))[:stories]:
+        items = [i for i in store.items_by_ids(list(flag.get("item_ids") or [])[-500:]) if scope.sees_item(i)]
+        lines = report_lines(cause_view(store, scope, flag, items, topic_names), limit=2)
+        if lines:
+            causes.append(f"{flag.get('title') or topic_names.get(flag.get('topic') or '', '')}:")
+            causes += [f"- {line}" for line in lines]
+    orientations: list[str] = []
+    by_id = {f["id"]: f for f in flags}
+    for row in scoped_events(store, scope, store.orientations(since=first.isoformat(), until=last.isoformat())):
+        flag = by_id.get(row["flag_id"])
+        if flag is None:
+            continue
+        result = outcome(story_facts(store, scope, flag), row["given_on"], today)
+        day = date.fromisoformat(row["given_on"]).strftime("%d/%m/%Y")
+        channel = CHANNELS.get(row["channel"], row["channel"]).lower()
+        orientations.append(f"{flag.get('title') or 'Câu chuyện'} — định hướng ngày {day} qua {channel} "
+                            f"({row['owner']}): {row['said']}")
+        orientations += [f"  {line}" for line in summary_vi(result)[:2]]
+    return {"causes": causes, "orientations": orientations}

@@ -1,5 +1,5 @@
 """In a real browser (Debian's Chromium driven by Playwright) against the real app on 127.0.0.1: staff open a story's
-flag, read its cause view (quoted causes marked in their sentences, with links), start an orientation from the board's
+flag, see its facets and forecast band, read its cause view (quoted causes marked in their sentences, with links), start an orientation from the board's
 playbook template, edit it, record it, and read the story's before and after on the page (issue 17)."""
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ def test_staff_read_the_cause_view_and_record_an_orientation_with_its_before_and
             page.goto(f"{live.url}/flags/{flag['id']}")
             log_in(page, live.url, "staff1")
             page.wait_for_url(re.compile(rf".*/flags/{flag['id']}$"))
+            facets = page.inner_text("#doi-tuong")      # the story's facets and its forecast with the interval
+            assert "Công ty May Alpha Cao Bằng" in facets and "Nghị định 74/2024/NĐ-CP" in facets
+            forecast = page.locator("#du-bao")
+            assert forecast.locator("polygon.forecast-band").count() == 1
+            assert forecast.locator("table.forecast-days tbody tr").count() == 7
             causes = page.locator("#nguyen-nhan")
             assert "Nguyên nhân theo ý kiến được nêu" in causes.inner_text()
             marked = causes.locator("li.cause mark").all_inner_texts()

@@ -237,7 +237,7 @@ def test_an_orientation_recorded_on_the_page_shows_the_story_before_and_after(si
     for _ in range(2):   # sent twice: recorded once
         done = client.post(f"/flags/{flag['id']}/orientations", data={**fields, "said": said})
         assert done.status_code == 303 and done.headers["location"].endswith("#dinh-huong")
-    assert len(inst.store.orientations(flag["id"])) == 1
+    assert len([o for o in inst.store.orientations(flag["id"]) if o["username"] == "staff1"]) == 1
     card = _card(client.get(f"/flags/{flag['id']}").text, "dinh-huong")
     assert "18/03/2026 · Hội nghị, đối thoại" in card and "phụ trách: Ban Tuyên giáo" in card and said in card
     assert "Trước (04/03/2026–17/03/2026)" in card and "Sau (19/03/2026–" in card
@@ -252,3 +252,15 @@ def test_an_orientation_recorded_on_the_page_shows_the_story_before_and_after(si
     assert "xqzdinhhuong" not in _client(app, "staff2").get(f"/flags/{flag['id']}").text, \
         "a sibling unit does not read unit A's orientation"
     assert "xqzdinhhuong" in _client(app, "root").get(f"/flags/{flag['id']}").text
+
+
+def test_the_monthly_report_quotes_the_stated_causes_and_tells_the_orientations_outcome(site):
+    inst, app, flag, ids, outside, other_flag = site
+    inst.store.add_orientation(flag["id"], "root", "caobang", "Ban Tuyên giáo tỉnh", "2026-03-19", "bao-chi",
+                               "Báo Cao Bằng", "Thông tin xqzbaocao về việc trả lương tại Công ty May Alpha.")
+    report = _client(app, "root").get("/reports/caobang", params={"period": "month", "ref": "2026-03-01"}).text
+    causes = report[report.index("Nguyên nhân được nêu trong các tin, ý kiến (trích nguyên văn)"):]
+    assert "«vì công ty chậm trả lương hai tháng liền»" in causes[:3000]
+    results = report[report.index("Kết quả định hướng"):]
+    assert "định hướng ngày 19/03/2026 qua báo chí (Ban Tuyên giáo tỉnh)" in results
+    assert "xqzbaocao" in results and "Kết luận:" in results
