@@ -8,11 +8,15 @@ which are late (deadlines from `[reports]`), and marks each received. Every writ
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+import logging
+from datetime import date, datetime, timedelta
 
 from service import briefing
 from service.config import Settings
 from service.store import Store
+from service.timeutil import TZ
+
+log = logging.getLogger("pulse.reports")
 
 STATUS_NAMES = briefing.REPORT_STATUS
 PERIOD_NAMES = {"month": "Báo cáo tháng", "year": "Báo cáo năm"}
@@ -92,17 +96,13 @@ def children_status(store: Store, unit_code: str, period: str, first: date, sett
 
 
 def _vn_day(stamp: str | None) -> str:
-    from datetime import datetime
-
-    from service.timeutil import TZ
-
     return datetime.fromisoformat(stamp).astimezone(TZ).strftime("%d/%m/%Y") if stamp else ""
 
 
 def open_draft(store: Store, unit_code: str, period: str, first: date, settings: Settings, username: str,
                today: date) -> int:
-    """The report's draft of the period holding `first` to edit: the newest revision when it is a draft, else a new draft revision (computed
-    now, the narrative carried over from the revision before). Returns its id."""
+    """The report's draft of the period holding `first` to edit: the newest revision when it is a draft, else a
+    new draft revision (computed now, the narrative carried over from the revision before). Returns its id."""
     if store.org_unit(unit_code) is None:
         raise ReportError("Không có đơn vị này.")
     first = period_first(period, first)   # any day of the period names it
@@ -158,7 +158,8 @@ def send(store: Store, report_id: int, username: str, settings: Settings, today:
         latest = store.unit_report_revisions(report["org_unit"], report["period"], report["first_day"])[0]
         if latest["id"] != report_id:
             raise ReportError("Đã có bản sửa đổi mới hơn của báo cáo này; hãy gửi bản mới nhất.")
-        store.update_unit_report_draft(report_id, report["narrative"], username, {**report["data"], "children": children})
+        store.update_unit_report_draft(report_id, report["narrative"], username,
+                                       {**report["data"], "children": children})
         if not store.mark_unit_report(report_id, "sent", username):
             raise ReportError("Báo cáo này đã được gửi.")
     return store.unit_report(report_id)
@@ -184,8 +185,6 @@ def draft_due(store: Store, settings: Settings, today: date, username: str = "pu
     """The scheduler's step: every unit's report of the current periods that has no revision yet is drafted (on
     the 1st for the month before; ahead of the annual report's due day). Returns how many were drafted; one unit
     that fails does not stop the others."""
-    import logging
-
     made = 0
     for period, first in current_periods(today, settings):
         have = {r["org_unit"] for r in store.unit_reports_of_period(period, first.isoformat(),
@@ -196,9 +195,8 @@ def draft_due(store: Store, settings: Settings, today: date, username: str = "pu
             try:
                 open_draft(store, unit["code"], period, first, settings, username, today)
                 made += 1
-            except Exception:
-                logging.getLogger("pulse.reports").exception("drafting %s %s %s failed", unit["code"], period,
-                                                             first)
+            except Exception:   # logged; tried again at the next morning's run
+                log.exception("drafting %s %s %s failed", unit["code"], period, first)
     return made
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
-import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
 import docx
@@ -51,7 +50,8 @@ def _press_flag(store, key: str, title: str, day: date, severity: float) -> int:
 def inst(tmp_path):
     inst = make_installation(tmp_path)
     store = inst.store
-    _press_flag(store, "yte", "Bệnh viện tỉnh thiếu điều dưỡng, ngành y tế kiến nghị tăng phụ cấp", date(2026, 11, 10), 80)
+    _press_flag(store, "yte", "Bệnh viện tỉnh thiếu điều dưỡng, ngành y tế kiến nghị tăng phụ cấp",
+                date(2026, 11, 10), 80)
     _press_flag(store, "gd", "Giáo viên mầm non chờ hỗ trợ tiền điện", date(2026, 11, 12), 90)
     store.add_items([observation("Điều dưỡng khoa Nội phản ánh trực đêm nhiều, phụ cấp thấp.", OWN, "collab1",
                                  _noon(date(2026, 11, 14)))])
@@ -217,7 +217,8 @@ def test_dialogues_pages_record_track_and_hide_other_units(inst):
 
 
 def _upload(client, csrf: str, name: str, content: bytes):
-    return client.post("/imports", data={"csrf_token": csrf}, files={"file": (name, content, "application/octet-stream")})
+    return client.post("/imports", data={"csrf_token": csrf},
+                       files={"file": (name, content, "application/octet-stream")})
 
 
 def test_an_office_file_is_previewed_mapped_and_imported_once(inst, tmp_path):
@@ -259,6 +260,9 @@ def test_an_office_file_is_previewed_mapped_and_imported_once(inst, tmp_path):
     mapped = staff.get(location, params=[("map", "Điều người lao động nói=text"), ("map", "Khi nào=date")]).text
     assert "Đọc được 1 dòng: 1 dòng sẽ nhập" in mapped and "Công nhân muốn nghỉ bù" in mapped
     assert "Không tìm thấy dòng tiêu đề" not in mapped
+    broken = staff.get(_upload(staff, csrf, "hong.xlsx", b"khong phai tep excel").headers["location"]).text
+    assert "Không mở được tệp: tệp bị hỏng hoặc không đúng định dạng Excel, Word, CSV." in broken
+    assert "Traceback" not in broken and "could not" not in broken
     refused = _upload(staff, csrf, "anh.png", b"\x89PNG")
     assert refused.status_code == 400 and "Chỉ nhận tệp Excel (.xlsx), Word (.docx) hoặc CSV (.csv)." in refused.text
     # an upload is its uploader's only
