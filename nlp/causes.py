@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from nlp.normalize import fold
 
@@ -129,7 +130,7 @@ def _clause_before(sentence: str, end: int) -> int:
 
 
 def _cause_in(sentence: str) -> tuple[tuple[int, int], str] | None:
-    not_causes = [x.span() for x in _NOT_CAUSE.finditer(sentence)]
+    not_causes = [x.span() for x in _NOT_CAUSE.finditer(sentence)] if _FORWARD.search(sentence) else []
     for m in _FORWARD.finditer(sentence):
         rest = sentence[m.start():]
         if any(a <= m.start() < b for a, b in not_causes):
@@ -152,42 +153,45 @@ def _cause_in(sentence: str) -> tuple[tuple[int, int], str] | None:
     return None
 
 
-def cause_statements(texts: dict[int, str]) -> list[Statement]:
-    """Every sentence of the texts that says a cause, in the texts' order; a sentence repeated in one text once."""
-    out = []
-    for item_id, text in texts.items():
-        seen = set()
-        for sentence in split_sentences(text):
-            if sentence in seen:
-                continue
-            seen.add(sentence)
+@lru_cache(maxsize=4096)
+def _found_in(text: str, kind: str) -> tuple[tuple[str, tuple[int, int], str], ...]:
+    """(sentence, clause, cue) of each cause (or demand) a text states, remembered per text (a story's page is read
+    again and again with the same items)."""
+    out, seen = [], set()
+    for sentence in split_sentences(text):
+        if sentence in seen:
+            continue
+        seen.add(sentence)
+        if kind == CAUSE:
             found = _cause_in(sentence)
             if found:
-                span, cue = found
-                out.append(Statement(item_id, sentence, span, cue, CAUSE))
-    return out
+                out.append((sentence, found[0], found[1]))
+            continue
+        m = _DEMAND.search(sentence)
+        if m:
+            end = _clause_after(sentence, m.end())
+            if len(_WORD.findall(sentence[m.end():end])) >= 2:
+                out.append((sentence, (m.start(), end), m.group(1)))
+    return tuple(out)
+
+
+def cause_statements(texts: dict[int, str]) -> list[Statement]:
+    """Every sentence of the texts that says a cause, in the texts' order; a sentence repeated in one text once."""
+    return [Statement(item_id, sentence, span, cue, CAUSE) for item_id, text in texts.items()
+            for sentence, span, cue in _found_in(text, CAUSE)]
 
 
 def demand_statements(texts: dict[int, str]) -> list[Statement]:
     """Every sentence of the texts that asks for something (a demand, a proposal, a wish)."""
-    out = []
-    for item_id, text in texts.items():
-        seen = set()
-        for sentence in split_sentences(text):
-            m = _DEMAND.search(sentence)
-            if sentence in seen or not m:
-                continue
-            seen.add(sentence)
-            end = _clause_after(sentence, m.end())
-            if len(_WORD.findall(sentence[m.end():end])) >= 2:
-                out.append(Statement(item_id, sentence, (m.start(), end), m.group(1), DEMAND))
-    return out
+    return [Statement(item_id, sentence, span, cue, DEMAND) for item_id, text in texts.items()
+            for sentence, span, cue in _found_in(text, DEMAND)]
 
 
-def content_terms(text: str) -> set[str]:
+@lru_cache(maxsize=16384)
+def content_terms(text: str) -> frozenset[str]:
     """The content syllables of a text and their pairs (folded): what two wordings of one cause share."""
     words = [w for w in _WORD.findall(fold(text.lower())) if w not in _STOP and not w.isdigit()]
-    return set(words) | {f"{a} {b}" for a, b in zip(words, words[1:])}
+    return frozenset(words) | {f"{a} {b}" for a, b in zip(words, words[1:])}
 
 
 def _overlap(a: set[str], b: set[str]) -> float:
@@ -198,13 +202,20 @@ def group_statements(statements: list[Statement], threshold: float = 0.5) -> lis
     """Statements saying nearly the same thing grouped together (each joins the first group whose words it shares
     at `threshold` of the smaller set), largest group (by distinct texts) first."""
     groups: list[Group] = []
+    posting: dict[str, list[int]] = {}      # term → the groups whose first wording holds it
     for s in statements:
         terms = content_terms(s.said)
         if len(terms) < 2:
             continue
-        best = max(groups, key=lambda g: _overlap(terms, g.terms), default=None)
-        if best is not None and _overlap(terms, best.terms) >= threshold:
+        candidates = {g for t in terms for g in posting.get(t, ())}
+        scored = [(_overlap(terms, groups[g].terms), -g) for g in candidates]
+        score, best_index = max(scored, default=(0.0, 0))
+        best = groups[-best_index] if scored else None
+        if best is not None and score >= threshold:
             best.statements.append(s)   # compared with each group's first wording: no drift
         else:
+            for t in terms:
+                posting.setdefault(t, []).append(len(groups))
             groups.append(Group([s], set(terms)))
-    return sorted(groups, key=lambda g: (-g.count, statements.index(g.statements[0])))
+    order = {id(s): n for n, s in enumerate(statements)}
+    return sorted(groups, key=lambda g: (-g.count, order[id(g.statements[0])]))

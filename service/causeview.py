@@ -12,13 +12,14 @@ view as plain lines for the monthly report's «nguyên nhân».
 """
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 
+import numpy as np
+from scipy import sparse
+
 from nlp.causes import Group, cause_statements, content_terms, demand_statements, group_statements
-from nlp.facets import DOCUMENT, ORGANISATION, extract_facets
-from nlp.gazetteer import load_gazetteer
+from nlp.facets import DOCUMENT, ORGANISATION, facets_of
 from service.scope import Scope, scoped_flags
 from service.search import SearchError, parse, to_fts
 from service.store import Store
@@ -30,14 +31,37 @@ MAX_ECHOES = 6
 ECHO_SIMILARITY = 0.3      # share of words (cosine of content syllables and pairs) that links a report to an article
 SEARCH_FACETS = 4          # enterprises and documents looked up in the whole store
 SEARCH_ROWS = 40
+LEAD_CHARS = 400
 
 
 def _text(item: dict) -> str:
     return f"{item.get('title') or ''}\n{item.get('text') or ''}".strip()
 
 
-def _cosine(a: set[str], b: set[str]) -> float:
-    return len(a & b) / math.sqrt(len(a) * len(b)) if a and b else 0.0
+def _lead(item: dict) -> str:
+    """What a report's words are compared on: the title and the first LEAD_CHARS of the text (an article's lead says
+    what it is about; comparing whole articles costs a hundred times more and adds little)."""
+    return f"{item.get('title') or ''}\n{(item.get('text') or '')[:LEAD_CHARS]}"
+
+
+def _similarities(left: list[set[str]], right: list[set[str]]) -> np.ndarray:
+    """Cosine of every left set with every right set (binary term vectors), as one sparse product."""
+    if not left or not right:
+        return np.zeros((len(left), len(right)))
+    vocabulary: dict[str, int] = {}
+
+    def matrix(sets: list[set[str]]) -> sparse.csr_matrix:
+        rows, cols = [], []
+        for n, terms in enumerate(sets):
+            for t in terms:
+                rows.append(n)
+                cols.append(vocabulary.setdefault(t, len(vocabulary)))
+        return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(sets), 1 << 22))
+
+    a, b = matrix(left), matrix(right)
+    shared = (a @ b.T).toarray()
+    norms = np.sqrt(np.outer([len(x) for x in left], [len(x) for x in right]))
+    return np.divide(shared, norms, out=np.zeros_like(shared), where=norms > 0)
 
 
 def _ref(item: dict, unit_names: dict[str, str]) -> dict:
@@ -105,9 +129,8 @@ def _found(store: Store, scope: Scope, kind: str, key: str, exclude: set[int]) -
     if node is None:
         return []
     _, rows = store.search(to_fts(node), order="newest", limit=SEARCH_ROWS)
-    gazetteer = load_gazetteer()
     return [r for r in rows if r["id"] not in exclude and scope.sees_item(r)
-            and any(f.kind == kind and f.key == key for f in extract_facets(_text(r), gazetteer))]
+            and any(f.kind == kind and f.key == key for f in facets_of(_text(r)))]
 
 
 def cause_view(store: Store, scope: Scope, flag: dict, items: list[dict], topic_names: dict[str, str]) -> dict:
@@ -115,10 +138,8 @@ def cause_view(store: Store, scope: Scope, flag: dict, items: list[dict], topic_
     items = sorted(items, key=lambda i: (i.get("published_at") or "", i["id"]))[:MAX_ITEMS]
     unit_names = {u["code"]: u["name"] for u in store.org_units()}
     by_id = {i["id"]: i for i in items}
-    gazetteer = load_gazetteer()
-    facets = {i["id"]: [f for f in extract_facets(_text(i), gazetteer) if f.kind in (ORGANISATION, DOCUMENT)]
-              for i in items}
-    terms = {i["id"]: content_terms(_text(i)) for i in items}
+    facets = {i["id"]: [f for f in facets_of(_text(i)) if f.kind in (ORGANISATION, DOCUMENT)] for i in items}
+    terms = {i["id"]: content_terms(_lead(i)) for i in items}
     reports = [i for i in items if i.get("kind") == "observation"]
     press = {i["id"]: i for i in items if i.get("kind") == "article"}
 
@@ -130,23 +151,25 @@ def cause_view(store: Store, scope: Scope, flag: dict, items: list[dict], topic_
         for row in looked_up[(kind, key)]:
             if row.get("kind") == "article" and row["id"] not in press:
                 press[row["id"]] = row
-                facets[row["id"]] = [f for f in extract_facets(_text(row), gazetteer)
-                                     if f.kind in (ORGANISATION, DOCUMENT)]
-                terms[row["id"]] = content_terms(_text(row))
+                facets[row["id"]] = [f for f in facets_of(_text(row)) if f.kind in (ORGANISATION, DOCUMENT)]
+                terms[row["id"]] = content_terms(_lead(row))
 
     echoes: dict[int, dict] = {}
-    for r in reports:
-        mine = {(f.kind, f.key) for f in facets[r["id"]]}
-        for pid, p in press.items():
-            shared = sorted(k for _, k in mine & {(f.kind, f.key) for f in facets[pid]})
-            similarity = _cosine(terms[r["id"]], terms[pid])
-            if not shared and similarity < ECHO_SIMILARITY:
+    press_ids = list(press)
+    similarity = _similarities([terms[r["id"]] for r in reports], [terms[pid] for pid in press_ids])
+    keys = {i: {(f.kind, f.key) for f in facets[i]} for i in [*(r["id"] for r in reports), *press_ids]}
+    for a, r in enumerate(reports):
+        for b, pid in enumerate(press_ids):
+            shared = keys[r["id"]] & keys[pid]
+            if not shared and similarity[a, b] < ECHO_SIMILARITY:
                 continue
-            echo = echoes.setdefault(pid, {**_ref(p, unit_names), "in_story": pid in by_id, "reports": [],
+            shared_keys = sorted(k for _, k in shared)
+            echo = echoes.setdefault(pid, {**_ref(press[pid], unit_names), "in_story": pid in by_id, "reports": [],
                                            "shared": set(), "similarity": 0.0})
-            echo["reports"].append({**_ref(r, unit_names), "shared": shared, "similarity": round(similarity, 3)})
-            echo["shared"].update(shared)
-            echo["similarity"] = max(echo["similarity"], similarity)
+            echo["reports"].append({**_ref(r, unit_names), "shared": shared_keys,
+                                    "similarity": round(float(similarity[a, b]), 3)})
+            echo["shared"].update(shared_keys)
+            echo["similarity"] = max(echo["similarity"], float(similarity[a, b]))
     echo_list = sorted(echoes.values(), key=lambda e: (-len(e["reports"]), -e["similarity"], e["id"]))[:MAX_ECHOES]
     for e in echo_list:
         e["shared"] = sorted(e["shared"])
