@@ -3,6 +3,7 @@ flag, see its facets and forecast band, read its cause view (quoted causes marke
 playbook template, edit it, record it, and read the story's before and after on the page (issue 17)."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from test_browser import ARTIFACTS, CHROMIUM, CLOSED_NETWORK_ARGS, log_in, playw
 from web_support import LiveServer, free_port
 
 pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not __import__("os").environ.get("PULSE_REQUIRE_BROWSER"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("PULSE_REQUIRE_BROWSER"),
                        reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
 ]
 
