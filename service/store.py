@@ -505,6 +505,66 @@ MIGRATIONS: list[str] = [
     ALTER TABLE saved_searches ADD COLUMN watch_threshold INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE saved_searches ADD COLUMN watch_seen_id INTEGER NOT NULL DEFAULT 0;
     """,
+    # the dashboard's daily counts (service/dashboard.py), kept by triggers so the home page reads a few hundred rows
+    # rather than a month of items: items per day, channel group and unit; placed items per day, topic, tone and unit
+    # ('' stands for no unit: the press)
+    """
+    CREATE TABLE dash_item_days (
+        day TEXT NOT NULL, grp TEXT NOT NULL, org_unit TEXT NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (day, grp, org_unit)
+    ) WITHOUT ROWID;
+    CREATE TABLE dash_stream_days (
+        day TEXT NOT NULL, topic TEXT NOT NULL, sentiment TEXT NOT NULL, org_unit TEXT NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (day, topic, sentiment, org_unit)
+    ) WITHOUT ROWID;
+    INSERT INTO dash_item_days (day, grp, org_unit, n)
+        SELECT day, CASE WHEN kind != 'observation' THEN 'press' WHEN channel = 'hoi-nghi' THEN 'dialogues'
+               ELSE 'collaborators' END, COALESCE(org_unit, ''), COUNT(*) FROM items GROUP BY 1, 2, 3;
+    INSERT INTO dash_stream_days (day, topic, sentiment, org_unit, n)
+        SELECT day, topic, sentiment, COALESCE(org_unit, ''), COUNT(*) FROM stream_items GROUP BY 1, 2, 3, 4;
+    CREATE TRIGGER dash_item_added AFTER INSERT ON items
+    BEGIN
+        INSERT INTO dash_item_days (day, grp, org_unit, n) VALUES (new.day,
+            CASE WHEN new.kind != 'observation' THEN 'press' WHEN new.channel = 'hoi-nghi' THEN 'dialogues'
+            ELSE 'collaborators' END, COALESCE(new.org_unit, ''), 1)
+            ON CONFLICT (day, grp, org_unit) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER dash_item_removed AFTER DELETE ON items
+    BEGIN
+        UPDATE dash_item_days SET n = n - 1 WHERE day = old.day AND org_unit = COALESCE(old.org_unit, '')
+            AND grp = CASE WHEN old.kind != 'observation' THEN 'press' WHEN old.channel = 'hoi-nghi' THEN 'dialogues'
+                      ELSE 'collaborators' END;
+    END;
+    CREATE TRIGGER dash_item_changed AFTER UPDATE OF day, kind, channel, org_unit ON items
+    BEGIN
+        UPDATE dash_item_days SET n = n - 1 WHERE day = old.day AND org_unit = COALESCE(old.org_unit, '')
+            AND grp = CASE WHEN old.kind != 'observation' THEN 'press' WHEN old.channel = 'hoi-nghi' THEN 'dialogues'
+                      ELSE 'collaborators' END;
+        INSERT INTO dash_item_days (day, grp, org_unit, n) VALUES (new.day,
+            CASE WHEN new.kind != 'observation' THEN 'press' WHEN new.channel = 'hoi-nghi' THEN 'dialogues'
+            ELSE 'collaborators' END, COALESCE(new.org_unit, ''), 1)
+            ON CONFLICT (day, grp, org_unit) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER dash_placed AFTER INSERT ON stream_items
+    BEGIN
+        INSERT INTO dash_stream_days (day, topic, sentiment, org_unit, n)
+            VALUES (new.day, new.topic, new.sentiment, COALESCE(new.org_unit, ''), 1)
+            ON CONFLICT (day, topic, sentiment, org_unit) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER dash_unplaced AFTER DELETE ON stream_items
+    BEGIN
+        UPDATE dash_stream_days SET n = n - 1 WHERE day = old.day AND topic = old.topic
+            AND sentiment = old.sentiment AND org_unit = COALESCE(old.org_unit, '');
+    END;
+    CREATE TRIGGER dash_replaced AFTER UPDATE OF day, topic, sentiment, org_unit ON stream_items
+    BEGIN
+        UPDATE dash_stream_days SET n = n - 1 WHERE day = old.day AND topic = old.topic
+            AND sentiment = old.sentiment AND org_unit = COALESCE(old.org_unit, '');
+        INSERT INTO dash_stream_days (day, topic, sentiment, org_unit, n)
+            VALUES (new.day, new.topic, new.sentiment, COALESCE(new.org_unit, ''), 1)
+            ON CONFLICT (day, topic, sentiment, org_unit) DO UPDATE SET n = n + 1;
+    END;
+    """,
 ]
 
 _SPACES = re.compile(r"\s+")
@@ -2809,31 +2869,31 @@ class Store:
         return f" AND ({column} IS NULL OR {column} IN ({','.join('?' * len(units))}))", list(units)
 
     def items_per_day_by_channel(self, since_day: str, until_day: str, units: list[str] | None) -> list[dict]:
-        """(day, group, n): the press and the web, collaborators' reports, dialogues and meetings."""
-        scope, params = self._scope_sql(units)
+        """(day, grp, n): the press and the web, collaborators' reports, dialogues and meetings (daily counts kept
+        by triggers)."""
+        scope, params = self._scope_sql(units, "NULLIF(org_unit, '')")
         return list(self.db.query(
-            "SELECT day, CASE WHEN kind != 'observation' THEN 'press' WHEN channel = 'hoi-nghi' THEN 'dialogues'"
-            " ELSE 'collaborators' END AS grp, COUNT(*) AS n FROM items WHERE day >= ? AND day <= ?"
+            "SELECT day, grp, SUM(n) AS n FROM dash_item_days WHERE day >= ? AND day <= ?"
             f"{scope} GROUP BY day, grp", [since_day, until_day, *params]))
 
     def tone_per_day(self, since_day: str, until_day: str, units: list[str] | None) -> list[dict]:
-        scope, params = self._scope_sql(units)
+        scope, params = self._scope_sql(units, "NULLIF(org_unit, '')")
         return list(self.db.query(
-            "SELECT day, sentiment, COUNT(*) AS n FROM stream_items WHERE day >= ? AND day <= ?"
+            "SELECT day, sentiment, SUM(n) AS n FROM dash_stream_days WHERE day >= ? AND day <= ?"
             f"{scope} GROUP BY day, sentiment", [since_day, until_day, *params]))
 
     def topic_counts(self, since_day: str, until_day: str, units: list[str] | None) -> dict[str, int]:
-        scope, params = self._scope_sql(units)
+        scope, params = self._scope_sql(units, "NULLIF(org_unit, '')")
         return {r[0]: r[1] for r in self.db.execute(
-            "SELECT topic, COUNT(*) FROM stream_items WHERE day >= ? AND day <= ?"
-            f"{scope} GROUP BY topic", [since_day, until_day, *params])}
+            "SELECT topic, SUM(n) FROM dash_stream_days WHERE day >= ? AND day <= ?"
+            f"{scope} GROUP BY topic HAVING SUM(n) > 0", [since_day, until_day, *params])}
 
     def observations_per_unit(self, since_day: str, units: list[str] | None) -> dict[str, int]:
         scope, params = ("", []) if units is None else (
             f" AND org_unit IN ({','.join('?' * len(units))})", list(units))
         return {r[0]: r[1] for r in self.db.execute(
-            "SELECT org_unit, COUNT(*) FROM items WHERE kind = 'observation' AND day >= ? AND org_unit IS NOT NULL"
-            f"{scope} GROUP BY org_unit", [since_day, *params])}
+            "SELECT org_unit, SUM(n) FROM dash_item_days WHERE grp != 'press' AND day >= ? AND org_unit != ''"
+            f"{scope} GROUP BY org_unit HAVING SUM(n) > 0", [since_day, *params])}
 
     def reports_sent_per_unit(self, since: str, units: list[str] | None) -> dict[str, int]:
         if not self.db["unit_reports"].exists():

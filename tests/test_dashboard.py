@@ -97,3 +97,28 @@ def test_a_failing_source_raises_the_banner(site):
     assert "nguồn tin đang lỗi" in banner and (source["title"] or source["name"]) in banner
     assert "Đang lỗi" in page
     assert _client(app, "collab1").get("/").headers["location"] == "/submit"
+
+
+def test_the_daily_counts_follow_items_added_moved_and_deleted(tmp_path):
+    """The dashboard reads counts kept by triggers: they must equal a count over the items themselves."""
+    from service.store import Store
+
+    store = Store(tmp_path / "p.db")
+    store.migrate()
+    now = datetime.now(timezone.utc)
+    day = today_local().isoformat()
+    ids = store.add_items([observation(f"Ý kiến số {n}.", OWN, day=now) for n in range(3)]
+                         + [RawItem(title="Tin báo", text="Nội dung.", url="https://baocaobang.vn/a.html",
+                                    source="baocaobang.vn", published_at=now)])
+    stream = store.create_stream("tien_luong", now.isoformat())
+    store.place_items([(i, stream, i, day, "tien_luong", "negative", "x", OWN if i != ids[3] else None,
+                        "observation" if i != ids[3] else "article") for i in ids])
+    assert {r["grp"]: r["n"] for r in store.items_per_day_by_channel(day, day, None)} == {"collaborators": 3, "press": 1}
+    assert store.topic_counts(day, day, [OTHER]) == {"tien_luong": 1}   # the press only
+    store.update_item_facts([("viec_lam", "positive", ids[0])])   # a re-annotation moves the item's counts
+    assert store.topic_counts(day, day, None) == {"tien_luong": 3, "viec_lam": 1}
+    assert {r["sentiment"]: r["n"] for r in store.tone_per_day(day, day, [OWN])} == {"negative": 3, "positive": 1}
+    store.delete_items([ids[1], ids[3]])
+    assert {r["grp"]: r["n"] for r in store.items_per_day_by_channel(day, day, None)} == {"collaborators": 2, "press": 0}
+    assert store.observations_per_unit(day, None) == {OWN: 2}
+    assert store.topic_counts(day, day, None) == {"tien_luong": 1, "viec_lam": 1}

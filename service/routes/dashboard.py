@@ -9,13 +9,34 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
 from service.dashboard import overview, source_states, sparkline
-from service.routes.review import BULK_ACTIONS, templates_globals, visible_flags
-from service.routes.web import (DECIDERS, REVIEWERS, STATUS_NAMES, Viewer, access, get_store, render, scoped_units,
-                                topic_names)
-from service.timeutil import today_local
+from service.routes.review import BULK_ACTIONS, templates_globals
+from service.routes.web import (DECIDERS, REVIEWERS, STATUS_NAMES, Viewer, access, get_store, parse_day, render,
+                                scoped_units, topic_names)
+from service.scope import scoped_flags
+from service.store import Store
+from service.timeutil import day_bounds, today_local
 
 router = APIRouter(include_in_schema=False)
 PAGE = 10
+
+
+def _flags(store: Store, viewer: Viewer, status: str | None = "open", kind: str = "", topic: str = "", unit: str = "",
+           day: str = "") -> list[dict]:
+    """The flags the viewer sees, filtered as the queue filters them (routes/review.py `visible_flags`), in the store's
+    order; only the page shown is then rebuilt in the viewer's scope (`scoped_flags`), which on a large store is
+    most of the page's time. The counts per unit use the flags' units in the viewer's scope, the same either way."""
+    flags = [f for f in store.flags(status=status or None) if viewer.sees_flag(f)]
+    if kind:
+        flags = [f for f in flags if f["kind"] == kind]
+    if topic:
+        flags = [f for f in flags if f["topic"] == topic]
+    if unit:
+        wanted = set(store.unit_subtree(unit)) & set(viewer.units)
+        flags = [f for f in flags if wanted & set((f["evidence"] or {}).get("units") or {})]
+    if day:
+        start, end = day_bounds(parse_day(day, "Ngày lọc"))
+        flags = [f for f in flags if f["window_start"] < end and f["window_end"] > start]
+    return flags
 
 
 @router.get("/")
@@ -29,15 +50,15 @@ def dashboard(request: Request, status: str = "open", kind: str = "", topic: str
     if status not in STATUS_NAMES:
         status = "open"
     store = get_store(request)
-    flags = visible_flags(store, viewer, status, kind, topic, unit, day)   # severity, then score (severity.py)
+    flags = _flags(store, viewer, status, kind, topic, unit, day)   # severity, then score (severity.py)
     pages = max(1, -(-len(flags) // PAGE))
     page = min(page, pages)
-    shown = flags[(page - 1) * PAGE:page * PAGE]
     names = topic_names()
+    shown = scoped_flags(store, viewer.scope, flags[(page - 1) * PAGE:page * PAGE], names)
     for flag in shown:
         flag["topic_name"] = names.get(flag["topic"], flag["topic"] or "")
         flag["spark"] = sparkline((flag.get("evidence") or {}).get("timeline") or [])
-    open_flags = flags if status == "open" and not (kind or topic or unit or day) else visible_flags(store, viewer)
+    open_flags = flags if status == "open" and not (kind or topic or unit or day) else _flags(store, viewer)
     units = scoped_units(store, viewer)
     filters = {"status": status, "kind": kind, "topic": topic, "unit": unit, "day": day}
     query = urlencode({k: v for k, v in filters.items() if v and not (k == "status" and v == "open")})
