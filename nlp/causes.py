@@ -1,9 +1,9 @@
 """What people say the causes are, and what they ask for: sentences quoted from the texts, never written anew.
 
 Pure functions over texts. A *cause statement* is a sentence with a causal cue: the cause follows «vì», «do», «bởi»
-(opening a clause), «nguyên nhân là/do», «lý do … là», «xuất phát từ», or precedes «khiến», «dẫn đến», «gây ra»; the
-agent «do» («do Công ty tổ chức», «do UBND cấp»), the purpose «vì lợi ích», «thay vì», «tự do», «do đó» are not causes. A *demand* is a sentence with «đề nghị»,
-«kiến nghị», «mong muốn», «yêu cầu», «nguyện vọng», «đề xuất». Statements saying nearly the same cause (the same
+(opening a clause), «nguyên nhân là/do», «lý do … là», «xuất phát từ», or precedes «khiến», «dẫn đến», «gây ra»;
+the agent «do» («do Công ty tổ chức», «do UBND cấp»), the purpose «vì lợi ích», «thay vì», «tự do», «do đó» are not
+causes. A *demand* is a sentence with «đề nghị», «kiến nghị», «mong muốn», «yêu cầu», «nguyện vọng», «đề xuất». Statements saying nearly the same cause (the same
 article carried by several sites, workers repeating a rumour) are grouped by the overlap of their words; a group is
 counted by its distinct texts and shown by its members' own sentences.
 """

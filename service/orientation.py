@@ -146,8 +146,8 @@ def summary_vi(result: dict) -> list[str]:
         return ["Chưa có số liệu sau ngày định hướng."]
     v, f, t = result["volume"], result["forecast"], result["tone"]
     n = result["after_days"]
-    lines = [f"{n} ngày sau định hướng có {number(v['actual'])} tin, trung bình {number(v['after_per_day'], 1)} tin/ngày "
-             f"(hai tuần trước: {number(v['before_per_day'], 1)} tin/ngày). Cùng các thứ trong tuần của hai tuần "
+    lines = [f"{n} ngày sau định hướng có {number(v['actual'])} tin, trung bình "
+             f"{number(v['after_per_day'], 1)} tin/ngày (hai tuần trước: {number(v['before_per_day'], 1)} tin/ngày). Cùng các thứ trong tuần của hai tuần "
              f"trước dự kiến {number(v['expected'], 1)} tin; dao động thường ngày cho phép ±{number(v['margin'], 1)}: "
              + {"down": "số tin giảm rõ.", "up": "số tin tăng rõ.",
                 "same": "không khác biệt rõ."}[v["verdict"]]]

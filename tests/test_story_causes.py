@@ -229,7 +229,8 @@ def test_an_orientation_recorded_on_the_page_shows_the_story_before_and_after(si
     template = re.search(r'<textarea name="said"[^>]*>([^<]*)</textarea>', form).group(1)
     assert template.startswith("Công đoàn cấp trên phối hợp") and 'value="hoi-nghi" selected' in form
     fields = {"csrf_token": csrf_of(page), "said": template.replace("&#34;", '"'), "owner": "Ban Tuyên giáo",
-              "given_on": "2026-03-18", "channel": "hoi-nghi", "audience": "Ban giám đốc", "template": "luong-doi-thoai"}
+              "given_on": "2026-03-18", "channel": "hoi-nghi", "audience": "Ban giám đốc",
+              "template": "luong-doi-thoai"}
     refused = client.post(f"/flags/{flag['id']}/orientations", data=fields)
     assert refused.status_code == 400 and "nguyên văn mẫu" in refused.text
     assert "Ban Tuyên giáo" in _card(refused.text, "dinh-huong"), "the form comes back with its words"
