@@ -114,6 +114,10 @@ class Worker:
         """Process the collaborators' pending submissions, a batch (an `intake` job) at a time; how many were placed.
         Nothing is recorded when nothing waits."""
         total = 0
+        fresh = jobs._ago(jobs.LEASE_SECONDS)
+        if any(j["status"] == "running" and (j["heartbeat_at"] or "") >= fresh
+               for j in self.store.open_jobs(list(jobs.EXCLUSIVE))):
+            return 0   # another worker is processing: its run places these items too, or the next round does
         while not stop() and self.store.count_pending_submissions():
             job, _ = jobs.run_kind(self.store, self.settings, "intake", {}, "worker", result={"worker": self})
             placed = job["counts"].get("submissions", 0) if job["status"] == "done" else 0
