@@ -34,6 +34,7 @@ class Response:
     topics: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     documents: tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()     # the documents the board answers with (named as it cites them)
 
 
 @dataclass
@@ -71,7 +72,8 @@ def parse(text: str, where: str) -> list[Response]:
             raise PlaybookError(f"{where}: mục «{rid}» có needs không hợp lệ: {', '.join(wrong)}.")
         out.append(Response(rid, title, body, str(raw.get("channel") or "khac"), str(raw.get("audience") or ""),
                             tuple(str(x) for x in raw.get("topics") or []), needs,
-                            tuple(str(x) for x in raw.get("documents") or [])))
+                            tuple(str(x) for x in raw.get("documents") or []),
+                            tuple(str(x) for x in raw.get("answers") or [])))
     return out
 
 
@@ -125,6 +127,6 @@ def proposals(playbook: Playbook, topic: str | None, facets: dict[str, list[str]
         score = (len(cited), len(r.needs), bool(r.topics), -order)
         chosen.append((score, {"id": r.id, "title": r.title, "channel": r.channel,
                                "audience": fill(r.audience, values), "text": fill(r.text, values),
-                               "why": why or ["mẫu chung"]}))
+                               "why": why or ["mẫu chung"], "answers": list(r.answers)}))
     chosen.sort(key=lambda x: x[0], reverse=True)
     return [c for _, c in chosen[:limit]]

@@ -198,6 +198,7 @@ def test_proposals_come_from_the_boards_playbook_filled_from_the_story_with_open
     assert "Ban chưa có sổ tay riêng" in card and "không phải nhận định của hệ thống" in card
     assert "Đối thoại với doanh nghiệp về tiền lương" in card
     assert "làm việc với Công ty May Alpha Cao Bằng về việc chi trả lương" in card, "filled from the story's facets"
+    assert "Văn bản dùng để trả lời: Bộ luật Lao động 2019, Điều 97 (kỳ hạn trả lương)" in card
     assert "<strong>May Alpha</strong>" in card and "Trả đủ lương tháng 1 trước ngày 31/3" in card, \
         "the commitment still open from unit A's dialogue with the enterprise the story names"
     assert "Nghị định 74/2024/NĐ-CP" in card
@@ -293,3 +294,20 @@ def test_cause_statements_on_real_news_are_verbatim_and_mostly_state_a_cause():
     print(f"cause statements: {right}/{len(judged)} of the labelled ones found state a cause")
     assert len(judged) >= 36, "the extractor still finds the labelled statements"
     assert right / len(judged) >= 0.75
+
+
+def test_a_playbook_is_refused_with_the_entry_named_and_its_blanks_are_filled_or_left_visible():
+    from service.playbook import SHIPPED, PlaybookError, fill, parse
+
+    assert [r.id for r in parse(SHIPPED.read_text(encoding="utf-8"), "playbook.toml")][:2] == [
+        "luong-doi-thoai", "van-ban-giai-thich"]
+    entry = '[[response]]\nid = "a"\ntitle = "Mẫu"\ntext = "Nội dung"\n'
+    with pytest.raises(PlaybookError, match="id «a» bị trùng"):
+        parse(entry * 2, "playbook.toml")
+    with pytest.raises(PlaybookError, match="mục «a» có needs không hợp lệ: enterprise"):
+        parse(entry + 'needs = ["enterprise"]\n', "playbook.toml")
+    with pytest.raises(PlaybookError, match="mục thứ 1 thiếu id, title hoặc text"):
+        parse('[[response]]\nid = "b"\n', "playbook.toml")
+    assert fill("Làm việc với {organisation} về {document}.", {"organisation": "Công ty A"}) == \
+        "Làm việc với Công ty A về ….", "a blank the story cannot fill is left for staff to complete"
+    assert fill("Giữ nguyên {không_có} và {", {}) == "Giữ nguyên {không_có} và {", "a stray brace: as written"
