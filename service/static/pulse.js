@@ -17,3 +17,19 @@ document.querySelectorAll("form").forEach(function (form) {
     setTimeout(function () { form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; }); }, 0);
   });
 });
+// the bell: its unread count refreshed every minute while the page is open (the page shows it without this)
+(function () {
+  var bell = document.getElementById("bell");
+  if (!bell || !window.fetch) return;
+  setInterval(function () {
+    if (document.hidden) return;
+    fetch("/alerts/unread.json", {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        var count = document.getElementById("bell-count");
+        if (!data.unread) { if (count) count.remove(); return; }
+        if (!count) { count = document.createElement("span"); count.className = "count"; count.id = "bell-count"; bell.appendChild(count); }
+        count.textContent = data.unread < 100 ? String(data.unread) : "99+";
+      }).catch(function () {});
+  }, 60000);
+})();
