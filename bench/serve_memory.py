@@ -8,6 +8,8 @@ collection cycle (a queued `cycle` job that the job worker claims; with `--wait-
 
     python bench/serve_memory.py                 # from the repository root
     python bench/serve_memory.py --samples 5     # the figure is the largest of 5 samples taken a second apart
+    python bench/serve_memory.py --pages         # then also after the first admin opens the main pages, the
+                                                 # analysts' page and the labelling queue (which reads the topic model)
 """
 from __future__ import annotations
 
@@ -84,12 +86,45 @@ def group(pgid: int) -> list[tuple[int, str, int]]:
     return out
 
 
+def measure(pgid: int, samples: int, when: str) -> float:
+    """The largest of `samples` sums of the group's RSS, a second apart, printed per process; in MB."""
+    worst: list[tuple[int, str, int]] = []
+    for _ in range(max(1, samples)):
+        time.sleep(1)
+        now = group(pgid)
+        if sum(r for _, _, r in now) > sum(r for _, _, r in worst):
+            worst = now
+    for pid, cmd, kb in sorted(worst):
+        print(f"  pid {pid:>7}  {kb / 1024:7.1f} MB  {cmd}")
+    total = sum(kb for _, _, kb in worst) / 1024
+    print(f"pulse serve RSS over its {len(worst)} processes {when}: {total:.1f} MB "
+          f"(target ≤ {TARGET_MB} MB: {'met' if total <= TARGET_MB else 'NOT met'})")
+    return total
+
+
+def visit_pages(base: str, password: str, web_pid: int) -> None:
+    import re
+
+    import requests
+
+    session = requests.Session()
+    page = session.get(f"{base}/login", timeout=30).text
+    csrf = re.search(r'name="csrf_token" value="([^"]*)"', page).group(1)
+    answer = session.post(f"{base}/login", data={"username": "admin", "password": password, "csrf_token": csrf},
+                          timeout=60)
+    assert answer.status_code == 200, answer.status_code
+    for path in ("/", "/queue", "/analyst", "/analyst/queue", "/admin/jobs"):
+        status = session.get(base + path, timeout=120).status_code
+        print(f"  GET {path}: {status}; the web app's process: {rss_kb(web_pid) / 1024:.1f} MB")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--wait-scheduled", action="store_true",
                         help="wait for the scheduler's first cycle instead of queueing one (older versions)")
     parser.add_argument("--samples", type=int, default=3, help="samples of the group's RSS, a second apart")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the cycle")
+    parser.add_argument("--pages", action="store_true", help="measure again after an admin opened the main pages")
     args = parser.parse_args()
 
     httpd, sources = serve_feeds()
@@ -98,10 +133,11 @@ def main() -> int:
     env = {**os.environ, "PULSE_DB": str(db), "PULSE_ALLOWED_HOSTS": "127.0.0.1", "PULSE_WORKER_NICE": "0"}
     pulse = [sys.executable, "-m", "service.cli"]
 
-    def run(*cli: str) -> None:
-        subprocess.run([*pulse, *cli], cwd=work, env=env, check=True, capture_output=True, timeout=120)
+    def run(*cli: str) -> str:
+        return subprocess.run([*pulse, *cli], cwd=work, env=env, check=True, capture_output=True, text=True,
+                              timeout=120).stdout
 
-    run("init")
+    password = run("init").split("First admin account: admin / ", 1)[-1].split()[0]
     con = sqlite3.connect(db)
     con.execute("UPDATE sources SET enabled = 0")   # no collection may leave the machine
     con.commit()
@@ -146,17 +182,11 @@ def main() -> int:
         con.close()
         print(f"cycle done {time.monotonic() - started:.1f} s after the start: {items} items, {annotated} annotated, "
               f"{len(sources)} loopback feeds")
-        worst: list[tuple[int, str, int]] = []
-        for _ in range(max(1, args.samples)):
-            time.sleep(1)
-            now = group(server.pid)
-            if sum(r for _, _, r in now) > sum(r for _, _, r in worst):
-                worst = now
-        for pid, cmd, kb in sorted(worst):
-            print(f"  pid {pid:>7}  {kb / 1024:7.1f} MB  {cmd}")
-        total = sum(kb for _, _, kb in worst) / 1024
-        print(f"pulse serve RSS over its {len(worst)} processes after a collection cycle: {total:.1f} MB "
-              f"(target ≤ {TARGET_MB} MB: {'met' if total <= TARGET_MB else 'NOT met'})")
+        total = measure(server.pid, args.samples, "after a collection cycle")
+        if args.pages:
+            visit_pages(f"http://127.0.0.1:{port}", password, server.pid)
+            measure(server.pid, args.samples, "after the cycle and an admin's page views (/, /queue, /analyst, "
+                                              "/analyst/queue, /admin/jobs)")
         return 0 if total <= TARGET_MB else 1
     finally:
         if server.poll() is None:
