@@ -63,7 +63,7 @@ def run(series: dict, rng: np.random.Generator) -> dict:
             halved[g + 1:g + 1 + AFTER_DAYS] = rng.binomial(y[g + 1:g + 1 + AFTER_DAYS], 0.5)
             for effect, counts in (("none", y), ("-50%", halved)):
                 result = outcome(facts_of(counts[:g + 1 + AFTER_DAYS]), (START + timedelta(days=g)).isoformat(),
-                                 START + timedelta(days=g + AFTER_DAYS))
+                                 START + timedelta(days=g + AFTER_DAYS + 1))
                 calls[(setting, effect, "same weekdays")][result["volume"]["verdict"]] += 1
                 calls[(setting, effect, "forecast")][result["forecast"]["verdict"]] += 1
                 calls[(setting, effect, "both (shown)")][result["verdict"]] += 1

@@ -79,11 +79,12 @@ def _sd(values: list[float]) -> float:
 
 
 def outcome(facts: list[dict], given_on: str, today: date) -> dict:
-    """The story before and after an orientation given on `given_on` (its day itself belongs to neither side)."""
+    """The story before and after an orientation given on `given_on` (its day itself belongs to neither side); the
+    «after» days end before `today`, whose count is not complete yet."""
     given = date.fromisoformat(given_on)
     days = per_day(facts)
     before = _days(given - timedelta(days=BEFORE_DAYS), BEFORE_DAYS)
-    after = [d for d in _days(given + timedelta(days=1), AFTER_DAYS) if d <= today.isoformat()]
+    after = [d for d in _days(given + timedelta(days=1), AFTER_DAYS) if d < today.isoformat()]
     count = {d: days[d]["count"] if d in days else 0 for d in before + after}
     out: dict = {"given_on": given_on, "before_days": len(before), "after_days": len(after),
                  "before_first": before[0], "before_last": before[-1],

@@ -53,14 +53,14 @@ def _facts(counts: dict[int, int], given: date, negative_share: float = 0.5, uni
 def test_the_after_days_are_compared_with_the_same_weekdays_before_and_the_baselines_spread():
     given = date(2026, 11, 16)   # a Monday
     weekday = {i: (1 if (given + timedelta(days=i)).weekday() >= 5 else 6) for i in range(-14, 8)}   # quiet weekends
-    result = outcome(_facts(weekday, given), given.isoformat(), given + timedelta(days=7))
+    result = outcome(_facts(weekday, given), given.isoformat(), given + timedelta(days=8))
     v = result["volume"]
     assert result["after_days"] == 7 and v["expected"] == v["actual"] == 32 and v["verdict"] == "same"
     fewer = {**weekday, **{i: 1 for i in range(1, 8)}}
-    result = outcome(_facts(fewer, given), given.isoformat(), given + timedelta(days=7))
+    result = outcome(_facts(fewer, given), given.isoformat(), given + timedelta(days=8))
     assert result["volume"]["verdict"] == "down" and result["volume"]["actual"] == 7
     assert "số tin giảm rõ" in " ".join(summary_vi(result))
-    waiting = outcome(_facts(weekday, given), given.isoformat(), given)
+    waiting = outcome(_facts(weekday, given), given.isoformat(), given + timedelta(days=1))   # the day after: partial
     assert waiting["verdict"] == "waiting" and summary_vi(waiting) == ["Chưa có số liệu sau ngày định hướng."]
 
 
@@ -68,13 +68,13 @@ def test_a_story_cooling_as_forecast_is_not_credited_to_the_orientation():
     given = date(2026, 11, 16)
     burst = {i: n for i, n in zip(range(-14, 8), [1, 1, 2, 1, 2, 3, 5, 8, 13, 20, 24, 22, 18, 15,
                                                    12, 10, 8, 6, 5, 4, 3, 3])}
-    result = outcome(_facts(burst, given), given.isoformat(), given + timedelta(days=7))
+    result = outcome(_facts(burst, given), given.isoformat(), given + timedelta(days=8))
     lines = " ".join(summary_vi(result))
     assert result["forecast"]["verdict"] != "down" or result["volume"]["verdict"] != "down"
     if result["volume"]["verdict"] == "down" and result["forecast"]["verdict"] == "same":
         assert "có thể tự hạ nhiệt" in lines
     collapse = {**burst, **{i: 0 for i in range(1, 8)}}
-    result = outcome(_facts(collapse, given), given.isoformat(), given + timedelta(days=7))
+    result = outcome(_facts(collapse, given), given.isoformat(), given + timedelta(days=8))
     assert result["forecast"]["verdict"] == "down" and result["forecast"]["below"] >= 4
     assert "thấp hơn dự báo" in " ".join(summary_vi(result))
 
@@ -84,9 +84,9 @@ def test_tone_changes_only_beyond_two_standard_errors():
     counts = {i: 6 for i in range(-14, 8)}
     before_neg = [f for f in _facts({i: 6 for i in range(-14, 0)}, given, 0.8)]
     after_neg = [f for f in _facts({i: 6 for i in range(1, 8)}, given, 0.2)]
-    result = outcome(before_neg + after_neg, given.isoformat(), given + timedelta(days=7))
+    result = outcome(before_neg + after_neg, given.isoformat(), given + timedelta(days=8))
     assert result["tone"]["verdict"] == "down"
-    same = outcome(_facts(counts, given, 0.5), given.isoformat(), given + timedelta(days=7))
+    same = outcome(_facts(counts, given, 0.5), given.isoformat(), given + timedelta(days=8))
     assert same["tone"]["verdict"] == "same"
 
 
@@ -245,7 +245,7 @@ def test_an_orientation_recorded_on_the_page_shows_the_story_before_and_after(si
     assert "Trước (04/03/2026–17/03/2026)" in card and "Sau (19/03/2026–" in card
     assert "ngày sau định hướng có" in card and "So với dự báo lập từ số liệu đến ngày định hướng" in card
     orientation = client.get(f"/flags/{flag['id']}/story.json").json()["orientations"][0]
-    after_days = min(7, (today_local() - date(2026, 3, 18)).days)
+    after_days = min(7, (today_local() - date(2026, 3, 18)).days - 1)   # complete days only
     assert orientation["outcome"]["after_days"] == after_days
     assert orientation["outcome"]["volume"]["actual"] == 2 + 3 + 4 + 1, \
         "the unit's reader: after the 18th, their unit's reports of the story (19th to 21st) and the press article"
