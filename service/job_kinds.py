@@ -267,3 +267,19 @@ def search_backfill(store, settings, result):
 
 
 register("search_backfill", search_backfill)
+
+
+# --- the labelling queue's scores (service/labelqueue.py): the topic model is read by the worker, not the web app ---
+def label_pool(store, settings, result):
+    def work(params, progress):
+        from service.datadir import models_home
+        from service.labelqueue import WORKER_POOL, score_pool, write_pool
+
+        scores = score_pool(store, models_home(settings), pool=int(params.get("pool") or WORKER_POOL))
+        write_pool(settings, scores)
+        return {"items": len(scores["items"]), "version": scores["version"]}
+    return work
+
+
+register("label_pool", label_pool)
+

@@ -36,16 +36,21 @@ def as_user(client, name):
     return client
 
 
-def wait_for_job(client) -> str:
-    """The web app only queues the job: the job worker (service/worker.py) runs it, here in the test's process
-    until the queue is empty; then the page shows the outcome read from the job's row."""
+def run_worker(client) -> list[dict]:
+    """The web app only queues jobs: the job worker (service/worker.py) runs them, here in the test's process until
+    the queue is empty."""
     from service.worker import Worker
 
     worker = Worker(client.app.state.settings)
     try:
-        worker.run_until_idle()
+        return worker.run_until_idle()
     finally:
         worker.close()
+
+
+def wait_for_job(client) -> str:
+    """Run the queued job; the page shows the outcome read from the job's row."""
+    run_worker(client)
     page = client.get("/analyst").text
     assert "Đang chạy…" not in page and "Đang chờ đến lượt…" not in page, page
     return page
@@ -54,6 +59,10 @@ def wait_for_job(client) -> str:
 def test_one_click_label_from_the_queue_keeps_who_and_when(site):
     inst, client, gold = site
     as_user(client, "staff1")
+    first = client.get("/analyst/queue")   # the worker scores the items with the model, never the web app
+    assert first.status_code == 200 and "Đang chuẩn bị danh sách" in first.text and "mô hình gợi ý" not in first.text
+    (scored,) = run_worker(client)
+    assert scored["kind"] == "label_pool" and scored["status"] == "done" and scored["counts"]["items"] > 0
     page = client.get("/analyst/queue")
     assert page.status_code == 200 and "mô hình gợi ý" in page.text and 'class="suggested"' in page.text
     item_id = int(page.text.split('name="item_id" value="')[1].split('"')[0])

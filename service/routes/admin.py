@@ -333,7 +333,8 @@ def clear_throttles(request: Request, viewer: Viewer = Depends(PROVINCE_ADMIN), 
 JOB_KINDS_VI = {"collect": "Thu thập nguồn tin", "process": "Phân tích tin mới", "detect": "Phát hiện xu hướng",
                 "brief": "Bản tin, báo cáo", "briefing": "Bản tin hằng ngày (07:00)", "train": "Huấn luyện mô hình",
                 "backup": "Sao lưu", "promote": "Đưa mô hình vào sử dụng", "rollback": "Quay lại mô hình trước",
-                "cycle": "Chu kỳ thu thập", "intake": "Phân tích tin cộng tác viên"}
+                "cycle": "Chu kỳ thu thập", "intake": "Phân tích tin cộng tác viên",
+                "label_pool": "Chấm điểm tin cần gán nhãn"}
 JOB_STATUSES_VI = {"queued": "Đang chờ", "running": "Đang chạy", "done": "Xong", "failed": "Lỗi",
                    "cancelled": "Đã hủy"}
 

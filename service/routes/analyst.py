@@ -221,13 +221,24 @@ def rollback(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
 
 @router.get("/analyst/queue")
 def queue_page(request: Request, msg: str = "", err: str = "", viewer: Viewer = Depends(access(*REVIEWERS))):
-    from service.labelqueue import labelling_queue   # loads the topic model: only when the queue is asked for
+    """The queue from the scores the job worker keeps (service/labelqueue.py): the web app never loads the model.
+    Scores older than a few minutes or of another model version: the worker is asked for new ones."""
+    from service.jobs import enqueue, open_job
+    from service.labelqueue import pool_is_fresh, queue_from_scores, read_pool
 
+    settings = request.app.state.settings
     store, models_dir = get_store(request), _models_dir(request)
-    queue = labelling_queue(store, models_dir, limit=20, units=None if viewer.province else viewer.units,
-                            taxonomy_file=_taxonomy(request))
+    active = registry.active_versions(models_dir).get("topic")
+    scores = read_pool(settings)
+    if not pool_is_fresh(scores, active) and open_job(store, ["label_pool"]) is None:
+        enqueue(store, "label_pool", {}, requested_by=viewer.username)
+        request.app.state.worker.notify()
+    preparing = not scores or scores.get("version") != active
+    queue = [] if preparing else queue_from_scores(
+        store, scores, limit=20, units=None if viewer.province else viewer.units, taxonomy_file=_taxonomy(request))
     return render(request, "analyst_queue.html", {
-        "queue": queue, "names": _topic_names(_taxonomy(request)), "sentiments": SENTIMENTS, "msg": msg, "err": err}, viewer)
+        "queue": queue, "preparing": preparing, "names": _topic_names(_taxonomy(request)), "sentiments": SENTIMENTS,
+        "msg": msg, "err": err}, viewer)
 
 
 @router.post("/analyst/label")
