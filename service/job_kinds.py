@@ -283,3 +283,25 @@ def label_pool(store, settings, result):
 
 register("label_pool", label_pool)
 
+
+# --- a candidate model against the active one on today's held-out labels (the analysts' model page) ---------------
+def compare(store, settings, result):
+    def work(params, progress):
+        import json
+
+        from service import retrain
+        from service.datadir import data_dir, models_home
+
+        check = retrain.compare_with_active(store, models_home(settings), params["version"])
+        path = retrain.comparison_file(data_dir(settings) / "cache", params["version"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"check": check, "active": params.get("active"),
+                                   "fingerprint": params.get("fingerprint")}, ensure_ascii=False, default=str),
+                       encoding="utf-8")
+        tmp.replace(path)
+        return {"version": params["version"], "items": check["candidate"].get("n", 0)}
+    return work
+
+
+register("compare", compare)

@@ -186,6 +186,18 @@ def train_candidate(store: Store, models_dir: Path, cache_dir: Path, username: s
     return summary
 
 
+def labels_fingerprint(store: Store) -> str:
+    """What the held-out comparison depends on besides the models: the board's topic labels (a digest)."""
+    import hashlib
+
+    rows = sorted((r["item_id"], r["label"]) for r in store.latest_labels(TASK))
+    return hashlib.sha1(json.dumps(rows).encode()).hexdigest()[:16]
+
+
+def comparison_file(cache_dir: Path, version: str) -> Path:
+    return Path(cache_dir) / f"compare-{TASK}-{version}.json"
+
+
 def compare_with_active(store: Store, models_dir: Path, version: str) -> dict[str, Any]:
     """Score a version and the active topic model on today's held-out labels (the same items for both)."""
     from nlp.classify import TextClassifier

@@ -48,6 +48,16 @@ def run_worker(client) -> list[dict]:
         worker.close()
 
 
+def report_of(client, version: str) -> str:
+    """A model's page: the worker compares it with the active model (a `compare` job), then the page shows it."""
+    first = client.get(f"/analyst/models/{version}").text
+    assert "Đang so sánh với mô hình đang dùng" in first and "F1 chênh lệch" not in first
+    assert [j["kind"] for j in run_worker(client)] == ["compare"]
+    page = client.get(f"/analyst/models/{version}").text
+    assert "Đang so sánh" not in page
+    return page
+
+
 def wait_for_job(client) -> str:
     """Run the queued job; the page shows the outcome read from the job's row."""
     run_worker(client)
@@ -101,7 +111,7 @@ def test_training_in_the_background_then_report_and_guarded_promotion(site):
     assert "Đã xong: v2" in page and "topic: fitted in" in page
     assert [j["status"] for j in inst.store.jobs(kind="train")] == ["done", "failed"]
     assert "topic: fitted in" in inst.store.jobs(kind="train")[0]["log_excerpt"]
-    report = client.get("/analyst/models/v2").text
+    report = report_of(client, "v2")
     assert "Ma trận nhầm lẫn" in report and "các vấn đề xã hội khác" in report and "F1 chênh lệch" in report
     assert "Chủ đề Bảo hiểm xã hội, y tế, thất nghiệp còn quá ít nhãn: 1 nhãn" in report
     assert ("KÉM HƠN" in report) == retrain.compare_with_active(inst.store, models_home(inst.settings),
@@ -174,7 +184,7 @@ def test_a_worse_candidate_is_marked_and_not_promoted_without_the_confirmation(s
     label_all(inst.store, [(i, rng.choice(codes)) for i, _ in gold])
     retrain.train_candidate(inst.store, inst.settings.models_dir, seed_cache(), "analyst1", seed_leads_n=SEED_SAMPLE)
     label_all(inst.store, gold)
-    report = client.get("/analyst/models/v2").text
+    report = report_of(client, "v2")
     assert "KÉM HƠN" in report and 'name="force"' in report
     client.post("/analyst/models/v2/promote", data={"csrf_token": csrf_of(report)})
     page = wait_for_job(client)

@@ -334,7 +334,7 @@ JOB_KINDS_VI = {"collect": "Thu thập nguồn tin", "process": "Phân tích tin
                 "brief": "Bản tin, báo cáo", "briefing": "Bản tin hằng ngày (07:00)", "train": "Huấn luyện mô hình",
                 "backup": "Sao lưu", "promote": "Đưa mô hình vào sử dụng", "rollback": "Quay lại mô hình trước",
                 "cycle": "Chu kỳ thu thập", "intake": "Phân tích tin cộng tác viên",
-                "label_pool": "Chấm điểm tin cần gán nhãn"}
+                "label_pool": "Chấm điểm tin cần gán nhãn", "compare": "So sánh mô hình"}
 JOB_STATUSES_VI = {"queued": "Đang chờ", "running": "Đang chạy", "done": "Xong", "failed": "Lỗi",
                    "cancelled": "Đã hủy"}
 

@@ -186,19 +186,42 @@ def model_page(request: Request, version: str, msg: str = "", err: str = "",
     if not found:
         raise HTTPException(404)
     row = found[0]
-    check = None
-    if not row["active"]:
-        try:
-            check = retrain.compare_with_active(store, models_dir, version)
-        except ValueError as exc:
-            err = err or f"Không đọc được mô hình: {exc}"
+    check, comparing = None, False
+    if not row["active"]:   # compared by the job worker (the web app loads no model), kept until labels or models change
+        check, comparing, problem = _comparison(request, store, models_dir, version, viewer)
+        err = err or problem
     names = _topic_names(_taxonomy(request))
     candidate = (check or {}).get("candidate") or (row["summary"].get("heldout") or {}).get("candidate") or {}
     topics = [t for t, r in (candidate.get("report") or {}).items()
               if isinstance(r, dict) and "f1-score" in r and t not in ("macro avg", "weighted avg")]
     return render(request, "analyst_model.html", {
-        "row": row, "check": check, "candidate": candidate, "topics": topics, "names": names,
+        "row": row, "check": check, "comparing": comparing, "candidate": candidate, "topics": topics, "names": names,
         "job": latest_job(request), "msg": msg, "err": err, "min_labels": retrain.MIN_LABELS}, viewer)
+
+
+def _comparison(request: Request, store: Store, models_dir: Path, version: str, viewer: Viewer):
+    """(comparison, still being made, problem): the worker's comparison of `version` with the active model when it
+    is of today's labels and active model; else a `compare` job is queued (once) and the page waits for it."""
+    from service.datadir import data_dir
+    from service.jobs import enqueue, open_job
+
+    settings = request.app.state.settings
+    active = registry.active_versions(models_dir).get("topic")
+    fingerprint = retrain.labels_fingerprint(store)
+    want = {"version": version, "active": active, "fingerprint": fingerprint}
+    try:
+        kept = json.loads(retrain.comparison_file(data_dir(settings) / "cache", version).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        kept = None
+    if kept and kept.get("active") == active and kept.get("fingerprint") == fingerprint:
+        return kept["check"], False, ""
+    last = next((j for j in store.jobs(kind="compare", limit=20) if j["params"] == want), None)
+    if last is not None and last["status"] == "failed":   # the same comparison failed: say why, do not loop
+        return None, False, f"Không đọc được mô hình: {last['error']}"
+    if open_job(store, ["compare"]) is None:
+        enqueue(store, "compare", want, requested_by=viewer.username)
+        request.app.state.worker.notify()
+    return None, True, ""
 
 
 @router.post("/analyst/models/{version}/promote")
