@@ -62,17 +62,26 @@ def nearest(signature: int, others: Sequence[int]) -> tuple[int, int]:
 class SimhashIndex:
     """Signatures with a payload, searchable for the nearest one within `max_distance` bits.
 
-    The 64 bits are cut into `max_distance // 2 + 1` bands: two signatures within `max_distance` bits differ by at
-    most one bit in at least one band (pigeonhole), so looking up each band's value and its one-bit neighbours finds
-    every signature within reach. Ties on distance go to the signature added first, as a linear scan would.
+    The 64 bits are cut into `max_distance // 3 + 1` bands: two signatures within `max_distance` bits differ by at
+    most two bits in at least one band (pigeonhole), so looking up each band's value and its neighbours within two
+    bits finds every signature within reach. Bands are wide (22 bits for the default 8), so a lookup meets almost
+    only true neighbours and its cost stays flat however many signatures the index holds. Ties on distance go to
+    the signature added first, as a linear scan would.
     """
+
+    FLIPS = 2   # bits that may differ inside the band that matches
 
     def __init__(self, max_distance: int = DEFAULT_MAX_DISTANCE):
         self.max_distance = max_distance
-        n_bands = max_distance // 2 + 1
+        n_bands = max_distance // (self.FLIPS + 1) + 1
         edges = [round(i * SIMHASH_BITS / n_bands) for i in range(n_bands + 1)]
         self._bands = [(lo, (1 << (hi - lo)) - 1) for lo, hi in zip(edges, edges[1:])]
-        self._flips = [[0] + [1 << b for b in range(hi - lo)] for lo, hi in zip(edges, edges[1:])]
+        self._flips = []
+        for lo, hi in zip(edges, edges[1:]):
+            width = hi - lo
+            ones = [1 << b for b in range(width)]
+            twos = [(1 << a) | (1 << b) for a in range(width) for b in range(a + 1, width)]
+            self._flips.append(np.array([0] + ones + twos, dtype=np.uint64))
         self._buckets: list[dict[int, list[int]]] = [defaultdict(list) for _ in self._bands]
         self.signatures: list[int] = []
         self.payloads: list[Any] = []
@@ -98,8 +107,9 @@ class SimhashIndex:
         signatures = self.signatures
         for (shift, mask), buckets, flips in zip(self._bands, self._buckets, self._flips):
             value = (signature >> shift) & mask
-            for flip in flips:
-                for position in buckets.get(value ^ flip, ()):   # a position met twice cannot win twice
+            # the band values within reach that hold signatures: one set operation in C, not a loop of lookups
+            for key in buckets.keys() & np.bitwise_xor(flips, np.uint64(value)).tolist():
+                for position in buckets[key]:   # a position met twice cannot win twice
                     distance = (signatures[position] ^ signature).bit_count()
                     if distance < best_distance or (distance == best_distance and position < best):
                         if accept is None or accept(self.payloads[position]):

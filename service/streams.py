@@ -7,6 +7,7 @@ fall quiet close. A stream's id never changes while it lives, and a merged id st
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 from array import array
@@ -71,6 +72,10 @@ class _Stream:
     centroid: dict[str, float]
     touched: bool = False
     guest: bool = False   # loaded for a syndicated copy although not active: leaves the index after its batch
+    size: int = 0
+    # items per topic and per keyphrase, kept up to date item by item (None: not known, read from the store at save)
+    topics: Counter | None = field(default_factory=Counter)
+    phrases: Counter | None = field(default_factory=Counter)
     norm: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -91,9 +96,23 @@ class _Stream:
         for t, w in other.centroid.items():
             self.centroid[t] = self.centroid.get(t, 0.0) + w
         self.norm = _norm(self.centroid)
+        self.size += other.size
+        self.topics = self.topics + other.topics if self.topics is not None and other.topics is not None else None
+        self.phrases = (self.phrases + other.phrases if self.phrases is not None and other.phrases is not None
+                        else None)
         self.first_seen = min(self.first_seen, other.first_seen)
         self.last_seen = max(self.last_seen, other.last_seen)
         self.touched = True
+
+
+def _counter(text: str | None) -> Counter | None:
+    return Counter(json.loads(text)) if text else None
+
+
+def _from_row(row: dict[str, Any], guest: bool = False) -> "_Stream":
+    return _Stream(row["id"], row["topic"], row["first_seen"], row["last_seen"], row["centroid"], guest=guest,
+                   size=row.get("size") or 0, topics=_counter(row.get("topic_counts")),
+                   phrases=_counter(row.get("phrase_counts")))
 
 
 def _norm(centroid: dict[str, float]) -> float:
@@ -151,8 +170,41 @@ class _Index:
         self.alive = np.zeros(1024, dtype=bool)
         self.norms = np.ones(1024)
         self.n_slots = 0
-        for s in streams:
-            self.put(s)
+        self._load(list(streams))
+
+    def _load(self, streams: list[_Stream]) -> None:
+        """Index many streams at once (a run's start): the postings are built term by term in one pass, not
+        stream by stream."""
+        if not streams:
+            return
+        size = max(1024, 2 * len(streams))
+        self.ids = np.zeros(size, dtype=np.int64)
+        self.first = np.zeros(size)
+        self.last = np.zeros(size)
+        self.alive = np.zeros(size, dtype=bool)
+        self.norms = np.ones(size)
+        by_term: dict[str, tuple[list[int], list[float]]] = {}
+        for slot, stream in enumerate(streams):
+            self.streams[stream.id] = stream
+            self.slot_of[stream.id] = slot
+            for t, w in stream.centroid.items():
+                pair = by_term.get(t)
+                if pair is None:
+                    pair = by_term[t] = ([], [])
+                pair[0].append(slot)
+                pair[1].append(w)
+        n = len(streams)
+        self.ids[:n] = [s.id for s in streams]
+        self.first[:n] = [_ts(s.first_seen) for s in streams]
+        self.last[:n] = [_ts(s.last_seen) for s in streams]
+        self.alive[:n] = True
+        self.norms[:n] = [s.norm for s in streams]
+        self.n_slots = n
+        for t, (slots, weights) in by_term.items():
+            posting = self.postings[t] = _Postings()
+            posting.slots = array("q", slots)
+            posting.weights = array("d", weights)
+            posting.where = dict(zip(slots, range(len(slots))))
 
     def _slot(self, stream_id: int) -> int:
         if self.free:
@@ -315,8 +367,7 @@ class StreamPlacer:
 
     def _streams_since(self, since: str) -> _Index:
         if self.index is None or since < self.index_since:
-            self.index = _Index(_Stream(r["id"], r["topic"], r["first_seen"], r["last_seen"], r["centroid"])
-                                for r in self.store.active_streams(since))
+            self.index = _Index(_from_row(r) for r in self.store.active_streams(since))
             self.index_since = since
         return self.index
 
@@ -403,6 +454,11 @@ class StreamPlacer:
             if stream.id not in index.streams:
                 index.put(stream)
             index.add(stream, vector, item["published_at"], settings.centroid_terms)
+            stream.size += 1
+            if stream.topics is not None:
+                stream.topics[ann.topic] += 1
+            if stream.phrases is not None:
+                stream.phrases.update(set(ann.keyphrases))
             placements.append((item["id"], stream.id, story_id, item["day"], ann.topic, ann.sentiment,
                                item.get("source") or "", item.get("org_unit"), item.get("kind") or "article"))
             duplicates.add(signature, (item["id"], story_id, item["published_at"]))
@@ -414,11 +470,9 @@ class StreamPlacer:
         touched = [s for s in index.streams.values() if s.touched]
         for source_id, target_id in _merge_similar(store, index, touched, settings, stream_floor):
             self.merged[source_id] = target_id
-        for s in list(index.streams.values()):
-            if s.touched:
-                _save(store, s)
-            if s.guest:
-                index.drop(s.id)
+        _save(store, [s for s in index.streams.values() if s.touched])
+        for s in [s for s in index.streams.values() if s.guest]:
+            index.drop(s.id)
         latest = max(item["published_at"] for item, _ in todo)
         quiet_before = _shift(latest, -settings.close_after_days)
         store.close_quiet_streams(quiet_before)
@@ -430,8 +484,7 @@ def _load(store: Store, stream_id: int) -> _Stream | None:
     row = store.stream(stream_id)
     if row is None:
         return None
-    return _Stream(row["id"], row["topic"], row["first_seen"], row["last_seen"], row["centroid"],
-                   guest=row.get("status") != "active")
+    return _from_row(row, guest=row.get("status") != "active")
 
 
 def _merge_similar(store: Store, index: _Index, touched: list[_Stream], settings: StreamSettings,
@@ -461,16 +514,35 @@ def _merge_similar(store: Store, index: _Index, touched: list[_Stream], settings
     return merges
 
 
-def _save(store: Store, stream: _Stream) -> None:
-    """Write a stream's centroid, majority topic and label (its most shared keyphrases)."""
-    topics = store.stream_topic_counts(stream.id)
-    topic = max(topics, key=lambda t: (topics[t], t)) if topics else stream.topic
-    phrases = Counter()
-    for kp in store.item_keyphrases_any(store.stream_recent_item_ids(stream.id, 200)):
-        phrases.update(set(kp))
-    label_terms = [p for p, _ in phrases.most_common(3)]
-    if not label_terms:
-        label_terms = [t.replace("_", " ") for t, _ in sorted(stream.centroid.items(), key=lambda kv: -kv[1])[:3]]
-    store.update_stream(stream.id, topic=topic, label=" · ".join(label_terms), first_seen=stream.first_seen,
-                        last_seen=stream.last_seen, centroid={t: round(w, 5) for t, w in stream.centroid.items()})
-    stream.touched = False
+PHRASES_KEPT = 50   # a stream keeps the counts of its most shared keyphrases only
+
+
+def _save(store: Store, streams: list[_Stream]) -> None:
+    """Write streams' centroids, sizes, majority topics and labels (their most shared keyphrases), in one statement.
+
+    The counts behind the topic and the label are kept with each stream and grow item by item; only a stream whose
+    counts are not known (made before they were kept, or changed outside placement) reads its items once."""
+    unknown = [s.id for s in streams if s.topics is None]
+    if unknown:
+        counts = store.streams_topic_counts(unknown)
+        for s in streams:
+            if s.topics is None:
+                s.topics = Counter(counts[s.id])
+    for s in streams:
+        if s.phrases is None:
+            s.phrases = Counter()
+            for kp in store.item_keyphrases_any(store.stream_recent_item_ids(s.id, 200)):
+                s.phrases.update(set(kp))
+    rows = []
+    for s in streams:
+        topic = max(s.topics, key=lambda t: (s.topics[t], t)) if s.topics else s.topic
+        common = s.phrases.most_common(PHRASES_KEPT)
+        s.phrases = Counter(dict(common))
+        label_terms = [p for p, _ in common[:3]]
+        if not label_terms:
+            label_terms = [t.replace("_", " ") for t, _ in sorted(s.centroid.items(), key=lambda kv: -kv[1])[:3]]
+        s.topic = topic
+        rows.append((topic, " · ".join(label_terms), s.first_seen, s.last_seen,
+                     {t: round(w, 5) for t, w in s.centroid.items()}, s.size, dict(s.topics), dict(common), s.id))
+        s.touched = False
+    store.update_streams(rows)

@@ -131,3 +131,70 @@ def test_a_run_that_keeps_streams_in_memory_places_like_batch_by_batch_reads(tmp
     assert placements[0] == placements[1]
     assert len(placements[1]) == len(rows) + len(copies)
     assert len({story for _, story in placements[1].values()}) < len(placements[1]), "copies joined their story"
+
+
+def test_the_counts_a_stream_keeps_match_its_items_across_runs(tmp_path):
+    """Size, topic counts and keyphrase counts are kept with each stream and grown item by item (placing never
+    re-reads a stream's items); after several runs they equal what the stream's items say."""
+    from collections import Counter
+
+    store = Store(tmp_path / "c.db")
+    store.migrate()
+    store.add_items(read_timeline(TIMELINE).items)
+    topics = ["tien_luong", "viec_lam", "khac"]
+
+    def annotation(row) -> Annotation:
+        words = [w.lower() for w in row["title"].split() if len(w) > 3]
+        return Annotation(topic=topics[row["id"] % 3], topic_score=1.0, news_topic=None, sentiment="neutral",
+                          sentiment_score=1.0, toxicity=None, keyphrases=words[:4])
+
+    given = {}
+    for run in range(3):          # three runs, each with its own placer reading what the last one kept
+        if run == 1:              # as a database made before the counts were kept: read from the items once
+            with store.transaction():
+                store.db.execute("UPDATE streams SET topic_counts = NULL, phrase_counts = NULL")
+            legacy = {r[0] for r in store.db.execute("SELECT id FROM streams")}
+        placer = streams.StreamPlacer(store)
+        for batch in store.unannotated_items("test", batch_size=7):
+            if run < 2 and batch[0]["id"] % 3 != run:
+                continue
+            pairs = [(row, annotation(row)) for row in batch]
+            store.add_annotations([{**ann.to_dict(), "item_id": row["id"], "model_version": "test"}
+                                   for row, ann in pairs])    # annotated, then placed, as pipeline.process does
+            placer.assign(pairs)
+            given.update((row["id"], ann) for row, ann in pairs)
+    assert len(given) == store.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+    checked, recounted = 0, 0
+    for row in store.db.query("SELECT * FROM streams WHERE status != 'merged'"):
+        if row["topic_counts"] is None:      # a legacy stream that no later item touched keeps unknown counts
+            assert row["id"] in legacy
+            continue
+        recounted += row["id"] in legacy
+        ids = [r[0] for r in store.db.execute("SELECT item_id FROM stream_items WHERE stream_id = ?", [row["id"]])]
+        assert row["size"] == len(ids)
+        assert json.loads(row["topic_counts"]) == dict(Counter(given[i].topic for i in ids))
+        phrases = Counter()
+        for i in ids:
+            phrases.update(set(given[i].keyphrases))
+        kept = json.loads(row["phrase_counts"])
+        assert all(phrases[p] == n for p, n in kept.items())
+        assert sorted(kept.values(), reverse=True) == [n for _, n in phrases.most_common(len(kept))]
+        checked += 1
+    assert checked > 20 and recounted > 3
+    assert store.streams_with_wrong_size() == []
+    store.close()
+
+
+def test_a_merged_stream_brings_its_counts_and_unknown_counts_stay_unknown():
+    from collections import Counter
+
+    kept = streams._Stream(1, "khac", "2026-02-01", "2026-02-02", {"a": 1.0}, size=3,
+                           topics=Counter(tien_luong=2, khac=1), phrases=Counter({"nợ lương": 3}))
+    other = streams._Stream(2, "khac", "2026-02-02", "2026-02-03", {"b": 1.0}, size=2,
+                            topics=Counter(tien_luong=2), phrases=Counter({"nợ lương": 1, "tết": 2}))
+    kept.absorb(other)
+    assert (kept.size, kept.topics, kept.phrases) == (5, Counter(tien_luong=4, khac=1),
+                                                      Counter({"nợ lương": 4, "tết": 2}))
+    legacy = streams._Stream(3, "khac", "2026-02-01", "2026-02-01", {"c": 1.0}, size=4, topics=None, phrases=None)
+    kept.absorb(legacy)     # counts not known for one side: read from the items when next saved
+    assert (kept.size, kept.topics, kept.phrases) == (9, None, None)
