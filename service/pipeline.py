@@ -352,7 +352,9 @@ def process(store: Store, annotator, versions: dict[str, str], batch_size: int =
     log.info("processing %d queued items with %s", total, model_version,
              extra={"pulse": {"step": "process", "event": "start", "queued": total, "model_version": model_version}})
     t0 = time.monotonic()
-    placer = streams.StreamPlacer(store, stream_settings)   # keeps the active streams in memory for the whole run
+    # keeps the active streams in memory for the whole run, and for the next run in this process when nothing else
+    # has written streams in between
+    placer = streams.StreamPlacer.resume(store, stream_settings)
     for batch in store.items_to_process(batch_size=batch_size):
         texts = [streams.item_text(r) for r in batch]
         annotations = annotator.annotate(texts)

@@ -565,6 +565,25 @@ MIGRATIONS: list[str] = [
             ON CONFLICT (day, topic, sentiment, org_unit) DO UPDATE SET n = n + 1;
     END;
     """,
+    # placement's memory between runs (service/streams.py StreamPlacer.resume): any write to streams, their items or
+    # the near-duplicate signatures clears the token, so a worker keeps its in-memory streams only while it alone
+    # has written them since its last batch
+    """
+    CREATE TABLE placement_state (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT);
+    INSERT INTO placement_state (id, token) VALUES (1, NULL);
+    CREATE TRIGGER placement_streams_insert AFTER INSERT ON streams BEGIN UPDATE placement_state SET token = NULL; END;
+    CREATE TRIGGER placement_streams_update AFTER UPDATE ON streams BEGIN UPDATE placement_state SET token = NULL; END;
+    CREATE TRIGGER placement_streams_delete AFTER DELETE ON streams BEGIN UPDATE placement_state SET token = NULL; END;
+    CREATE TRIGGER placement_members_insert AFTER INSERT ON stream_items
+        BEGIN UPDATE placement_state SET token = NULL; END;
+    CREATE TRIGGER placement_members_update AFTER UPDATE ON stream_items
+        BEGIN UPDATE placement_state SET token = NULL; END;
+    CREATE TRIGGER placement_members_delete AFTER DELETE ON stream_items
+        BEGIN UPDATE placement_state SET token = NULL; END;
+    CREATE TRIGGER placement_signatures AFTER UPDATE OF simhash ON items
+        BEGIN UPDATE placement_state SET token = NULL; END;
+    CREATE TRIGGER placement_items_delete AFTER DELETE ON items BEGIN UPDATE placement_state SET token = NULL; END;
+    """,
 ]
 
 _SPACES = re.compile(r"\s+")
@@ -1202,6 +1221,15 @@ class Store:
             self.db.conn.executemany(
                 "INSERT INTO term_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
                 list(counts.items()))
+
+    def placement_token(self) -> str | None:
+        """The token the last placement batch left, or None when anything changed streams since."""
+        row = self.db.execute("SELECT token FROM placement_state WHERE id = 1").fetchone()
+        return row[0] if row else None
+
+    def set_placement_token(self, token: str) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE placement_state SET token = ? WHERE id = 1", [token])
 
     def placed_count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM stream_items").fetchone()[0]

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
 from array import array
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -343,6 +345,9 @@ def assign(store: Store, annotated: list[tuple[dict[str, Any], Any]],
     return StreamPlacer(store, settings).assign(annotated)
 
 
+_resumable: dict[tuple, "StreamPlacer"] = {}
+
+
 class StreamPlacer:
     """Places batches of items in streams for one run (one holder of the processing lock).
 
@@ -362,6 +367,26 @@ class StreamPlacer:
         self.stream_of: dict[int, int] = {}      # item id → stream id, for the items in `duplicates`
         self.merged: dict[int, int] = {}         # stream id → the stream it was merged into during this run
         self.placed: int | None = None           # items placed in the store (the N of the IDF)
+        self.token: str | None = None            # what this placer's last batch left in the store
+
+    @classmethod
+    def resume(cls, store: Store, settings: StreamSettings | None = None) -> "StreamPlacer":
+        """The placer of this store kept from an earlier run in this process, if nothing but it has written streams,
+        their items or signatures since its last batch (the store's placement token says so); else a new one.
+
+        A worker that processes every few minutes then never reads all active streams and signatures again."""
+        settings = settings or StreamSettings()
+        if str(store.path) == ":memory:":
+            return cls(store, settings)
+        key = (str(Path(store.path).resolve()), astuple(settings))
+        placer = _resumable.get(key)
+        if placer is not None and placer.token is not None and store.placement_token() == placer.token:
+            placer.store = store
+            return placer
+        placer = _resumable[key] = cls(store, settings)
+        while len(_resumable) > 4:      # a process working on many stores keeps only the latest ones
+            del _resumable[next(iter(_resumable))]
+        return placer
 
     # --- what is kept between batches ----------------------------------------------------------------------------
 
@@ -407,7 +432,11 @@ class StreamPlacer:
         placed_before = store.placed_item_ids([item["id"] for item, _ in annotated])
         todo = [(item, ann) for item, ann in annotated if item["id"] not in placed_before]
         if todo:
+            self.token = None
             self._place(todo)
+            token = uuid.uuid4().hex
+            store.set_placement_token(token)   # the last write of the batch: any later write clears it
+            self.token = token
         where = store.streams_of_items([item["id"] for item, _ in annotated])
         return [where.get(item["id"], 0) for item, _ in annotated]
 

@@ -198,3 +198,35 @@ def test_a_merged_stream_brings_its_counts_and_unknown_counts_stay_unknown():
     legacy = streams._Stream(3, "khac", "2026-02-01", "2026-02-01", {"c": 1.0}, size=4, topics=None, phrases=None)
     kept.absorb(legacy)     # counts not known for one side: read from the items when next saved
     assert (kept.size, kept.topics, kept.phrases) == (9, None, None)
+
+
+def test_a_placer_resumes_only_while_nothing_else_wrote_streams(tmp_path):
+    """`pulse process` in a long-lived worker keeps its streams in memory from one run to the next (no reload of
+    every active stream and signature per cycle) — but only while no one else has written streams, their items or
+    signatures since its last batch; and a resumed placer places exactly as a fresh one does."""
+    rows = [json.loads(line) for line in TIMELINE.read_text(encoding="utf-8").splitlines()]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    facts = []
+    for resume in (False, True):
+        store = Store(tmp_path / f"r{resume}.db")
+        store.migrate()
+        store.add_items(read_timeline(path).items)
+        placers = []
+        for batch in store.unannotated_items("test", batch_size=10):
+            placer = streams.StreamPlacer.resume(store) if resume else streams.StreamPlacer(store)
+            placers.append(placer)
+            placer.assign([(row, _annotation()) for row in batch])
+            store.add_annotations([{**_annotation().to_dict(), "item_id": row["id"], "model_version": "test"}
+                                   for row in batch])
+        if resume:
+            assert len(placers) > 2 and all(p is placers[0] for p in placers), "each run went on with the same placer"
+            with Store(tmp_path / f"r{resume}.db") as other:     # another connection, as another process would be
+                assert streams.StreamPlacer.resume(other) is placers[0]
+                some = other.db.execute("SELECT item_id FROM stream_items LIMIT 1").fetchone()[0]
+                other.update_item_facts([("viec_lam", "negative", some)])   # a promotion's re-annotation
+                assert streams.StreamPlacer.resume(other) is not placers[0]
+        facts.append({r["item_id"]: (r["stream_id"], r["story_id"])
+                      for r in store.db.query("SELECT item_id, stream_id, story_id FROM stream_items")})
+        store.close()
+    assert facts[0] == facts[1] and len(facts[0]) == len(rows)
