@@ -3,9 +3,10 @@
 Real headlines and leads from ../shared/datasets/baomoi-tc201805 (shuffled with a fixed seed; the first line is the
 title, the rest the lead) are given synthetic dates, `--per-day` items a day for `--days` days, and each day goes
 through `service.pipeline.process` with the shipped models, exactly as `pulse process` runs it (same batch size,
-same stream settings). A text used again after the corpus runs out comes from another outlet (a distinct item, as a
-syndicated copy is). Printed per reported day: items/s, seconds spent in annotation (NLP) and in placement (streams,
-near-duplicates, store), the active streams, and the ratio to day 1.
+same stream settings; one process, so from day 2 on the placer resumes from the day before as a long-lived
+worker's does — `StreamPlacer.resume`). A text used again after the corpus runs out comes from another outlet (a
+distinct item, as a syndicated copy is). Printed per reported day: items/s, seconds spent in annotation (NLP) and in
+placement (streams, near-duplicates, store), the active streams, and the ratio to day 1.
 
 `--baseline REV` replays the same items, on a fresh store in the same run, through `service/streams.py` and
 `nlp/dedupe.py` as they were at git revision REV (loaded from `git show` into temporary modules), for

@@ -1123,8 +1123,9 @@ class Store:
         out: dict[int, dict[str, int]] = {sid: {} for sid in stream_ids}
         for i in range(0, len(stream_ids), 500):
             chunk = stream_ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
             for sid, topic, n in self.db.execute(
-                    f"SELECT stream_id, topic, COUNT(*) FROM stream_items WHERE stream_id IN ({','.join('?' * len(chunk))})"
+                    f"SELECT stream_id, topic, COUNT(*) FROM stream_items WHERE stream_id IN ({marks})"
                     " GROUP BY stream_id, topic", chunk).fetchall():
                 out[sid][topic] = n
         return out
