@@ -123,6 +123,8 @@ def scoped_reason(store: Store, scope: Scope, flag: dict, label: str, topic_name
     term = (flag.get("evidence") or {}).get("term")
     if term:
         keep.add(term)
+    # the Board's watched terms are no unit's words: a story's «từ khóa Ban theo dõi» sentence keeps its term
+    keep.update(t["term"] for t in store.watch_terms())
 
     def requote(match: re.Match) -> str:
         inner = match.group(1)

@@ -250,3 +250,26 @@ def test_admin_jobs_page(tmp_path):
     with TestClient(app, follow_redirects=False) as client:
         login(client, "staff1")
         assert client.get("/admin/jobs").status_code == 403
+
+
+def test_every_kind_of_job_and_an_alerts_jobs_counts_are_named_in_vietnamese(tmp_path):
+    """/admin/jobs names each registered kind in Vietnamese (no raw `alerts`, `mail`, `search_backfill`), and an
+    alerts job's counts too: its «failed» are e-mails, not sources."""
+    from service import job_kinds  # noqa: F401  (registers every kind)
+    from service.app import create_app
+    from service.routes.admin import JOB_KINDS_VI
+
+    assert set(jobs._registry) <= set(JOB_KINDS_VI), set(jobs._registry) - set(JOB_KINDS_VI)
+    inst = make_installation(tmp_path)
+    jobs.run_job(inst.store, "alerts", {}, lambda p, progress: {"new_flag": 2, "report_due": 1, "sent": 1234,
+                                                                 "failed": 1})
+    jobs.run_job(inst.store, "search_backfill", {}, lambda p, progress: {"indexed": 5000})
+    app = create_app(inst.settings, start_worker=False)
+    with TestClient(app, follow_redirects=False) as client:
+        login(client, "root")
+        html = client.get("/admin/jobs").text
+    assert "Thông báo và thư cảnh báo" in html and "Lập chỉ mục tìm kiếm cho tin cũ" in html
+    assert "thông báo cảnh báo mới: 2; thông báo báo cáo đến hạn: 1; thư đã gửi: 1.234; thư gửi lỗi: 1" in html
+    assert "tin đã lập chỉ mục: 5.000" in html and "nguồn lỗi" not in html
+    assert "<td>alerts</td>" not in html and "search_backfill" not in html
+    inst.store.close()

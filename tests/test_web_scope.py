@@ -264,3 +264,20 @@ def test_an_item_of_an_unknown_unit_is_the_provinces_not_lost(world):
     assert "xqzòrphan" in root.get("/items", params={"q": "xqzorphan"}).text
     assert staff.get(f"/items/{item_id}").status_code == 404
     assert "xqzòrphan" not in staff.get("/items", params={"q": "xqzorphan"}).text
+
+
+def test_a_watched_term_stays_named_in_a_story_reason_a_unit_reads(tmp_path):
+    """A combined story's watch-term sentence (its signal carries no term of its own) keeps the Board's term for a
+    unit's reader; the stream label, made of other units' words, is still replaced and other units not named."""
+    from service.scope import Scope, scoped_reason
+
+    inst = make_installation(tmp_path, users={})
+    inst.store.add_watch_term("nợ lương", created_by="test")
+    flag = {"reason": "Luồng «vay tiền sinh hoạt · nợ lương công nhân» được cộng tác viên của 2 đơn vị phản ánh: "
+                      "Công đoàn ngành Y tế tỉnh, Công đoàn ngành Giáo dục tỉnh. Có 3 tin về người lao động nhắc đến "
+                      "«nợ lương» ngày 08/02/2026 (từ khóa Ban theo dõi).", "evidence": {}}
+    reason = scoped_reason(inst.store, Scope(frozenset({OWN})), flag, "nợ lương công nhân", {})
+    assert "nhắc đến «nợ lương» ngày 08/02/2026" in reason
+    assert "Luồng «nợ lương công nhân»" in reason and "vay tiền sinh hoạt" not in reason
+    assert "Công đoàn ngành Giáo dục tỉnh" not in reason and "đơn vị khác" in reason
+    inst.store.close()

@@ -334,7 +334,9 @@ JOB_KINDS_VI = {"collect": "Thu thập nguồn tin", "process": "Phân tích tin
                 "brief": "Bản tin, báo cáo", "briefing": "Bản tin hằng ngày (07:00)", "train": "Huấn luyện mô hình",
                 "backup": "Sao lưu", "promote": "Đưa mô hình vào sử dụng", "rollback": "Quay lại mô hình trước",
                 "cycle": "Chu kỳ thu thập", "intake": "Phân tích tin cộng tác viên",
-                "label_pool": "Chấm điểm tin cần gán nhãn", "compare": "So sánh mô hình"}
+                "label_pool": "Chấm điểm tin cần gán nhãn", "compare": "So sánh mô hình",
+                "alerts": "Thông báo và thư cảnh báo", "mail": "Gửi thư thông báo",
+                "search_backfill": "Lập chỉ mục tìm kiếm cho tin cũ"}
 JOB_STATUSES_VI = {"queued": "Đang chờ", "running": "Đang chạy", "done": "Xong", "failed": "Lỗi",
                    "cancelled": "Đã hủy"}
 
@@ -343,7 +345,12 @@ JOB_COUNTS_VI = {"sources": "nguồn", "found": "tìm thấy", "new": "tin mới
                  "made": "bản tin", "files": "tệp", "items": "tin", "bytes": "byte", "seconds": "giây",
                  "version": "phiên bản", "days_detected": "ngày đã phát hiện", "submissions": "tin cộng tác viên",
                  "left": "tin còn chờ", "previous": "thay phiên bản", "reannotated": "tin gán nhãn lại",
-                 "facts_updated": "tin cập nhật"}
+                 "facts_updated": "tin cập nhật", "indexed": "tin đã lập chỉ mục", "sent": "thư đã gửi",
+                 "new_flag": "thông báo cảnh báo mới", "escalation": "thông báo báo cáo lên",
+                 "report_review": "thông báo báo cáo chờ xem xét", "briefing": "thông báo bản tin",
+                 "report_due": "thông báo báo cáo đến hạn", "watch_search": "thông báo tìm kiếm theo dõi"}
+# a count whose name means something else in one kind of job (a mail job's «failed» are e-mails, not sources)
+JOB_COUNTS_KIND_VI = {("alerts", "failed"): "thư gửi lỗi", ("mail", "failed"): "thư gửi lỗi"}
 
 
 def _count_vi(value) -> str:
@@ -367,7 +374,8 @@ def _job_view(job: dict) -> dict:
     return {**job, "kind_vi": JOB_KINDS_VI.get(job["kind"], job["kind"]),
             "status_vi": JOB_STATUSES_VI.get(job["status"], job["status"]), "share": share, "subject": source,
             "seconds": seconds,
-            "counts_vi": [(JOB_COUNTS_VI.get(k, k), _count_vi(v)) for k, v in job["counts"].items()]}
+            "counts_vi": [(JOB_COUNTS_KIND_VI.get((job["kind"], k)) or JOB_COUNTS_VI.get(k, k), _count_vi(v))
+                          for k, v in job["counts"].items()]}
 
 
 @router.get("/jobs")
