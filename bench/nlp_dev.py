@@ -184,6 +184,7 @@ def tone_candidates() -> dict[str, dict]:
         "cal_dev": {**shipped, "calibrate": ("dev",)},
         "cal_dev_vsfc": {**shipped, "calibrate": ("dev", "uit-vsfc")},
         "w8": {**shipped, "dev_weight": 8.0},
+        "w16": {**shipped, "dev_weight": 16.0},
         "w8_cal_dev_vsfc": {**shipped, "dev_weight": 8.0, "calibrate": ("dev", "uit-vsfc")},
         "balanced": {**shipped, "params": {**recipe["params"], "class_weight": "balanced"}},
         "balanced_w8": {**shipped, "params": {**recipe["params"], "class_weight": "balanced"}, "dev_weight": 8.0},
