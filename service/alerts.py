@@ -8,13 +8,17 @@ Causes, each announced once to each person (a notification's `key` is unique per
   other readers when the province escalates);
 - `report_review`: a unit's report sent and waiting, to the readers of the unit above;
 - `briefing`: the daily briefing is ready, to every reader;
-- `watch_search`: a saved search made a watch query found `watch_threshold` new items, to its owner.
+- `watch_search`: a saved search made a watch query found `watch_threshold` new items, to its owner; the same new
+  items also raise one `watch_query` flag in the board's queue, scoped to the owner's unit (raised whether or not the
+  owner chose to be told, never twice for the same items: the query's counter moves past them in the same transaction);
+- `report_due`: the unit's monthly or annual report not yet sent, `REPORT_DUE_DAYS` days before its due day and on
+  the due day itself, to the unit's staff (admin, staff), once per report and reminder.
 Each user chooses the kinds, the threshold and whether e-mail is sent on their «Thông báo» page.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from service.config import Settings
 from service.scope import Scope, scoped_flag
@@ -29,11 +33,19 @@ KINDS = {
     "report_review": "Báo cáo của đơn vị cấp dưới chờ xem xét",
     "briefing": "Bản tin hằng ngày đã sẵn sàng",
     "watch_search": "Tìm kiếm theo dõi có tin mới",
+    "report_due": "Báo cáo tháng, năm của đơn vị sắp đến hạn gửi",
 }
 READERS = ("admin", "staff", "analyst")   # who reads flags, and so may be told of them
 KIND_NAMES = {"event": "Sự kiện nổi bật", "burst": "Tăng đột biến", "new_stream": "Luồng mới",
-              "negativity": "Chuyển biến tiêu cực", "spread": "Lan rộng nhiều đơn vị", "watch_term": "Từ khóa theo dõi"}
+              "negativity": "Chuyển biến tiêu cực", "spread": "Lan rộng nhiều đơn vị", "watch_term": "Từ khóa theo dõi",
+              "watch_query": "Tìm kiếm theo dõi"}
 WATCH_SHOWN = 5   # titles of new matches listed in a watch query's alert
+WATCH_FLAG_ITEMS = 500   # new matches a watch query's flag keeps as evidence
+# a watch query's flag: below the default `[alerts] min_severity` (60), so the owner's own choice is not announced to
+# every reader as a serious flag; the queue shows it among the stories of middling weight
+WATCH_FLAG_SEVERITY = 50.0
+REPORT_DUE_DAYS = 3   # a report not yet sent is recalled this many days before its due day, and on the day
+WRITERS = ("admin", "staff")   # who drafts and sends a unit's report
 
 
 def _day_vn(day: str) -> str:
@@ -181,11 +193,12 @@ def briefing_alerts(store: Store, who: Recipients, since: str) -> list[dict]:
 
 
 def watch_alerts(store: Store, who: Recipients) -> int:
-    """Each watch query counts the items stored since it last spoke, in its owner's scope; at its threshold it tells
-    its owner, listing the newest titles, and starts counting again. Returns how many alerts were made."""
+    """Each watch query counts the items stored since it last spoke, in its owner's scope; at its threshold it raises
+    a `watch_query` flag with those items in the board's queue, tells its owner (when they chose to be told), listing
+    the newest titles, and starts counting again. Returns how many alerts were made."""
     from service.search import SearchError, parse, to_fts
 
-    people = {p["id"]: p for p in who.wanting("watch_search")}
+    people = {p["id"]: p for p in who.people}
     made = 0
     for saved in store.watched_searches():
         person = people.get(saved["user_id"])
@@ -207,24 +220,78 @@ def watch_alerts(store: Store, who: Recipients) -> int:
                 tone=params.get("tone") or None, source=params.get("source") or None,
                 channel=params.get("channel") or None, units=units, include_public=not params.get("unit"),
                 since_day=params.get("since") or None, until_day=params.get("until") or None, order="newest",
-                limit=WATCH_SHOWN, after_id=saved["watch_seen_id"])
+                limit=WATCH_FLAG_ITEMS, after_id=saved["watch_seen_id"])
         except Exception:   # one broken query never stops the others
             log.exception("watch query %s failed", saved["id"])
             continue
-        rows = [r for r in rows if scope.sees_item(r)]
+        rows = [r for r in rows if r["id"] <= top and scope.sees_item(r)]   # later items: the next run's
         if total < saved["watch_threshold"] or not rows:
             continue
-        subject = f"[Pulse] «{saved['name']}»: {number(total)} tin mới khớp tìm kiếm theo dõi"
-        body = "\n".join([f"Tìm kiếm theo dõi «{saved['name']}» có {number(total)} tin mới "
+        count = total
+        subject = f"[Pulse] «{saved['name']}»: {number(count)} tin mới khớp tìm kiếm theo dõi"
+        body = "\n".join([f"Tìm kiếm theo dõi «{saved['name']}» có {number(count)} tin mới "
                           f"(ngưỡng báo: {number(saved['watch_threshold'])}). Tin mới nhất:", "",
-                          *(f"- {r['title'] or (r['text'] or '')[:120]}" for r in rows)])
+                          *(f"- {r['title'] or (r['text'] or '')[:120]}" for r in rows[:WATCH_SHOWN])])
         from urllib.parse import urlencode
 
         link = "/items?" + urlencode({**params, "order": "newest"})
-        store.advance_search_watch(saved["id"], top, _note(person, f"search:{saved['id']}:{top}", "watch_search",
-                                                           subject, body, link, who))
-        made += 1
+        note = None
+        if "watch_search" in person["kinds"]:
+            note = _note(person, f"search:{saved['id']}:{top}", "watch_search", subject, body, link, who)
+        store.advance_search_watch(saved["id"], top, note, watch_flag(saved, person, rows, top))
+        made += note is not None
     return made
+
+
+def watch_flag(saved: dict, person: dict, rows: list[dict], top: int) -> dict:
+    """The board's flag of a watch query's new matches: keyed by the query and the last item it counted (so the
+    same matches never make a second flag), its evidence the items, scoped to the owner's unit."""
+    from collections import Counter
+
+    ids = sorted(r["id"] for r in rows)
+    stamps = sorted(r["published_at"] for r in rows if r.get("published_at"))
+    now = iso(datetime.now(timezone.utc))
+    per_day = Counter(r["day"] for r in rows if r.get("day"))
+    topics = Counter(r["topic"] for r in rows if r.get("topic"))
+    threshold = saved["watch_threshold"]
+    return {
+        "key": f"watch_query:{saved['id']}:{top}", "kind": "watch_query", "stream_id": None,
+        "topic": topics.most_common(1)[0][0] if topics else None, "score": float(len(ids)),
+        "window_start": min(stamps[0], now) if stamps else now, "window_end": now, "count": len(ids),
+        "baseline": float(threshold), "severity": WATCH_FLAG_SEVERITY, "keyphrases": [], "item_ids": ids,
+        "title": f"Tìm kiếm theo dõi «{saved['name']}»: {number(len(ids))} tin mới",
+        "reason": (f"Tìm kiếm theo dõi «{saved['name']}» của {person['username']} có {number(len(ids))} tin mới khớp, "
+                   f"vượt ngưỡng {number(threshold)} tin."),
+        "evidence": {"scope": "watch_query", "search_id": saved["id"], "search": saved["name"],
+                     "owner": person["username"], "units": {person["unit"]: len(ids)},
+                     "representative": [r["id"] for r in rows[:WATCH_SHOWN]],
+                     "timeline": [{"day": d, "count": n} for d, n in sorted(per_day.items())]},
+    }
+
+
+def report_due_alerts(store: Store, who: Recipients, settings: Settings, today: date) -> list[dict]:
+    """Each unit's report not yet sent, `REPORT_DUE_DAYS` days before its due day and on the day, to its staff."""
+    from service.unitreports import reminders
+
+    people = [p for p in who.wanting("report_due") if p["role"] in WRITERS]
+    out = []
+    for code in sorted({p["unit"] for p in people}):
+        unit = who.units.get(code, {}).get("name") or code
+        for r in reminders(store, code, settings, today):
+            if r["days_left"] == 0:
+                stage, when = "0", f"hôm nay ({r['due_vn']}) là hạn cuối"
+            elif 0 < r["days_left"] <= REPORT_DUE_DAYS:
+                stage, when = str(REPORT_DUE_DAYS), f"còn {number(r['days_left'])} ngày, hạn cuối {r['due_vn']}"
+            else:
+                continue
+            key = f"report_due:{code}:{r['period']}:{r['first']}:{stage}"
+            link = f"/unit-reports/{r['report_id']}" if r["report_id"] else "/unit-reports"
+            subject = f"[Pulse] Báo cáo {r['label']} của {unit} chưa gửi: {when}"
+            body = (f"{r['name']} {r['label']} của {unit} chưa được gửi lên cấp trên; {when}. "
+                    f"Mời đồng chí hoàn thiện {'bản nháp' if r['report_id'] else 'báo cáo'} và gửi trên Pulse.")
+            for person, key in _fresh(store, [(p, key) for p in people if p["unit"] == code]):
+                out.append(_note(person, key, "report_due", subject, body, link, who))
+    return out
 
 
 def _local_time(value: str | None) -> str:
@@ -247,5 +314,13 @@ def scan(store: Store, settings: Settings, now: datetime | None = None) -> dict[
         except Exception:   # one cause that fails never stops the others
             log.exception("alerts of kind %s failed", kind)
             counts[kind] = 0
+    try:
+        from service.timeutil import TZ
+
+        rows = report_due_alerts(store, who, settings, now.astimezone(TZ).date())
+        counts["report_due"] = len(store.add_notifications(rows, iso(now)))
+    except Exception:
+        log.exception("alerts of kind report_due failed")
+        counts["report_due"] = 0
     counts["watch_search"] = watch_alerts(store, who)
     return counts

@@ -2882,11 +2882,15 @@ class Store:
     def max_item_id(self) -> int:
         return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()[0]
 
-    def advance_search_watch(self, search_id: int, seen_id: int, notification: dict | None = None) -> None:
-        """The watch query has counted every item up to `seen_id`; its alert (if any) is stored in the same unit."""
+    def advance_search_watch(self, search_id: int, seen_id: int, notification: dict | None = None,
+                             flag: dict | None = None) -> None:
+        """The watch query has counted every item up to `seen_id`; its alert and its board flag (if any) are stored
+        in the same unit, so the same matches never raise a second flag."""
         with self.transaction():
             if notification is not None:
                 self.add_notifications([notification])
+            if flag is not None:
+                self.save_story_flag(flag)
             self.db.execute("UPDATE saved_searches SET watch_seen_id = MAX(watch_seen_id, ?) WHERE id = ?",
                             [seen_id, search_id])
 

@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import time_machine
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
@@ -52,7 +53,11 @@ def smtp():
 
 @pytest.fixture
 def inst(tmp_path):
-    return make_installation(tmp_path)
+    # the reports' reminders (report_due) fall on days of the calendar: every test runs on 15 June 2026, when no
+    # report is coming due, so what it counts does not depend on the day the suite runs (the reminders' own test
+    # gives its days to the scan)
+    with time_machine.travel(datetime(2026, 6, 15, 3, tzinfo=timezone.utc), tick=True):
+        yield make_installation(tmp_path)
 
 
 def _configure(inst, port: int) -> None:
@@ -272,3 +277,63 @@ def test_a_watch_query_tells_its_owner_when_enough_new_items_match(inst):
     assert login(other, "staff2").status_code == 303
     csrf2 = csrf_of(other.get("/alerts").text)
     assert other.post(f"/items/saved/{search}/watch", data={"csrf_token": csrf2, "watch": "0"}).status_code == 404
+
+
+def test_a_watch_query_raises_one_flag_in_the_queue_scoped_to_its_owners_unit(inst):
+    store = inst.store
+    owner = inst.users["staff1"]
+    search = store.save_search(owner, "nợ lương bệnh viện", {"q": '"nợ lương"'})
+    assert store.set_search_watch(owner, search, True, 2)
+    store.set_alert_prefs(owner, "", ["briefing"], 60, False)   # not told: the board's flag is raised all the same
+    new = [_item(store, "collab1", f"Điều dưỡng khoa {n} bị nợ lương ca trực.", OWN) for n in range(3)]
+    _item(store, "collab1", "Bệnh viện tổ chức hội thao.", OWN)   # no match
+    _item(store, "collab2", f"Giáo viên {MARK_B} bị nợ lương.", OTHER)   # not the owner's to see
+    counts = alerts.scan(store, inst.settings)
+    assert counts["watch_search"] == 0 and store.notifications(owner) == []
+    [flag] = [f for f in store.flags() if f["kind"] == "watch_query"]
+    assert sorted(flag["item_ids"]) == sorted(new) and flag["count"] == 3 and flag["status"] == "open"
+    assert flag["title"] == "Tìm kiếm theo dõi «nợ lương bệnh viện»: 3 tin mới"
+    assert "vượt ngưỡng 2 tin" in flag["reason"] and flag["evidence"]["units"] == {OWN: 3}
+    assert alerts.scan(store, inst.settings)["watch_search"] == 0
+    again = [f["id"] for f in store.flags() if f["kind"] == "watch_query"]
+    assert again == [flag["id"]], "the same matches raise no second flag"
+
+    app = create_app(inst.settings, start_worker=False)
+    mine = TestClient(app, follow_redirects=False)
+    assert login(mine, "staff1").status_code == 303
+    assert "Tìm kiếm theo dõi «nợ lương bệnh viện»" in mine.get("/queue").text
+    page = mine.get(f"/flags/{flag['id']}").text
+    assert "Điều dưỡng khoa 0 bị nợ lương" in page and MARK_B not in page
+    theirs = TestClient(app, follow_redirects=False)
+    assert login(theirs, "staff2").status_code == 303
+    assert "nợ lương bệnh viện" not in theirs.get("/queue").text
+    assert theirs.get(f"/flags/{flag['id']}").status_code == 404
+
+
+def test_a_report_coming_due_is_recalled_to_the_units_staff_once_by_email(inst, smtp):
+    controller, inbox = smtp
+    _configure(inst, controller.port)
+    store = inst.store
+    store.set_alert_prefs(inst.users["staff2"], "staff2@ldld.example", ["briefing"], 50, True)   # switched it off
+    with store.transaction():
+        draft = store.add_unit_report(OWN, "month", "2026-11-01", {}, {}, "staff1")
+    three_days = datetime(2026, 12, 2, 3, tzinfo=timezone.utc)   # 10:00 in Vietnam; the November report is due 05/12
+    counts = alerts.scan(store, inst.settings, now=three_days)
+    # the staff of each unit with readers: cb-yte's admin1 and staff1, the province's root and admin (not analyst1)
+    assert counts["report_due"] == 4
+    assert alerts.scan(store, inst.settings, now=three_days + timedelta(hours=5))["report_due"] == 0
+    assert send_due(store, inst.settings, now=three_days)["sent"] == 2   # staff1 and root gave an address
+    [mail] = inbox.to("staff1@ldld.example")
+    assert mail["Subject"] == ("[Pulse] Báo cáo tháng 11/2026 của Công đoàn ngành Y tế tỉnh chưa gửi: "
+                               "còn 3 ngày, hạn cuối 05/12/2026")
+    assert f"http://pulse.example/unit-reports/{draft}" in mail.get_content()
+    assert inbox.to("staff2@ldld.example") == [] and inbox.to("analyst1@ldld.example") == []
+    assert [n["kind"] for n in store.notifications(inst.users["analyst1"])] == []
+
+    with store.transaction():
+        store.mark_unit_report(draft, "sent", "staff1")
+    due_day = datetime(2026, 12, 5, 3, tzinfo=timezone.utc)
+    assert alerts.scan(store, inst.settings, now=due_day)["report_due"] == 2   # the province's only: cb-yte sent
+    assert [n["subject"] for n in store.notifications(inst.users["root"]) if n["kind"] == "report_due"][0].endswith(
+        "chưa gửi: hôm nay (05/12/2026) là hạn cuối")
+    assert len(inbox.to("staff1@ldld.example")) == 1

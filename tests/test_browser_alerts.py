@@ -38,6 +38,9 @@ def site(tmp_path):
         "baseline": 0.0, "reason": "Cộng tác viên phản ánh nợ lương ca đêm.", "keyphrases": [], "item_ids": [item],
         "severity": 77.0, "title": "Bệnh viện nợ lương ca đêm",
         "evidence": {"units": {OWN: 1}, "timeline": [{"day": now.date().isoformat(), "count": 1}]}})
+    # staff1 chose serious flags only, so the bell counts this flag alone whatever the day: the reports' reminders
+    # (report_due) fall on days of the calendar
+    store.set_alert_prefs(inst.users["staff1"], "", ["new_flag"], 60.0, False)
     assert alerts.scan(store, inst.settings)["new_flag"] >= 1
     with LiveServer(create_app(inst.settings, start_worker=False), free_port()) as live:
         yield inst, live, flag_id

@@ -122,3 +122,29 @@ def test_the_daily_counts_follow_items_added_moved_and_deleted(tmp_path):
     assert {r["grp"]: r["n"] for r in store.items_per_day_by_channel(day, day, None)} == {"collaborators": 2, "press": 0}
     assert store.observations_per_unit(day, None) == {OWN: 2}
     assert store.topic_counts(day, day, None) == {"tien_luong": 1, "viec_lam": 1}
+
+
+def test_a_units_report_coming_due_is_recalled_on_its_staffs_dashboard_only(tmp_path):
+    import time_machine
+
+    inst = make_installation(tmp_path)
+    store = inst.store
+    with store.transaction():
+        draft = store.add_unit_report(OWN, "month", "2026-11-01", {}, {}, "staff1")
+    # 2 December 2026, 10:00 in Vietnam: November's report is due 05/12; the annual report was due 01/12
+    with time_machine.travel(datetime(2026, 12, 2, 3, tzinfo=timezone.utc), tick=True):
+        app = create_app(inst.settings, start_worker=False)
+        mine = _client(app, "staff1").get("/").text
+        theirs = _client(app, "staff2").get("/").text
+        reminders = re.findall(r'<p class="(?:warning|error) reminder" role="status">(.*?)</p>', mine, re.S)
+        assert [" ".join(re.sub(r"<[^>]+>", " ", r).split()) for r in reminders] == [
+            "Báo cáo tháng 11/2026 của đơn vị chưa gửi — hạn cuối 05/12/2026, còn 3 ngày. Mở bản nháp",
+            "Báo cáo năm 2026 của đơn vị chưa gửi — đã quá hạn (01/12/2026). Lập báo cáo"]
+        assert f'href="/unit-reports/{draft}"' in mine
+        assert f"/unit-reports/{draft}" not in theirs, "another unit's draft is not linked on unit B's dashboard"
+        assert "Báo cáo tháng 11/2026 của đơn vị chưa gửi" in theirs   # unit B's own report, still to send
+        with store.transaction():
+            store.mark_unit_report(draft, "sent", "staff1")
+        after = _client(app, "staff1").get("/").text
+        assert "Báo cáo tháng 11/2026 của đơn vị chưa gửi" not in after and "Báo cáo năm 2026" in after
+        assert "Báo cáo tháng 11/2026 của đơn vị chưa gửi" in _client(app, "staff2").get("/").text

@@ -60,11 +60,15 @@ def dashboard(request: Request, status: str = "open", kind: str = "", topic: str
         flag["spark"] = sparkline((flag.get("evidence") or {}).get("timeline") or [])
     open_flags = flags if status == "open" and not (kind or topic or unit or day) else _flags(store, viewer)
     units = scoped_units(store, viewer)
+    # the unit's monthly or annual report still to send, as on the reports page (service/unitreports.py)
+    from service.unitreports import reminders
+
+    due = reminders(store, viewer.unit, request.app.state.settings, today_local()) if viewer.unit else []
     filters = {"status": status, "kind": kind, "topic": topic, "unit": unit, "day": day}
     query = urlencode({k: v for k, v in filters.items() if v and not (k == "status" and v == "open")})
     return render(request, "dashboard.html", {
         "flags": shown, "total": len(flags), "page": page, "pages": pages, "query": query, "filters": filters,
         "topics": sorted(names.items(), key=lambda x: x[1]), "units": units, "can_decide": viewer.role in DECIDERS,
-        "done": done, "bulk_actions": BULK_ACTIONS, **templates_globals,
+        "done": done, "bulk_actions": BULK_ACTIONS, **templates_globals, "reminders": due,
         "overview": overview(store, viewer.scope, today_local(), names, open_flags, units),
         "health": source_states(source_health(store), HEALTH_STATES)}, viewer)

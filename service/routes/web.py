@@ -68,6 +68,7 @@ KIND_NAMES = {
     "negativity": "Chuyển biến tiêu cực",
     "spread": "Lan rộng nhiều đơn vị",
     "watch_term": "Từ khóa theo dõi",
+    "watch_query": "Tìm kiếm theo dõi",
 }
 STATUS_NAMES = {"open": "Đang mở", "confirmed": "Đã xác nhận", "dismissed": "Đã bác bỏ", "escalated": "Đã báo cáo lên"}
 SENTIMENT_NAMES = {"negative": "Tiêu cực", "neutral": "Trung lập", "positive": "Tích cực"}
