@@ -68,6 +68,7 @@ def test_collaborator_on_a_phone_to_staff_confirming_the_flag(browser, server):
     shot(page, "1-collaborator-form")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the form scrolls sideways"
     page.fill("textarea[name=text]", OBSERVATION)
+    assert page.inner_text("#text-count") == f"{len(OBSERVATION)} / 5.000 ký tự"   # Vietnamese thousands
     page.select_option("select[name=channel]", label="Trực tiếp")
     page.fill("input[name=place]", "Khu công nghiệp Đề Thám")
     page.fill("input[name=people]", "30")

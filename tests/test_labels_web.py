@@ -190,3 +190,26 @@ def test_a_worse_candidate_is_marked_and_not_promoted_without_the_confirmation(s
     page = wait_for_job(client)
     assert "Không thành công: Mô hình này kém hơn mô hình đang dùng" in page
     assert registry.read_registry(inst.settings.models_dir)["topic"]["active"] == "v1"
+
+
+def test_the_boards_label_counts_are_in_vietnamese_numbers(tmp_path):
+    """Thousands of labels: the analysts' page says «1.500 tin đã được gán nhãn» and its per-topic counts «1.2xx»,
+    never «1500»."""
+    import re
+
+    from web_support import observation
+
+    inst = make_installation(tmp_path)
+    ids = inst.store.add_items([observation(f"Ý kiến số {i} của công nhân về tiền lương tháng này.", OWN)
+                                for i in range(1500)])
+    inst.store.add_labels([(i, "topic", "tien_luong", "analyst1", "2026-02-01T00:00:00+00:00") for i in ids])
+    app = create_app(inst.settings, start_worker=False)
+    with TestClient(app, follow_redirects=False) as client:
+        login(client, "analyst1")
+        page = client.get("/analyst").text
+    assert "1.500 tin đã được gán nhãn chủ đề" in page
+    row = page.split("Tiền lương và thu nhập <small>(tien_luong)</small>")[1].split("</tr>")[0]
+    train, heldout = re.findall(r"<td>([\d.]+)</td>", row)
+    assert re.fullmatch(r"1\.\d{3}", train), train          # about four in five are for training
+    assert int(train.replace(".", "")) + int(heldout.replace(".", "")) == 1500
+    inst.store.close()

@@ -305,3 +305,20 @@ def test_admin_sees_source_health_from_its_runs(app, inst):
     card = page.split(f'id="source-{name}"')[1].split("</li>")[0]
     assert "Cần kiểm tra: 3 lần thu gần nhất đều lỗi." in card and "HTTP 503" in card and "Tắt nguồn" in card
     assert "The last" not in card
+
+
+def test_a_large_storys_sources_units_and_tones_are_counted_in_vietnamese_numbers(app, inst):
+    """A story of thousands of items: the flag page's side cards say «1.234», never «1234»."""
+    store = inst.store
+    sid, _ = store.add_submission(inst.users["collab1"], uuid.uuid4().hex,
+                                  observation("Công nhân bị nợ lương, tăng ca không được trả.", OWN))
+    item = store.submissions(ids=[sid])[0]["item_id"]
+    flag_id = flag(store, "lon", OWN, [item])
+    row = store.flag(flag_id)
+    store.upsert_flag({**row, "key": "lon", "evidence": {**row["evidence"], "units": {OWN: 2345},
+                                                         "sources": {"vnexpress.net": 1234},
+                                                         "sentiment": {"negative": 1500, "neutral": 500}}})
+    page = as_user(app, "staff1").get(f"/flags/{flag_id}").text
+    for part in ["vnexpress.net: 1.234", "Công đoàn ngành Y tế tỉnh: 2.345", "Tiêu cực: 1.500 (75%)",
+                 "Trung lập: 500 (25%)"]:
+        assert part in page, part

@@ -6,7 +6,8 @@ document.addEventListener("change", function (e) {
 });
 document.querySelectorAll("textarea[data-counter]").forEach(function (area) {
   var out = document.getElementById(area.getAttribute("data-counter"));
-  var update = function () { out.textContent = area.value.length + " / " + area.maxLength + " ký tự"; };
+  var vn = function (n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, "."); };   // «5.000», as the pages say
+  var update = function () { out.textContent = vn(area.value.length) + " / " + vn(area.maxLength) + " ký tự"; };
   area.addEventListener("input", update);
   update();
 });
