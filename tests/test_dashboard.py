@@ -148,3 +148,16 @@ def test_a_units_report_coming_due_is_recalled_on_its_staffs_dashboard_only(tmp_
         after = _client(app, "staff1").get("/").text
         assert "Báo cáo tháng 11/2026 của đơn vị chưa gửi" not in after and "Báo cáo năm 2026" in after
         assert "Báo cáo tháng 11/2026 của đơn vị chưa gửi" in _client(app, "staff2").get("/").text
+
+
+def test_an_account_of_no_unit_reads_an_overview_titled_in_words_not_none(tmp_path):
+    """An analyst added without a unit (`pulse users add … --role analyst`): the overview's heading says what they
+    read in Vietnamese, never «None và đơn vị trực thuộc»."""
+    inst = make_installation(tmp_path, users={"nounit": ("analyst", None), "staff1": ("staff", OWN)})
+    app = create_app(inst.settings, start_worker=False)
+    html = _client(app, "nounit").get("/").text
+    heading = re.search(r"<h2 class=\"section\">Tổng quan [^<]*</h2>", html).group(0)
+    assert "None" not in heading and "tài khoản chưa thuộc đơn vị nào" in heading
+    own = re.search(r"<h2 class=\"section\">Tổng quan [^<]*</h2>", _client(app, "staff1").get("/").text).group(0)
+    assert "Công đoàn ngành Y tế tỉnh và đơn vị trực thuộc" in own
+    inst.store.close()
