@@ -576,7 +576,10 @@ def _period_sections(data: dict) -> list[tuple[str, list[Any]]]:
     """A union's report: the situation of opinion (press, collaborators, dialogues), its causes, what was done,
     difficulties and new issues, proposals, and, for a unit above others, its units' reports."""
     n = data["numbers"]
-    numbers = [f"Số phản ánh của cộng tác viên: {number(n['submissions'])}."]
+    # every item of the unit's in the period (collaborators' forms, dialogues, imported office files), then the kinds
+    # and channels that sum to it; the forms sent from collaborators' accounts are only part of it
+    numbers = [f"Số tin, ý kiến của đơn vị trong kỳ: {number(sum(n['by_kind'].values()))} (trong đó "
+               f"{number(n['submissions'])} phản ánh gửi qua tài khoản cộng tác viên)."]
     numbers += [f"- {k}: {number(v)}." for k, v in n["by_kind"].items()]
     numbers += [f"- Kênh {CHANNEL_LABELS.get(k, k)}: {number(v)}." for k, v in n["by_channel"].items()]
     situation: list[Any] = _narrative(data, "situation") + numbers

@@ -291,3 +291,13 @@ def test_the_reports_page_reminds_a_unit_of_the_annual_report_due_before_2_decem
                                     date(2026, 12, 1))
     unitreports.send(inst.store, report, "staff1", inst.settings, date(2026, 12, 1))
     assert "Báo cáo năm 2026 của đơn vị chưa gửi" not in staff.get("/briefings").text
+
+
+def test_the_reports_count_of_opinions_agrees_with_its_breakdown(inst):
+    """The unit's opinions of the period come from a collaborator's form, a dialogue's points and an office file
+    alike: the report's first count is their total, which its lines by kind and channel add up to (no «0» above
+    «Cộng tác viên phản ánh: 3»), and says how many came from collaborators' accounts."""
+    text = "\n".join(str(line) for _, lines in briefing.document_sections(
+        briefing.period_report(inst.store, OWN, "month", NOV, inst.settings)) for line in lines)
+    assert "Số tin, ý kiến của đơn vị trong kỳ: 3 (trong đó 0 phản ánh gửi qua tài khoản cộng tác viên)." in text
+    assert "- Cộng tác viên phản ánh: 3." in text and "Số phản ánh của cộng tác viên: 0." not in text
