@@ -102,8 +102,14 @@ def scoped_flag(store: Store, scope: Scope, flag: dict, topic_names: dict[str, s
                                            if s not in all_units or s in scope.units]
     evidence["stream_label"] = label
     # the story's headline, its first items and its signals' reasons: only from what the reader may see
-    titles = [r.get("title") for r in store.items_by_ids(shown[:20]) if r.get("title")]
-    out["title"] = evidence["title"] = titles[0] if titles else label
+    visible = store.items_by_ids(shown[:20])
+    titles = [r.get("title") for r in visible if r.get("title")]
+    # collaborators' reports have no title: the start of the first one the reader may see reads better than keyphrases
+    openings = [" ".join((r.get("text") or "").split()) for r in visible if (r.get("text") or "").strip()]
+    opening = openings[0] if openings else ""
+    if len(opening) > 120:
+        opening = opening[:120].rsplit(" ", 1)[0] + " …"
+    out["title"] = evidence["title"] = titles[0] if titles else (opening or label)
     evidence["earliest"] = [i for i in evidence.get("earliest") or [] if i in set(shown)]
     evidence["signals"] = [{**x, "reason": scoped_reason(store, scope, {**flag, "reason": x.get("reason", "")}, label,
                                                          topic_names)} for x in evidence.get("signals") or []]

@@ -281,3 +281,21 @@ def test_a_watched_term_stays_named_in_a_story_reason_a_unit_reads(tmp_path):
     assert "Luồng «nợ lương công nhân»" in reason and "vay tiền sinh hoạt" not in reason
     assert "Công đoàn ngành Giáo dục tỉnh" not in reason and "đơn vị khác" in reason
     inst.store.close()
+
+
+def test_a_story_of_collaborators_reports_is_headed_by_the_readers_own_report_not_keyphrases(tmp_path):
+    """A unit's reader of a story of several units' reports (which have no title) reads the start of their own
+    unit's report as its headline, never another unit's words."""
+    from service.scope import Scope, scoped_flag
+    from web_support import observation
+
+    inst = make_installation(tmp_path, users={})
+    mine = "Công nhân bệnh viện phản ánh nợ lương hai tháng, " + "nhiều người phải vay tiền sinh hoạt " * 5
+    ids = inst.store.add_items([observation("Giáo viên trường xqzbeta bị nợ lương.", OTHER), observation(mine, OWN)])
+    flag = {"id": 1, "kind": "spread", "stream_id": None, "count": 2, "item_ids": ids, "reason": "",
+            "title": "Giáo viên trường xqzbeta bị nợ lương.", "evidence": {"units": {OTHER: 1, OWN: 1}}}
+    seen = scoped_flag(inst.store, Scope(frozenset({OWN})), flag, {})
+    assert seen["title"].startswith("Công nhân bệnh viện phản ánh nợ lương hai tháng, nhiều người")
+    assert seen["title"].endswith(" …") and len(seen["title"]) <= 122 and "xqzbeta" not in seen["title"]
+    assert seen["evidence"]["title"] == seen["title"]
+    inst.store.close()
