@@ -273,3 +273,35 @@ def test_every_kind_of_job_and_an_alerts_jobs_counts_are_named_in_vietnamese(tmp
     assert "tin đã lập chỉ mục: 5.000" in html and "nguồn lỗi" not in html
     assert "<td>alerts</td>" not in html and "search_backfill" not in html
     inst.store.close()
+
+
+def test_the_jobs_page_does_not_scroll_sideways_on_a_phone(tmp_path):
+    """/admin/jobs on a 390-pixel phone in Chromium: the wide history table scrolls in its own box, the page does not
+    (an alerts job's long Vietnamese counts included)."""
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    from service.app import create_app
+    from test_browser import CHROMIUM, CLOSED_NETWORK_ARGS
+    from web_support import PASSWORD, LiveServer, free_port
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    inst = make_installation(tmp_path)
+    jobs.run_job(inst.store, "alerts", {}, lambda p, progress: {"new_flag": 2, "escalation": 0, "report_review": 0,
+                                                                 "briefing": 1, "report_due": 5, "sent": 3,
+                                                                 "failed": 0})
+    with LiveServer(create_app(inst.settings, start_worker=False), free_port()) as live, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CLOSED_NETWORK_ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 800})
+        page.goto(f"{live.url}/login")
+        page.fill("input[name=username]", "root")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        page.goto(f"{live.url}/admin/jobs")
+        assert "Thông báo và thư cảnh báo" in page.inner_text("main")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
+        browser.close()
+    inst.store.close()
