@@ -278,6 +278,7 @@ def test_every_kind_of_job_and_an_alerts_jobs_counts_are_named_in_vietnamese(tmp
 def test_the_jobs_page_does_not_scroll_sideways_on_a_phone(tmp_path):
     """/admin/jobs on a 390-pixel phone in Chromium: the wide history table scrolls in its own box, the page does not
     (an alerts job's long Vietnamese counts included)."""
+    import os
     from pathlib import Path
 
     from playwright.sync_api import sync_playwright
@@ -286,8 +287,10 @@ def test_the_jobs_page_does_not_scroll_sideways_on_a_phone(tmp_path):
     from test_browser import CHROMIUM, CLOSED_NETWORK_ARGS
     from web_support import PASSWORD, LiveServer, free_port
 
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    if not Path(CHROMIUM).exists():   # as tests/test_browser.py: CI (PULSE_REQUIRE_BROWSER) fails, a developer skips
+        if os.environ.get("PULSE_REQUIRE_BROWSER"):
+            pytest.fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     inst = make_installation(tmp_path)
     jobs.run_job(inst.store, "alerts", {}, lambda p, progress: {"new_flag": 2, "escalation": 0, "report_review": 0,
                                                                  "briefing": 1, "report_due": 5, "sent": 3,
