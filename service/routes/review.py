@@ -233,7 +233,6 @@ def story_json(request: Request, flag_id: int, viewer: Viewer = Depends(access(*
                          "forecast": story["forecast"]})
 
 
-
 def decide(store: Store, viewer: Viewer, flag: dict, action: str, note: str) -> None:
     if action not in ACTIONS:
         raise HTTPException(400, "Thao tác không hợp lệ.")
