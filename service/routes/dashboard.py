@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
 from service.dashboard import overview, source_states, sparkline
-from service.routes.review import BULK_ACTIONS, templates_globals
-from service.routes.web import (DECIDERS, REVIEWERS, STATUS_NAMES, Viewer, access, get_store, parse_day, render,
-                                scoped_units, topic_names)
+from service.routes.review import BULK_ACTIONS, filter_flags, templates_globals
+from service.routes.web import (DECIDERS, REVIEWERS, STATUS_NAMES, Viewer, access, get_store, render, scoped_units,
+                                topic_names)
 from service.scope import scoped_flags
 from service.store import Store
-from service.timeutil import day_bounds, today_local
+from service.timeutil import today_local
 
 router = APIRouter(include_in_schema=False)
 PAGE = 10
@@ -26,17 +26,7 @@ def _flags(store: Store, viewer: Viewer, status: str | None = "open", kind: str 
     order; only the page shown is then rebuilt in the viewer's scope (`scoped_flags`), which on a large store is
     most of the page's time. The counts per unit use the flags' units in the viewer's scope, the same either way."""
     flags = [f for f in store.flags(status=status or None) if viewer.sees_flag(f)]
-    if kind:
-        flags = [f for f in flags if f["kind"] == kind]
-    if topic:
-        flags = [f for f in flags if f["topic"] == topic]
-    if unit:
-        wanted = set(store.unit_subtree(unit)) & set(viewer.units)
-        flags = [f for f in flags if wanted & set((f["evidence"] or {}).get("units") or {})]
-    if day:
-        start, end = day_bounds(parse_day(day, "Ngày lọc"))
-        flags = [f for f in flags if f["window_start"] < end and f["window_end"] > start]
-    return flags
+    return filter_flags(store, viewer, flags, kind, topic, unit, day)
 
 
 @router.get("/")

@@ -33,6 +33,12 @@ def visible_flags(store: Store, viewer: Viewer, status: str | None = "open", kin
                   unit: str = "", day: str = "") -> list[dict]:
     """Flags the viewer may see, filtered, each as the viewer may read it (service/scope.py); highest score first."""
     flags = scoped_flags(store, viewer.scope, store.flags(status=status or None), topic_names())
+    return filter_flags(store, viewer, flags, kind, topic, unit, day)
+
+
+def filter_flags(store: Store, viewer: Viewer, flags: list[dict], kind: str = "", topic: str = "", unit: str = "",
+                 day: str = "") -> list[dict]:
+    """The queue's filters: kind, topic, a unit (within the viewer's units) and a local day the flag's window meets."""
     if kind:
         flags = [f for f in flags if f["kind"] == kind]
     if topic:
