@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from service.store import Store
+from service.vnformat import number
 
 OTHER_UNITS = "đơn vị khác"
 
@@ -116,6 +117,9 @@ def scoped_flag(store: Store, scope: Scope, flag: dict, topic_names: dict[str, s
     out["evidence"] = evidence
     out["stream_label"] = label
     out["reason"] = scoped_reason(store, scope, flag, label, topic_names)
+    if len(shown) < len(ids):    # the reason's figures are the province's: say how many of them the reader may see
+        out["reason"] += (f" Trong phạm vi đơn vị được xem: {number(len(shown))} trên {number(len(ids))} tin của câu"
+                          " chuyện; các tin còn lại thuộc đơn vị khác.")
     return out
 
 

@@ -299,3 +299,24 @@ def test_a_story_of_collaborators_reports_is_headed_by_the_readers_own_report_no
     assert seen["title"].endswith(" …") and len(seen["title"]) <= 122 and "xqzbeta" not in seen["title"]
     assert seen["evidence"]["title"] == seen["title"]
     inst.store.close()
+
+
+def test_a_units_reader_is_told_how_many_of_a_storys_items_they_see(tmp_path):
+    """The reason's figures are the province's («Có 3 tin …»); a unit's reader who may see only some of the items is
+    told how many, so the page's list does not contradict its reason. The province reads the reason unchanged."""
+    from service.scope import Scope, scoped_flag
+    from web_support import observation
+
+    inst = make_installation(tmp_path, users={})
+    ids = inst.store.add_items([observation("Giáo viên trường xqzbeta bị nợ lương ba tháng.", OTHER),
+                                observation("Giáo viên trường xqzgamma bị nợ lương hai tháng.", OTHER),
+                                observation("Công nhân bệnh viện phản ánh nợ lương hai tháng.", OWN)])
+    reason = "Có 3 tin về người lao động nhắc đến «nợ lương» ngày 08/02/2026 (từ khóa Ban theo dõi)."
+    flag = {"id": 1, "kind": "watch_term", "stream_id": None, "count": 3, "item_ids": ids, "reason": reason,
+            "title": "", "evidence": {"units": {OTHER: 2, OWN: 1}, "term": "nợ lương"}}
+    seen = scoped_flag(inst.store, Scope(frozenset({OWN})), flag, {})
+    assert seen["reason"].startswith("Có 3 tin về người lao động nhắc đến «nợ lương»")
+    assert seen["reason"].endswith("Trong phạm vi đơn vị được xem: 1 trên 3 tin của câu chuyện; các tin còn lại thuộc"
+                                   " đơn vị khác.")
+    assert scoped_flag(inst.store, Scope(frozenset({OWN}), province=True), flag, {})["reason"] == reason
+    inst.store.close()
