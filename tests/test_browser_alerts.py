@@ -1,6 +1,6 @@
 """In a real browser (Debian's Chromium driven by Playwright) against the real app on 127.0.0.1: a serious flag of the
-reader's unit rings the bell (its unread count on the dashboard, on a desktop and on a phone, with the charts), the
-reader opens the notification, lands on the flag, and the bell goes quiet."""
+reader's unit rings the bell (its unread count on the dashboard, on a desktop and on a phone, with the charts and the
+banner of a failing source), the reader opens the notification, lands on the flag, and the bell goes quiet."""
 from __future__ import annotations
 
 import os
@@ -41,6 +41,8 @@ def site(tmp_path):
     # staff1 chose serious flags only, so the bell counts this flag alone whatever the day: the reports' reminders
     # (report_due) fall on days of the calendar
     store.set_alert_prefs(inst.users["staff1"], "", ["new_flag"], 60.0, False)
+    source = store.sources()[0]          # a source whose last run failed: the dashboard's banner says so
+    store.record_run(source["name"], now.isoformat(), now.isoformat(), False, 0, 0, False, ["timeout"], 1.0)
     assert alerts.scan(store, inst.settings)["new_flag"] >= 1
     with LiveServer(create_app(inst.settings, start_worker=False), free_port()) as live:
         yield inst, live, flag_id
@@ -59,6 +61,8 @@ def test_the_bell_rings_for_a_serious_flag_and_goes_quiet_once_read(site):
             page.wait_for_url(f"{live.url}/")
             assert page.inner_text("#bell-count") == "1"
             assert page.locator("svg.chart").count() == 2 and page.locator("#don-vi table").is_visible()
+            banner = page.locator("p.banner.failing")
+            assert banner.is_visible() and "nguồn tin đang lỗi" in banner.inner_text()
             shot(page, "dashboard-phone")
             phone.close()
 
@@ -68,6 +72,7 @@ def test_the_bell_rings_for_a_serious_flag_and_goes_quiet_once_read(site):
             log_in(desk, live.url, "staff1")
             desk.wait_for_url(f"{live.url}/")
             assert desk.inner_text("#bell-count") == "1"
+            assert desk.locator("svg.chart").count() == 2 and desk.locator("p.banner.failing").is_visible()
             shot(desk, "dashboard-desktop")
             desk.click("#bell")
             desk.wait_for_url(f"{live.url}/alerts")
