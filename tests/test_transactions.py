@@ -223,26 +223,36 @@ def test_a_failing_migration_changes_nothing(tmp_path):
     assert store.schema_version() == version and _schema(store) == before
 
 
-def test_two_processes_migrating_at_once_apply_each_migration_once(tmp_path):
-    path = tmp_path / "p.db"
-    barrier = threading.Barrier(4, timeout=60)   # a thread that dies early breaks the barrier, never hangs the rest
-    errors = []
+def _together(n: int, work) -> list[Exception]:
+    """Run `work()` in n threads released at once; the exceptions they raised. A thread that dies early breaks the
+    barrier, never hangs the rest; a thread still alive after two minutes fails the test."""
+    barrier = threading.Barrier(n, timeout=60)
+    errors: list[Exception] = []
 
     def run() -> None:
         try:
             barrier.wait()
-            with Store(path) as store:   # opening a new database together is part of the race
-                store.migrate()
+            work()
         except Exception as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
+    threads = [threading.Thread(target=run) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=120)
     assert not any(t.is_alive() for t in threads)
-    assert errors == []
+    return errors
+
+
+def test_two_processes_migrating_at_once_apply_each_migration_once(tmp_path):
+    path = tmp_path / "p.db"
+
+    def migrate() -> None:
+        with Store(path) as store:   # opening a new database together is part of the race
+            store.migrate()
+
+    assert _together(4, migrate) == []
     with Store(path) as store:
         rows = store.db.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
         assert [r[0] for r in rows] == list(range(1, len(MIGRATIONS) + 1))
@@ -250,23 +260,15 @@ def test_two_processes_migrating_at_once_apply_each_migration_once(tmp_path):
 
 def test_processes_opening_a_new_database_together_all_get_it(tmp_path):
     """Switching a new database to WAL needs it to itself and SQLite answers «locked» at once instead of waiting:
-    before the retry, about 1 round in 60 of four threads opening one new file failed (and hung this suite's CI)."""
+    before the retry, about 1 round in 60 of four threads opening one new file failed (and hung this suite's CI);
+    200 rounds catch that about 96 times in 100."""
     failures = []
-    for round_ in range(60):
+    for round_ in range(200):
         path = tmp_path / f"open{round_}.db"
-        barrier = threading.Barrier(4, timeout=60)
 
-        def run() -> None:
-            try:
-                barrier.wait()
-                with Store(path) as store:
-                    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-            except Exception as exc:
-                failures.append(exc)
+        def open_new() -> None:
+            with Store(path) as store:
+                assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
-        threads = [threading.Thread(target=run) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
+        failures += _together(4, open_new)
     assert failures == []
