@@ -17,6 +17,7 @@ from typing import Any
 
 from service import boilerplate, docheader
 from service.config import Settings
+from service.dialogues import KINDS as DIALOGUE_KINDS
 from service.scope import EVERYTHING, Scope, scoped_events, scoped_flags
 from service.store import Store
 from service.streams import item_text
@@ -293,7 +294,6 @@ PRESS_STORIES = 8        # press stories of the province a unit's report tells (
 _GENERIC_UNIT_WORDS = frozenset("cong doan nganh tinh lien lao dong co so thanh pho huyen thi xa cao bang vien chuc"
                                 .split())
 _WORD = re.compile(r"\w+")
-DIALOGUE_KINDS = {"dialogue": "Đối thoại", "meeting": "Hội nghị", "visit": "Tiếp xúc, thăm cơ sở"}
 
 
 def unit_words(name: str) -> str:
@@ -336,7 +336,7 @@ def _press_stories(store: Store, unit: dict, scope: Scope, start: str, end: str,
 
 
 def _dialogue_entry(d: dict, unit_names: dict[str, str]) -> dict:
-    return {"id": d["id"], "kind": DIALOGUE_KINDS.get(d["kind"], "Đối thoại"), "held_on": d["held_on"],
+    return {"id": d["id"], "kind": DIALOGUE_KINDS.get(d["kind"], DIALOGUE_KINDS["dialogue"]), "held_on": d["held_on"],
             "held_on_vn": _vn_date(date.fromisoformat(d["held_on"])), "enterprise": d["enterprise"],
             "place": d["place"], "participants": d["participants"],
             "unit_name": unit_names.get(d["org_unit"], d["org_unit"]),

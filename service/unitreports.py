@@ -186,10 +186,11 @@ def draft_due(store: Store, settings: Settings, today: date, username: str = "pu
     the 1st for the month before; ahead of the annual report's due day). Returns how many were drafted; one unit
     that fails does not stop the others."""
     made = 0
+    units = store.org_units()
     for period, first in current_periods(today, settings):
         have = {r["org_unit"] for r in store.unit_reports_of_period(period, first.isoformat(),
-                                                                      [u["code"] for u in store.org_units()])}
-        for unit in store.org_units():
+                                                                      [u["code"] for u in units])}
+        for unit in units:
             if unit["code"] in have:
                 continue
             try:

@@ -5,8 +5,6 @@ which units are late, and marks each report received. Other units see nothing of
 """
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
@@ -139,15 +137,14 @@ def report_save(request: Request, report_id: int, situation: str = Form(""), cau
 @router.post("/unit-reports/{draft_id}/send")
 def report_send(request: Request, draft_id: int, viewer: Viewer = Depends(access(*DECIDERS))):
     """Send the unit's draft to the parent unit; from then on it is frozen."""
-    report_id = draft_id
-    report, stance = _readable(request, viewer, report_id)
+    _, stance = _readable(request, viewer, draft_id)
     if stance != "own":
         raise HTTPException(404)
     try:
-        unitreports.send(get_store(request), report_id, viewer.username, request.app.state.settings, today_local())
+        unitreports.send(get_store(request), draft_id, viewer.username, request.app.state.settings, today_local())
     except unitreports.ReportError as exc:
         raise HTTPException(409, str(exc)) from None
-    return RedirectResponse(f"/unit-reports/{report_id}", status_code=303)
+    return RedirectResponse(f"/unit-reports/{draft_id}", status_code=303)
 
 
 @router.post("/unit-reports/{report_id}/receive")
@@ -161,5 +158,4 @@ def report_receive(request: Request, report_id: int, viewer: Viewer = Depends(ac
         unitreports.receive(store, report_id, viewer.username)
     except unitreports.ReportError as exc:
         raise HTTPException(409, str(exc)) from None
-    first = date.fromisoformat(report["first_day"])
-    return RedirectResponse(f"/unit-reports?period={report['period']}&ref={first.isoformat()}", status_code=303)
+    return RedirectResponse(f"/unit-reports?period={report['period']}&ref={report['first_day']}", status_code=303)
