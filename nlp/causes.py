@@ -38,7 +38,7 @@ _AGENT = re.compile(r"^do\s+(?:[^\s,.;]+\s+){0,7}?(?:tổ chức|chủ trì|th�
                     r"biên soạn|xây dựng|công bố|triển khai|chỉ đạo|tài trợ|đăng cai|cung cấp|tạo ra|sáng lập|"
                     r"thành lập|sở hữu|phát hành|sáng tác|thiết kế|vận hành|khởi xướng|ký|làm chủ đầu tư|nấu|giữ|"
                     r"kiểm soát|dẫn đầu|làm trưởng|làm chủ tịch|đạo diễn|thủ vai|viết|vẽ|chụp|biên tập|nắm giữ|"
-                    r"điều khiển|lái|đảm nhiệm|đảm nhận|chủ quản|tài trợ|làm chủ|mua|bán|cho thuê)(?!\w)",
+                    r"điều khiển|lái|đảm nhiệm|đảm nhận|chủ quản|mua|bán|cho thuê)(?!\w)",
                     re.IGNORECASE)
 # «vì» of a purpose («vì lợi ích của …»), «bởi» of a passive («bao trùm bởi …»: only «bởi» opening a clause is a cue)
 _PURPOSE = re.compile(r"^vì (?:lợi ích|mục tiêu|mục đích|sự nghiệp|hòa bình|hoà bình|tương lai|cộng đồng)(?!\w)",
@@ -120,8 +120,7 @@ def _clause_after(sentence: str, start: int) -> int:
 
 
 def _clause_before(sentence: str, end: int) -> int:
-    """Where the clause ending at `end` starts: after the last «,» or «;» before it when the cue opens a clause,
-    else the sentence's start; at most MAX_CLAUSE_WORDS words."""
+    """Where the clause ending at `end` starts: the sentence's start, or MAX_CLAUSE_WORDS words before `end`."""
     start = 0
     words = list(_WORD.finditer(sentence, 0, end))
     if len(words) > MAX_CLAUSE_WORDS:
