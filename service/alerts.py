@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urlencode
 
 from service.config import Settings
 from service.scope import Scope, scoped_flag
@@ -183,8 +184,8 @@ def report_alerts(store: Store, who: Recipients, since: str) -> list[dict]:
 
 def briefing_alerts(store: Store, who: Recipients, since: str) -> list[dict]:
     out = []
+    people = who.wanting("briefing")
     for row in store.briefings_since(since):
-        people = who.wanting("briefing")
         for person, key in _fresh(store, [(p, f"briefing:{row['day']}") for p in people]):
             subject = f"[Pulse] Bản tin ngày {_day_vn(row['day'])} đã sẵn sàng"
             body = f"Bản tin tổng hợp dư luận ngày {_day_vn(row['day'])} đã được lập; mời đồng chí xem trên Pulse."
@@ -227,13 +228,10 @@ def watch_alerts(store: Store, who: Recipients) -> int:
         rows = [r for r in rows if r["id"] <= top and scope.sees_item(r)]   # later items: the next run's
         if total < saved["watch_threshold"] or not rows:
             continue
-        count = total
-        subject = f"[Pulse] «{saved['name']}»: {number(count)} tin mới khớp tìm kiếm theo dõi"
-        body = "\n".join([f"Tìm kiếm theo dõi «{saved['name']}» có {number(count)} tin mới "
+        subject = f"[Pulse] «{saved['name']}»: {number(total)} tin mới khớp tìm kiếm theo dõi"
+        body = "\n".join([f"Tìm kiếm theo dõi «{saved['name']}» có {number(total)} tin mới "
                           f"(ngưỡng báo: {number(saved['watch_threshold'])}). Tin mới nhất:", "",
                           *(f"- {r['title'] or (r['text'] or '')[:120]}" for r in rows[:WATCH_SHOWN])])
-        from urllib.parse import urlencode
-
         link = "/items?" + urlencode({**params, "order": "newest"})
         note = None
         if "watch_search" in person["kinds"]:
