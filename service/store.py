@@ -1099,14 +1099,6 @@ class Store:
                 "INSERT OR IGNORE INTO stream_items (item_id, stream_id, story_id, day, topic, sentiment, source,"
                 " org_unit, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def update_stream(self, stream_id: int, *, topic: str, label: str, first_seen: str, last_seen: str,
-                      centroid: dict[str, float]) -> None:
-        with self.transaction():
-            self.db.execute(
-                "UPDATE streams SET topic = ?, label = ?, first_seen = ?, last_seen = ?, centroid = ?,"
-                " size = (SELECT COUNT(*) FROM stream_items WHERE stream_id = ?) WHERE id = ?",
-                [topic, label, first_seen, last_seen, json.dumps(centroid, ensure_ascii=False), stream_id, stream_id])
-
     def update_streams(self, rows: list[tuple]) -> None:
         """Write streams as the placer keeps them: (topic, label, first_seen, last_seen, centroid, size,
         topic_counts, phrase_counts, id), the dicts as JSON."""
@@ -1166,11 +1158,6 @@ class Store:
     def stream_of_item(self, item_id: int) -> int | None:
         row = self.db.execute("SELECT stream_id FROM stream_items WHERE item_id = ?", [item_id]).fetchone()
         return row[0] if row else None
-
-    def stream_topic_counts(self, stream_id: int) -> dict[str, int]:
-        """Items of a stream per topic (for its majority topic)."""
-        return dict(self.db.execute("SELECT topic, COUNT(*) FROM stream_items WHERE stream_id = ? GROUP BY topic",
-                                    [stream_id]).fetchall())
 
     def stream_recent_item_ids(self, stream_id: int, limit: int) -> list[int]:
         """The ids of a stream's latest items (newest placed first)."""

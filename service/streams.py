@@ -162,29 +162,23 @@ class _Index:
     of streams. Exact scores are then recomputed in plain Python for the few streams at the top."""
 
     def __init__(self, streams: Iterable[_Stream] = ()):
+        streams = list(streams)
         self.streams: dict[int, _Stream] = {}
         self.postings: dict[str, _Postings] = {}
         self.slot_of: dict[int, int] = {}
         self.free: list[int] = []
-        self.ids = np.zeros(1024, dtype=np.int64)
-        self.first = np.zeros(1024)
-        self.last = np.zeros(1024)
-        self.alive = np.zeros(1024, dtype=bool)
-        self.norms = np.ones(1024)
-        self.n_slots = 0
-        self._load(list(streams))
-
-    def _load(self, streams: list[_Stream]) -> None:
-        """Index many streams at once (a run's start): the postings are built term by term in one pass, not
-        stream by stream."""
-        if not streams:
-            return
         size = max(1024, 2 * len(streams))
         self.ids = np.zeros(size, dtype=np.int64)
         self.first = np.zeros(size)
         self.last = np.zeros(size)
         self.alive = np.zeros(size, dtype=bool)
         self.norms = np.ones(size)
+        self.n_slots = 0
+        self._load(streams)
+
+    def _load(self, streams: list[_Stream]) -> None:
+        """Index many streams at once (a run's start): the postings are built term by term in one pass, not
+        stream by stream."""
         by_term: dict[str, tuple[list[int], list[float]]] = {}
         for slot, stream in enumerate(streams):
             self.streams[stream.id] = stream

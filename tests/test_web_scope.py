@@ -89,8 +89,9 @@ def world(tmp_path_factory):
                                 "keyphrases": [phrase, "nợ lương"]})
     store.add_annotations(annotations)
     for stream, label in ((mixed, f"bếp ăn {MARK_B} · nợ lương · ca đêm {MARK_A}"), (only_b, f"bếp ăn {MARK_B}")):
-        store.update_stream(stream, topic="tien_luong", label=label, first_seen=_noon(DAY, 0).isoformat(),
-                            last_seen=_noon(DAY, 30).isoformat(), centroid={MARK_B: 1.0})
+        size = store.db.execute("SELECT COUNT(*) FROM stream_items WHERE stream_id = ?", [stream]).fetchone()[0]
+        store.update_streams([("tien_luong", label, _noon(DAY, 0).isoformat(), _noon(DAY, 30).isoformat(),
+                               {MARK_B: 1.0}, size, {"tien_luong": size}, {}, stream)])
     start = datetime.combine(DAY, time(0), tzinfo=TZ).astimezone(timezone.utc).isoformat()
     end = datetime.combine(DAY + timedelta(days=1), time(0), tzinfo=TZ).astimezone(timezone.utc).isoformat()
     everything = ids["A"] + ids["B"][:4] + ids["P"]
