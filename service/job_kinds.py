@@ -34,15 +34,13 @@ def process(store, settings, result):
     store, whatever process runs it."""
     def work(params, progress):
         from service.datadir import models_home
-        from service.pipeline import load_annotator, process as run_process
+        from service.pipeline import process as run_process
         from service.registry import active_versions
 
-        annotator = result.get("annotator")
+        annotator = None
         holder = result.get("worker")   # the job worker's models, loaded once and kept (service/worker.py)
-        if annotator is not None:
-            versions = result["versions"]
-        elif store.count_to_process():
-            annotator, versions = holder.models() if holder else load_annotator(models_home(settings))
+        if store.count_to_process():
+            annotator, versions = holder.models() if holder else _load(settings)
         else:   # nothing queued: the models are not even loaded
             versions = active_versions(models_home(settings))
         hook = result.get("on_progress")
@@ -200,9 +198,14 @@ def promote(store, settings, result):
                               params.get("user") or "system", force=bool(params.get("force")),
                               since_day=params.get("since"), days=int(params.get("days") or retrain.REANNOTATE_DAYS))
         result["outcome"] = out
-        return {"version": out.version, "previous": out.previous or "", "reannotated": out.reannotated,
-                "facts_updated": out.facts_updated}
+        return _switched(out)
     return work
+
+
+def _switched(out) -> dict:
+    """The counts of a promotion or rollback job."""
+    return {"version": out.version, "previous": out.previous or "", "reannotated": out.reannotated,
+            "facts_updated": out.facts_updated}
 
 
 def rollback(store, settings, result):
@@ -217,8 +220,7 @@ def rollback(store, settings, result):
                                params.get("user") or "system", since_day=params.get("since"),
                                days=int(params.get("days") or retrain.REANNOTATE_DAYS))
         result["outcome"] = out
-        return {"version": out.version, "previous": out.previous or "", "reannotated": out.reannotated,
-                "facts_updated": out.facts_updated}
+        return _switched(out)
     return work
 
 

@@ -20,6 +20,7 @@ from service.labels import LabelError, SENTIMENTS, board_counts, export_rows, sa
 from service.routes.web import REVIEWERS, Viewer, access, clean_text, get_store, render
 from service.store import Store
 from service.taxonomy_edit import TaxonomyError, add_topic, delete_topic, merge_topics, read, rename_topic
+from service.vnformat import number
 
 router = APIRouter(include_in_schema=False)
 TRAINERS = ("admin", "analyst")          # may train, promote, roll back and edit the taxonomy
@@ -60,11 +61,11 @@ def _job_view(row: dict | None) -> dict | None:
         result = counts.get("version", "")
     elif row["status"] == "done" and row["kind"] == "promote":
         result = (f"topic {counts.get('version')} đang được dùng (thay {counts.get('previous') or 'không có'}); "
-                  f"{counts.get('reannotated', 0)} tin được gán nhãn lại, {counts.get('facts_updated', 0)} tin trong "
-                  f"luồng được cập nhật.")
+                  f"{number(counts.get('reannotated', 0))} tin được gán nhãn lại, "
+                  f"{number(counts.get('facts_updated', 0))} tin trong luồng được cập nhật.")
     elif row["status"] == "done":
         result = (f"Đã quay lại topic {counts.get('version')} (thay {counts.get('previous')}); "
-                  f"{counts.get('facts_updated', 0)} tin được cập nhật.")
+                  f"{number(counts.get('facts_updated', 0))} tin được cập nhật.")
     elif row["status"] == "cancelled":
         result = "Đã bị hủy."
     elif row["status"] == "failed":
