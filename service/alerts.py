@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from service.config import Settings
 from service.scope import Scope, scoped_flag
 from service.store import Store, iso
+from service.trends import KIND_NAMES
 from service.vnformat import number
 
 log = logging.getLogger("pulse.alerts")
@@ -37,9 +38,6 @@ KINDS = {
     "report_due": "Báo cáo tháng, năm của đơn vị sắp đến hạn gửi",
 }
 READERS = ("admin", "staff", "analyst")   # who reads flags, and so may be told of them
-KIND_NAMES = {"event": "Sự kiện nổi bật", "burst": "Tăng đột biến", "new_stream": "Luồng mới",
-              "negativity": "Chuyển biến tiêu cực", "spread": "Lan rộng nhiều đơn vị", "watch_term": "Từ khóa theo dõi",
-              "watch_query": "Tìm kiếm theo dõi"}
 WATCH_SHOWN = 5   # titles of new matches listed in a watch query's alert
 WATCH_FLAG_ITEMS = 500   # new matches a watch query's flag keeps as evidence
 # a watch query's flag: below the default `[alerts] min_severity` (60), so the owner's own choice is not announced to

@@ -550,7 +550,7 @@ NARRATIVE_PARTS = (("situation", "Nhận định chung"), ("causes", "Nguyên nh
 REPORT_STATUS = {"draft": "Nháp", "sent": "Đã gửi", "received": "Đã nhận"}
 TREND_LABELS = {"event": "sự kiện nổi bật", "new_stream": "mới xuất hiện", "burst": "tăng nhanh",
                 "spread": "lan rộng nhiều đơn vị", "negativity": "chuyển biến tiêu cực",
-                "watch_term": "có từ khóa theo dõi"}   # what the detector saw, as a report says a story's course
+                "watch_term": "có từ khóa theo dõi", "watch_query": "có tìm kiếm theo dõi vượt ngưỡng"}   # what the detector saw, as a report says a story's course
 
 
 def _trend_line(s: dict) -> str:

@@ -34,6 +34,16 @@ JSON_KEYS = ("id", "kind", "stream_id", "topic", "score", "window_start", "windo
              "baseline", "reason", "item_ids", "title", "severity", "severity_parts", "relevance", "event_id", "trend",
              "days_active", "last_seen", "status")
 KIND_ORDER = ("spread", "event", "burst", "new_stream", "negativity", "watch_term")
+# what each kind of flag is called where a reader sees it (pages, exports, alerts)
+KIND_NAMES = {
+    "event": "Sự kiện nổi bật",
+    "burst": "Tăng đột biến",
+    "new_stream": "Luồng mới",
+    "negativity": "Chuyển biến tiêu cực",
+    "spread": "Lan rộng nhiều đơn vị",
+    "watch_term": "Từ khóa theo dõi",
+    "watch_query": "Tìm kiếm theo dõi",
+}
 TREND_NAMES = {"up": "đang tăng", "flat": "đi ngang", "down": "hạ nhiệt"}
 STORY_ITEMS = 2000   # items a story's flag keeps
 

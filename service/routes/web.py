@@ -17,6 +17,7 @@ from service.auth import token_hash
 from service.scope import Scope
 from service.store import Store, utcnow
 from service.timeutil import show
+from service.trends import KIND_NAMES
 
 HERE = Path(__file__).resolve().parent.parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -61,15 +62,6 @@ REVIEWERS = ("admin", "staff", "analyst")        # may read flags and items
 DECIDERS = ("admin", "staff")                    # may decide on flags
 SUBMITTERS = ("admin", "staff", "collaborator")  # may send observations
 
-KIND_NAMES = {
-    "event": "Sự kiện nổi bật",
-    "burst": "Tăng đột biến",
-    "new_stream": "Luồng mới",
-    "negativity": "Chuyển biến tiêu cực",
-    "spread": "Lan rộng nhiều đơn vị",
-    "watch_term": "Từ khóa theo dõi",
-    "watch_query": "Tìm kiếm theo dõi",
-}
 STATUS_NAMES = {"open": "Đang mở", "confirmed": "Đã xác nhận", "dismissed": "Đã bác bỏ", "escalated": "Đã báo cáo lên"}
 SENTIMENT_NAMES = {"negative": "Tiêu cực", "neutral": "Trung lập", "positive": "Tích cực"}
 CHANNELS = {
