@@ -8,6 +8,7 @@ and the starter is offered meanwhile.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,8 +55,10 @@ def parse(text: str, where: str) -> list[Response]:
     """The responses of a playbook file's text; a clear error for the first thing wrong in it."""
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PlaybookError(f"{where}: không đọc được tệp TOML ({exc}).") from None
+    except tomllib.TOMLDecodeError as exc:   # its message is English: only where it stopped is said
+        at = re.search(r"line (\d+), column (\d+)", str(exc))
+        place = f" (lỗi cú pháp ở dòng {at.group(1)}, cột {at.group(2)})" if at else " (lỗi cú pháp)"
+        raise PlaybookError(f"{where}: không đọc được tệp TOML{place}.") from None
     out, seen = [], set()
     for n, raw in enumerate(data.get("response") or [], start=1):
         if not isinstance(raw, dict):
@@ -85,7 +88,8 @@ def load(settings) -> Playbook:
         try:
             return Playbook(parse(board.read_text(encoding="utf-8"), board.name), board, True)
         except (PlaybookError, OSError, UnicodeDecodeError) as exc:
-            problem = str(exc) if isinstance(exc, PlaybookError) else f"{board.name}: không đọc được tệp ({exc})."
+            problem = (str(exc) if isinstance(exc, PlaybookError)
+                       else f"{board.name}: không đọc được tệp (không mở được, hoặc không phải văn bản UTF-8).")
     return Playbook(parse(SHIPPED.read_text(encoding="utf-8"), SHIPPED.name), SHIPPED, False, problem)
 
 
