@@ -70,9 +70,10 @@ def test_a_story_cooling_as_forecast_is_not_credited_to_the_orientation():
                                                    12, 10, 8, 6, 5, 4, 3, 3])}
     result = outcome(_facts(burst, given), given.isoformat(), given + timedelta(days=8))
     lines = " ".join(summary_vi(result))
-    assert result["forecast"]["verdict"] != "down" or result["volume"]["verdict"] != "down"
-    if result["volume"]["verdict"] == "down" and result["forecast"]["verdict"] == "same":
-        assert "có thể tự hạ nhiệt" in lines
+    # a burst ends faster than its forecast expects, but within the same weekdays' usual variation: the two checks
+    # disagree, and the fall is not put down to the orientation
+    assert (result["volume"]["verdict"], result["forecast"]["verdict"]) == ("same", "down")
+    assert lines.startswith("Kết luận: hai cách so sánh không cùng kết quả, chưa đủ căn cứ về số tin.")
     collapse = {**burst, **{i: 0 for i in range(1, 8)}}
     result = outcome(_facts(collapse, given), given.isoformat(), given + timedelta(days=8))
     assert result["forecast"]["verdict"] == "down" and result["forecast"]["below"] >= 4
