@@ -85,7 +85,7 @@ def enqueue(settings: Settings, kind: str, notify: Callable[[], None] | None = N
     """Queue a job of `kind` for the job worker, unless one is already waiting or running (a cycle that waits
     covers the next one too); `notify` wakes the worker. Returns the new job's id, or None."""
     try:
-        with Store(settings.db_path) as store:
+        with Store(settings.db_path) as store, store.transaction():   # the check and the insert at once
             if jobs.open_job(store, [kind]) is not None:
                 log.info("a %s job is already queued or running; none added", kind)
                 return None

@@ -94,11 +94,12 @@ def _enqueue(request: Request, viewer: Viewer, kind: str, params: dict) -> bool:
     from service.jobs import enqueue, open_job
 
     store = get_store(request)
-    if open_job(store, ANALYST_KINDS) is not None:
-        return False
     user = store.user(viewer.username) or {}
     unit = next((u["code"] for u in store.org_units() if u["id"] == user.get("org_unit_id")), None)
-    enqueue(store, kind, {**params, "user": viewer.username}, requested_by=viewer.username, org_unit=unit)
+    with store.transaction():   # the check and the insert at once: two clicks never queue two jobs
+        if open_job(store, ANALYST_KINDS) is not None:
+            return False
+        enqueue(store, kind, {**params, "user": viewer.username}, requested_by=viewer.username, org_unit=unit)
     request.app.state.worker.notify()
     return True
 
