@@ -12,7 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["normalize", "fold", "fix_legacy_encoding", "place_tone_marks"]
+__all__ = ["normalize", "fold", "fix_legacy_encoding", "place_tone_marks", "clean_text"]
 
 # --- spaces and invisible characters ---------------------------------------------------------------------------------
 
@@ -273,3 +273,11 @@ class _DropMarks(dict):
 
 
 _NO_MARKS = _DropMarks()
+
+
+def clean_text(value: str | None, limit: int) -> str:
+    """A form field trimmed, with control characters (other than new lines and tabs) dropped, at most `limit`
+    characters."""
+    value = (value or "").replace("\r\n", "\n")
+    value = "".join(ch for ch in value if ch in "\n\t" or ch.isprintable())
+    return value.strip()[:limit]

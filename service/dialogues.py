@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
 from collectors.items import RawItem
+from nlp.normalize import clean_text
 from service.store import Store
 from service.timeutil import TZ
 
@@ -38,20 +39,15 @@ class Point:
     commitment: str = ""
 
 
-def _clean(value: str | None, limit: int) -> str:
-    value = (value or "").replace("\r\n", "\n")
-    return "".join(ch for ch in value if ch in "\n\t" or ch.isprintable()).strip()[:limit]
-
-
 def points_from_form(questions: list[str], answers: list[str], commitments: list[str]) -> list[Point]:
     """The form's rows as points; a row without a question is left out, the same question twice is one point."""
     out: dict[str, Point] = {}
     for n, question in enumerate(questions):
-        q = _clean(question, LIMITS["question"])
+        q = clean_text(question, LIMITS["question"])
         if not q:
             continue
-        answer = _clean(answers[n] if n < len(answers) else "", LIMITS["answer"])
-        commitment = _clean(commitments[n] if n < len(commitments) else "", LIMITS["commitment"])
+        answer = clean_text(answers[n] if n < len(answers) else "", LIMITS["answer"])
+        commitment = clean_text(commitments[n] if n < len(commitments) else "", LIMITS["commitment"])
         key = " ".join(q.lower().split())
         if key not in out:
             out[key] = Point(q, answer, commitment)
@@ -69,8 +65,8 @@ def record(store: Store, *, unit: str, held_on: date, kind: str, enterprise: str
         raise DialogueError("Ngày tổ chức không được sau hôm nay.")
     if held_on < date(1990, 1, 1):
         raise DialogueError("Ngày tổ chức không hợp lệ.")
-    enterprise, place = _clean(enterprise, LIMITS["enterprise"]), _clean(place, LIMITS["place"])
-    participants = _clean(participants, LIMITS["participants"])
+    enterprise, place = clean_text(enterprise, LIMITS["enterprise"]), clean_text(place, LIMITS["place"])
+    participants = clean_text(participants, LIMITS["participants"])
     if not enterprise and not place:
         raise DialogueError("Hãy ghi doanh nghiệp, cơ quan hoặc địa điểm tổ chức.")
     if not points:

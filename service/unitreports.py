@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
+from nlp.normalize import clean_text
 from service import briefing
 from service.config import Settings
 from service.store import Store
@@ -119,9 +120,7 @@ def clean_narrative(values: dict[str, str]) -> dict[str, str]:
     """The narrative parts from a form: known parts only, trimmed, bounded."""
     out = {}
     for key, _ in NARRATIVE_PARTS:
-        text = (values.get(key) or "").replace("\r\n", "\n")
-        text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
-        out[key] = text[:NARRATIVE_LIMIT]
+        out[key] = clean_text(values.get(key), NARRATIVE_LIMIT)
     return out
 
 

@@ -13,6 +13,7 @@ from fastapi import HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from nlp.normalize import clean_text  # noqa: F401  (the routes import it from here)
 from service.auth import token_hash
 from service.scope import Scope
 from service.store import Store, utcnow
@@ -283,13 +284,6 @@ def parse_day(value: str, what: str = "Ngày") -> date:
     if not FIRST_DAY <= day <= LAST_DAY:
         raise HTTPException(400, f"{what} phải trong khoảng {FIRST_DAY:%d/%m/%Y} đến {LAST_DAY:%d/%m/%Y}.")
     return day
-
-
-def clean_text(value: str | None, limit: int) -> str:
-    """A form field trimmed, with control characters (other than new lines and tabs) dropped."""
-    value = (value or "").replace("\r\n", "\n")
-    value = "".join(ch for ch in value if ch in "\n\t" or ch.isprintable())
-    return value.strip()[:limit]
 
 
 def topic_names() -> dict[str, str]:
