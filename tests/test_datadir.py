@@ -87,7 +87,7 @@ def test_training_promoting_and_editing_the_taxonomy_on_the_web_leave_the_checko
     report = client.get(f"/analyst/models/{version}").text
     client.post(f"/analyst/models/{version}/promote", data={"csrf_token": csrf_of(report), "force": "1"})
     page = _wait_for_job(client)
-    assert f"topic {version} đang được dùng" in page, page
+    assert f"Mô hình chủ đề {version} đang được dùng" in page, page
 
     page = client.get("/analyst/taxonomy").text
     answer = client.post("/analyst/taxonomy", data={"action": "rename", "code": "tien_luong",

@@ -118,7 +118,7 @@ def test_training_in_the_background_then_report_and_guarded_promotion(site):
                                                                  "v2")["difference"]["worse"]
     client.post("/analyst/models/v2/promote", data={"csrf_token": csrf_of(report), "force": "1"})
     page = wait_for_job(client)
-    assert "topic v2 đang được dùng" in page, page
+    assert "Mô hình chủ đề v2 đang được dùng" in page, page
     assert registry.read_registry(models_home(inst.settings))["topic"]["active"] == "v2"
     assert [j["status"] for j in inst.store.jobs(kind="promote")] == ["done"]
     assert registry.read_registry(inst.settings.models_dir)["topic"]["active"] == "v1"   # the shipped one: unchanged

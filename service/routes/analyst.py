@@ -44,7 +44,10 @@ def job_failure(exc: Exception | str) -> str:
         return "Không có phiên bản nào dùng trước đó để quay lại."
     if "seed corpus" in text:
         return DATASETS_MISSING
-    return "Đã có lỗi; chi tiết ở nhật ký bên dưới."
+    return GENERIC_FAILURE
+
+
+GENERIC_FAILURE = "Đã có lỗi; chi tiết ở nhật ký bên dưới."
 
 
 ANALYST_KINDS = ["train", "promote", "rollback"]
@@ -60,11 +63,11 @@ def _job_view(row: dict | None) -> dict | None:
     if row["status"] == "done" and row["kind"] == "train":
         result = counts.get("version", "")
     elif row["status"] == "done" and row["kind"] == "promote":
-        result = (f"topic {counts.get('version')} đang được dùng (thay {counts.get('previous') or 'không có'}); "
+        result = (f"Mô hình chủ đề {counts.get('version')} đang được dùng (thay {counts.get('previous') or 'không có'}); "
                   f"{number(counts.get('reannotated', 0))} tin được gán nhãn lại, "
                   f"{number(counts.get('facts_updated', 0))} tin trong luồng được cập nhật.")
     elif row["status"] == "done":
-        result = (f"Đã quay lại topic {counts.get('version')} (thay {counts.get('previous')}); "
+        result = (f"Đã quay lại mô hình chủ đề {counts.get('version')} (thay {counts.get('previous')}); "
                   f"{number(counts.get('facts_updated', 0))} tin được cập nhật.")
     elif row["status"] == "cancelled":
         result = "Đã bị hủy."
@@ -219,7 +222,10 @@ def _comparison(request: Request, store: Store, models_dir: Path, version: str, 
         return kept["check"], False, ""
     last = next((j for j in store.jobs(kind="compare", limit=20) if j["params"] == want), None)
     if last is not None and last["status"] == "failed":   # the same comparison failed: say why, do not loop
-        return None, False, f"Không đọc được mô hình: {last['error']}"
+        why = job_failure(last["error"] or "")
+        if why == GENERIC_FAILURE:     # no log on this page: name the job whose log holds the English detail
+            why = f"lỗi khi đọc hoặc chấm mô hình (việc số {last['id']}; chi tiết trong nhật ký của việc)."
+        return None, False, f"Không đọc được mô hình: {why}"
     if open_job(store, ["compare"]) is None:
         enqueue(store, "compare", want, requested_by=viewer.username)
         request.app.state.worker.notify()
