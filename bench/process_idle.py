@@ -1,6 +1,6 @@
 """`pulse process` with nothing to do on a large store (issue 14.6): it must not scan the history.
 
-Builds a store of `--items` processed items quickly (executemany straight into the schema of service/store.py:
+Builds a store of `--items` processed items quickly (executemany straight into the schema of service/store/:
 items, their annotations, stream placements and relevance, an empty processing queue), then times
 `service.pipeline.process` with nothing queued, `--repeat` times, with the shipped models' version key (the models
 are not loaded: with nothing to do they are never called). Prints the median and the worst call, and the old

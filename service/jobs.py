@@ -2,7 +2,7 @@
 times, counts, progress, error and the last lines of its traceback — so an operator can list, retry and cancel it.
 
 This module is the whole interface (`run_job`, `record_job`, `enqueue`, `claim_next`, `run_claimed`, `retry`,
-`cancel`, `repair_stale`); the table lives in service/store.py. It is kept small on purpose: a later step can put a
+`cancel`, `repair_stale`); the table lives in service/store/. It is kept small on purpose: a later step can put a
 real task queue behind the same functions for the multi-machine mode.
 
 A running job carries the id of the process that holds it (`host:pid`) and a heartbeat written every

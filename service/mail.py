@@ -1,6 +1,6 @@
 """Sending the alerts' e-mails (issue 16.3) through the configured SMTP server with the standard library.
 
-The outbox is a table (service/store.py): an e-mail is taken under a lease (two senders never send one twice), marked
+The outbox is a table (service/store/): an e-mail is taken under a lease (two senders never send one twice), marked
 sent only once the server accepted it, and on failure kept with its error and tried again later (1, 2, 4 … 60 minutes
 apart) until `[alerts] max_attempts`, after which it is shown as failed to the admin («/admin/alerts»), who may send
 it again. Subjects and bodies are UTF-8 (RFC 2047 / 8-bit MIME): Vietnamese arrives with every diacritic.

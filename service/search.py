@@ -5,7 +5,7 @@ matches the folded text (`luong` finds `lương`, `luống`, `luong`). Words sid
 is a phrase; `OR` (or `|`) between two parts takes either; `-word` or `-"a phrase"` excludes; `lươ*` is a prefix;
 parentheses group. A phrase with any diacritics is matched with its diacritics, word for word.
 
-`parse` turns a query into a tree, `to_fts` into an FTS5 MATCH expression over `items_search` (see service/store.py),
+`parse` turns a query into a tree, `to_fts` into an FTS5 MATCH expression over `items_search` (see service/store/),
 `highlight` finds the matched words in a text for the snippet shown under each result.
 """
 from __future__ import annotations

@@ -57,9 +57,10 @@ def test_sqlite_utils_does_not_make_with_conn_a_transaction(tmp_path):
 
 def test_store_writes_never_use_with_conn(tmp_path):
     """A `with self.db.conn:` inside a unit of work would commit it half-way; every write uses store.transaction()."""
-    source = (ROOT / "service" / "store.py").read_text(encoding="utf-8")
-    assert "with self.db.conn" not in source
-    assert ".executescript(" not in source
+    for path in sorted((ROOT / "service" / "store").glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        assert "with self.db.conn" not in source, path.name
+        assert ".executescript(" not in source, path.name
 
 
 def test_an_inner_failure_undoes_only_the_inner_part(store):

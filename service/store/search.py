@@ -1,0 +1,115 @@
+"""Full-text search over the original and the folded text (service/search.py builds the query)."""
+from __future__ import annotations
+
+import json
+
+from service.search import index_forms
+from service.store.common import utcnow
+
+
+class SearchRepository:
+    """Full-text search over the original and the folded text (service/search.py builds the query)."""
+
+    # --- search over the original and the folded text (service/search.py builds the MATCH expression) ---------
+    def _index_search(self, item_id: int, forms: tuple[str, str, str, str]) -> None:
+        self.db.execute("INSERT INTO items_search (rowid, title, body, title_folded, body_folded)"
+                        " VALUES (?, ?, ?, ?, ?)", [item_id, *forms])
+
+    def count_search_backfill(self) -> int:
+        """Items stored before items_search existed whose search rows are not written yet."""
+        return self.db.execute("SELECT COUNT(*) FROM search_backfill").fetchone()[0]
+
+    def backfill_search_index(self, batch_size: int = 500, progress=None) -> int:
+        """Write the search rows of items stored before items_search existed, a batch per transaction (resumable);
+        returns how many were written. `progress(done, total)` is called after each batch (a job's progress)."""
+        written = 0
+        total = self.count_search_backfill() if progress else 0
+        while True:
+            if progress:
+                progress(written, total)
+            ids = [r[0] for r in self.db.execute("SELECT item_id FROM search_backfill ORDER BY item_id LIMIT ?",
+                                                 [batch_size]).fetchall()]
+            if not ids:
+                return written
+            items = self.items_by_ids(ids)
+            forms = [(r["id"], *index_forms(r["title"], r["text"])) for r in items]
+            with self.transaction():
+                self.db.conn.executemany(
+                    "INSERT INTO items_search (rowid, title, body, title_folded, body_folded)"
+                    " SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM items_search WHERE rowid = ?1)", forms)
+                self.db.conn.executemany("DELETE FROM search_backfill WHERE item_id = ?", [(i,) for i in ids])
+            written += len(forms)
+
+    def search(self, match: str | None = None, *, kind: str | None = None, topic: str | None = None,
+               tone: str | None = None, source: str | None = None, channel: str | None = None,
+               units: list[str] | None = None, include_public: bool = True, since_day: str | None = None,
+               until_day: str | None = None, order: str = "relevance", limit: int = 50,
+               offset: int = 0, after_id: int | None = None) -> tuple[int, list[dict]]:
+        """(how many items match, one page of them) for an FTS5 expression over items_search and filters.
+
+        `order`: "relevance" (bm25, the title weighing three times the body; newest first among equals) or "newest".
+        `units`: when given, observations only of those units; items with no unit (the press) too unless
+        `include_public` is False. Rows carry the whole text (for the snippet) and their stream facts.
+        """
+        clauses, params = [], []
+        source_sql = "items i"
+        rank = "0"
+        if match:
+            source_sql = "items_search s JOIN items i ON i.id = s.rowid"
+            clauses.append("items_search MATCH ?")
+            params.append(match)
+            rank = "bm25(items_search, 3.0, 1.0, 3.0, 1.0)"
+        for column, value in (("i.kind", kind), ("si.topic", topic), ("si.sentiment", tone), ("i.source", source),
+                              ("i.channel", channel)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if since_day:
+            clauses.append("i.day >= ?")
+            params.append(since_day)
+        if until_day:
+            clauses.append("i.day <= ?")
+            params.append(until_day)
+        if after_id is not None:   # a watch query: only items stored after the last one it counted
+            clauses.append("i.id > ?")
+            params.append(after_id)
+        if units is not None:
+            public = "i.org_unit IS NULL OR " if include_public else ""
+            clauses.append(f"({public}i.org_unit IN ({','.join('?' * len(units))}))")
+            params.extend(units)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        joins = f"{source_sql} LEFT JOIN stream_items si ON si.item_id = i.id"
+        total = self.db.execute(f"SELECT COUNT(*) FROM {joins}{where}", params).fetchone()[0]
+        order_sql = ("score, i.published_at DESC, i.id DESC" if order == "relevance" and match
+                     else "i.published_at DESC, i.id DESC")
+        rows = list(self.db.query(
+            f"SELECT i.id, i.url, i.kind, i.title, i.text, i.source, i.org_unit, i.channel, i.author, i.published_at,"
+            f" i.day, si.stream_id, si.topic, si.sentiment, {rank} AS score FROM {joins}{where}"
+            f" ORDER BY {order_sql} LIMIT ? OFFSET ?", [*params, limit, offset]))
+        return total, rows
+
+    def save_search(self, user_id: int, name: str, params: dict[str, str]) -> int:
+        """Save (or, under the same name, replace) one of a user's searches; returns its id."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO saved_searches (user_id, name, params, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (user_id, name) DO UPDATE SET params = excluded.params, created_at = excluded.created_at",
+                [user_id, name, json.dumps(params, ensure_ascii=False), utcnow()])
+            return self.db.execute("SELECT id FROM saved_searches WHERE user_id = ? AND name = ?",
+                                   [user_id, name]).fetchone()[0]
+
+    def saved_searches(self, user_id: int) -> list[dict]:
+        rows = list(self.db.query("SELECT * FROM saved_searches WHERE user_id = ? ORDER BY name", [user_id]))
+        for row in rows:
+            row["params"] = json.loads(row["params"])
+        return rows
+
+    def delete_saved_search(self, user_id: int, search_id: int) -> bool:
+        """Delete one of the user's saved searches; False when it is not theirs (or not there)."""
+        with self.transaction():
+            cur = self.db.execute("DELETE FROM saved_searches WHERE id = ? AND user_id = ?", [search_id, user_id])
+        return cur.rowcount == 1
+
+    def item_channels(self) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT channel FROM items WHERE channel IS NOT NULL AND channel != '' ORDER BY channel")]
