@@ -68,9 +68,10 @@ def settings() -> Settings:
 
 def open_store(must_exist: bool = True):
     from service.store import Store
+    from service.store import exists as store_exists
 
     s = settings()
-    if must_exist and not Path(s.db_path).exists():
+    if must_exist and not store_exists(s.db_path):
         fail(f"no database at {s.db_path}; run `pulse init` first.")
     store = Store(s.db_path)
     if must_exist and not store.is_initialised:
@@ -79,7 +80,8 @@ def open_store(must_exist: bool = True):
 
 
 @app.callback()
-def main(db: Optional[Path] = typer.Option(None, "--db", envvar="PULSE_DB", help="SQLite file (default ./data/pulse.db)."),
+def main(db: Optional[str] = typer.Option(None, "--db", envvar="PULSE_DB",
+                                         help="SQLite file (default ./data/pulse.db) or postgresql://user@host/db."),
          config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file."),
          log_format: Optional[str] = typer.Option(None, "--log-format", help="text (default) or json: one JSON "
                                                   "object a line, in the log file (data/logs/pulse.log) and on stderr.")):
@@ -365,7 +367,7 @@ def train(task: str = typer.Argument(..., help="topic, news_topic, sentiment or 
     from nlp.train import train as train_model
 
     from service import registry
-    from service.datadir import taxonomy_file, writable_models_home
+    from service.datadir import data_dir, taxonomy_file, writable_models_home
 
     s = settings()
     if from_labels:
@@ -380,7 +382,7 @@ def train(task: str = typer.Argument(..., help="topic, news_topic, sentiment or 
         out: dict = {}
 
         def work(params, progress):
-            out["summary"] = train_candidate(store, home, Path(s.db_path).parent, user, version=version,
+            out["summary"] = train_candidate(store, home, data_dir(s), user, version=version,
                                              seed_leads_n=seed_sample, seed_per_class=seed_per_class,
                                              log=lambda msg: typer.echo(msg, err=True),
                                              taxonomy_file=taxonomy_file(s), corpus_dir=Path(s.datasets_dir) / SEED_CORPUS)
@@ -409,8 +411,9 @@ def train(task: str = typer.Argument(..., help="topic, news_topic, sentiment or 
         return {"version": version, "seconds": out["summary"]["total_seconds"]}
 
     from service.store import Store
+    from service.store import exists as store_exists
 
-    store = Store(s.db_path) if Path(s.db_path).exists() else None
+    store = Store(s.db_path) if store_exists(s.db_path) else None
     if store is not None and store.is_initialised:   # training needs no database; with one, it is a job
         run_job(store, "train", {"task": task, "dataset": str(dataset) if dataset else None, "version": version,
                                  "limit": limit, "promote": promote}, work, "cli", reraise=True)
@@ -488,9 +491,10 @@ def describe_candidate(summary: dict) -> str:
 def _store_if_any():
     """The store when the database exists (a promotion then re-annotates recent items), else None."""
     from service.store import Store
+    from service.store import exists as store_exists
 
-    path = Path(settings().db_path)
-    if not path.exists():
+    path = settings().db_path
+    if not store_exists(path):
         return None
     store = Store(path)
     return store if store.is_initialised else None

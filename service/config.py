@@ -171,9 +171,15 @@ class AlertSettings:
     base_url: str = "http://127.0.0.1:8000"   # the address of the web app, for the links in e-mails
 
 
+def db_location(value: str | Path) -> str | Path:
+    """Where the store is: an SQLite file path, or a PostgreSQL URL kept as written."""
+    text = str(value)
+    return text if text.startswith(("postgresql://", "postgres://")) else Path(value)
+
+
 @dataclass
 class Settings:
-    db_path: Path = field(default_factory=lambda: Path(os.environ.get("PULSE_DB", "data/pulse.db")))
+    db_path: Path | str = field(default_factory=lambda: db_location(os.environ.get("PULSE_DB", "data/pulse.db")))
     models_dir: Path = field(default_factory=lambda: Path(os.environ.get("PULSE_MODELS",
                                                                          PROJECT_ROOT / "classifier_models")))
     # everything the running system writes (trained models, the registry of active ones, the board's taxonomy, logs):
@@ -201,7 +207,7 @@ class Settings:
     reports: ReportSettings = field(default_factory=ReportSettings)
 
 
-def load_settings(config_file: Path | None = None, db_path: Path | None = None) -> Settings:
+def load_settings(config_file: Path | None = None, db_path: Path | str | None = None) -> Settings:
     """Defaults, then the TOML file (top-level keys, [trends] and [streams] tables), then an explicit db path."""
     settings = Settings()
     if config_file is not None:
@@ -209,7 +215,7 @@ def load_settings(config_file: Path | None = None, db_path: Path | None = None) 
             data = tomllib.load(fh)
         _apply(settings, data, str(config_file))
     if db_path is not None:
-        settings.db_path = Path(db_path)
+        settings.db_path = db_location(db_path)
     return settings
 
 
@@ -224,6 +230,8 @@ def _apply(target, data: dict, where: str, prefix: str = "") -> None:
         current = getattr(target, key)
         if isinstance(value, dict) and hasattr(current, "__dataclass_fields__"):
             _apply(current, value, where, f"{prefix}{key}.")
+        elif key == "db_path":
+            setattr(target, key, db_location(value))
         elif isinstance(current, Path) or key in _PATHS:
             setattr(target, key, Path(value))
         elif isinstance(current, tuple):

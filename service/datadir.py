@@ -27,7 +27,11 @@ class DataMissing(RuntimeError):
 
 
 def data_dir(settings) -> Path:
-    return Path(settings.data_dir) if settings.data_dir else Path(settings.db_path).resolve().parent
+    if settings.data_dir:
+        return Path(settings.data_dir)
+    if isinstance(settings.db_path, str):   # a PostgreSQL URL: the data folder is ./data unless set (data_dir)
+        return Path("data").resolve()
+    return Path(settings.db_path).resolve().parent
 
 
 def runtime_models(settings) -> Path:

@@ -161,7 +161,7 @@ def train(store, settings, result):
     its progress bar."""
     def work(params, progress):
         from service import retrain
-        from service.datadir import taxonomy_file, writable_models_home
+        from service.datadir import data_dir, taxonomy_file, writable_models_home
 
         if not params.get("from_labels"):   # `pulse train TASK --dataset …` runs in its command, not here
             raise ValueError("this training was started by `pulse train`; run that command again")
@@ -172,7 +172,7 @@ def train(store, settings, result):
 
         progress(0, TRAIN_STEPS)
         summary = retrain.train_candidate(
-            store, writable_models_home(settings), Path(settings.db_path).parent, params.get("user") or "system",
+            store, writable_models_home(settings), data_dir(settings), params.get("user") or "system",
             version=params.get("version"), seed_leads_n=int(params.get("seed_leads") or retrain.SEED_LEADS),
             log=log_line, taxonomy_file=taxonomy_file(settings),
             corpus_dir=Path(settings.datasets_dir) / retrain.SEED_CORPUS)

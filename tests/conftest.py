@@ -125,15 +125,57 @@ def require_data(path: Path, what: str = "") -> Path:
     return Path(path)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--backend", choices=("sqlite", "postgresql"), default=os.environ.get("PULSE_TEST_BACKEND",
+                     "sqlite"), help="the store every test uses: SQLite files (default) or PostgreSQL, where each "
+                     "test's database path becomes its own schema on the server of `PULSE_TEST_POSTGRES` (or one "
+                     "started by .ci/postgres)")
+
+
+def _postgres_server() -> str:
+    import subprocess
+
+    url = os.environ.get("PULSE_TEST_POSTGRES", "")
+    if not url:
+        url = subprocess.run([str(ROOT / ".ci" / "postgres")], check=True, capture_output=True,
+                             text=True).stdout.strip().splitlines()[-1]
+    return url
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "shared_data(path, what): the test reads data from ../shared (see "
                                        "require_data)")
+    config.addinivalue_line("markers", "sqlite_only(reason): the test is about SQLite itself (its files, its "
+                                       "locks); it is reported as skipped, with the reason, on PostgreSQL")
+    if config.getoption("--backend") == "postgresql":
+        # every Store opened on a path — in this process and in the servers and workers tests start — lives on the
+        # PostgreSQL server instead (service/store/postgres.py)
+        os.environ["PULSE_DB_SERVER"] = _postgres_server()
+    else:
+        os.environ.pop("PULSE_DB_SERVER", None)
+
+
+def pytest_unconfigure(config):
+    """The suite's schemas are dropped when it ends (each test had its own)."""
+    server = os.environ.get("PULSE_DB_SERVER")
+    if not server or config.getoption("--backend") != "postgresql":
+        return
+    import psycopg
+
+    with psycopg.connect(server, autocommit=True) as conn:
+        schemas = [r[0] for r in conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'p\\_%' AND length(nspname) = 22")]
+        for schema in schemas:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def pytest_runtest_setup(item):
     """`@pytest.mark.shared_data(path)` (or a module's `pytestmark`) routes through require_data."""
     for mark in item.iter_markers(name="shared_data"):
         require_data(*mark.args, **mark.kwargs)
+    if item.config.getoption("--backend") == "postgresql":
+        for mark in item.iter_markers(name="sqlite_only"):
+            pytest.skip(f"SQLite only: {mark.args[0] if mark.args else 'about SQLite itself'}")
 
 
 def wait_for(url: str, timeout: float = 30.0) -> None:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from service import registry, retrain
-from service.datadir import datasets_problem, models_home, taxonomy_file, writable_taxonomy
+from service.datadir import data_dir, datasets_problem, models_home, taxonomy_file, writable_taxonomy
 from service.labels import LabelError, SENTIMENTS, board_counts, export_rows, safe_cells, set_label
 from service.routes.web import REVIEWERS, Viewer, access, clean_text, get_store, render
 from service.store import Store
@@ -171,7 +171,7 @@ BUSY = "Đang có một việc chạy nền; vui lòng chờ nó xong."
 @router.post("/analyst/train")
 def train_candidate(request: Request, viewer: Viewer = Depends(access(*TRAINERS))):
     settings = request.app.state.settings
-    cache_dir = Path(settings.db_path).parent
+    cache_dir = data_dir(settings)
     if not retrain.seed_cached(cache_dir, retrain.SEED_LEADS) and datasets_problem(settings, retrain.SEED_CORPUS):
         return _back("/analyst", error=DATASETS_MISSING)
     if not _enqueue(request, viewer, "train", {"task": "topic", "from_labels": True,

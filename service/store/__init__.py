@@ -6,7 +6,10 @@ this package writes SQL.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from service.store.alerts import AlertsRepository
+from service.store import postgres
 from service.store.base import StoreBase
 from service.store.common import StoredItem, content_hash, iso, item_hash, utcnow
 from service.store.dashboard import DashboardRepository
@@ -24,9 +27,22 @@ from service.store.sources import SourcesRepository
 from service.store.streams import StreamsRepository
 from service.store.users import UsersRepository
 
-__all__ = ["Store", "StoredItem", "MIGRATIONS", "backup_database", "content_hash", "inspect_database",
+__all__ = ["exists", "is_postgres", "Store", "StoredItem", "MIGRATIONS", "backup_database", "content_hash", "inspect_database",
            "item_hash", "iso", "restore_database", "sql_statements", "utcnow"]
 
 
 class Store(StoreBase, UsersRepository, SourcesRepository, ItemsRepository, SearchRepository, StreamsRepository, DetectionRepository, FlagsRepository, ReportsRepository, RepairRepository, LabelsRepository, JobsRepository, AlertsRepository, DashboardRepository):
     """All reads and writes of Pulse's data."""
+
+
+def is_postgres(location: str | Path) -> bool:
+    """Whether a store location (a file path, or a PostgreSQL URL) is held by PostgreSQL."""
+    return postgres.postgres_location(location) is not None
+
+
+def exists(location: str | Path) -> bool:
+    """Whether a store is at `location`: the SQLite file exists, or the PostgreSQL database has Pulse's schema."""
+    if not is_postgres(location):
+        return Path(location).exists()
+    with Store(location) as store:
+        return store.schema_version() > 0

@@ -10,20 +10,33 @@ from typing import Iterator
 import sqlite_utils
 
 from service.store.common import utcnow
-from service.store.migrations import MIGRATIONS, sql_statements
+from service.store import postgres
+from service.store.migrations import MIGRATIONS, postgres_statements, sql_statements
+
+WRITE_LOCK = 0x70756C7365   # the advisory lock every PostgreSQL unit of work holds ("pulse")
 
 
 class StoreBase:
     """All reads and writes of Pulse's data."""
 
     def __init__(self, path: str | Path):
+        """`path`: an SQLite file (or ":memory:"), or a PostgreSQL URL (`postgresql://user@host/db`); see
+        service/store/postgres.py for `PULSE_DB_SERVER`, which puts a store named by a path on a PostgreSQL server."""
+        self.location = str(path)
+        self._savepoints = 0
+        url = postgres.postgres_location(path)
+        if url is not None:
+            self.backend = "postgresql"
+            self.path = path if postgres.is_url(path) else Path(path)
+            self.db = postgres.Database(url)
+            return
+        self.backend = "sqlite"
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # autocommit mode: the driver opens no hidden transaction; a unit of work is `with store.transaction():`
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
         self.db = sqlite_utils.Database(conn)
-        self._savepoints = 0
         self._use_wal(conn)
         self.db.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut may lose the last commit only
         self.db.execute("PRAGMA foreign_keys=ON")
@@ -81,7 +94,9 @@ class StoreBase:
                                      " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
                 if number <= self.schema_version():   # read inside the write lock: two processes never both apply it
                     continue
-                for statement in sql_statements(script):
+                statements = (postgres_statements(number, script) if self.backend == "postgresql"
+                              else sql_statements(script))
+                for statement in statements:
                     self.db.conn.execute(statement)
                 self.db.conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                                      [number, utcnow()])
@@ -93,7 +108,7 @@ class StoreBase:
     def transaction(self) -> Iterator[None]:
         """One unit of work: everything written inside commits together or not at all.
 
-        `BEGIN IMMEDIATE` takes the write lock at once (other processes wait up to the busy timeout, never fail
+        `BEGIN IMMEDIATE` (PostgreSQL: a transaction-level advisory lock) takes the write lock at once (other processes wait up to the busy timeout, never fail
         half-way); a transaction opened inside another one is a savepoint, so an inner failure that is caught undoes
         only the inner part. Compute before entering: the lock is held until the block ends.
         """
@@ -114,7 +129,13 @@ class StoreBase:
             finally:
                 self._savepoints -= 1
             return
-        conn.execute("BEGIN IMMEDIATE")
+        if self.backend == "postgresql":
+            # one writer at a time, as SQLite's BEGIN IMMEDIATE: a check and the write it decides stay together
+            # (e.g. «queue a job only when none is open») whichever process or machine runs them
+            conn.execute("BEGIN")
+            conn.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
+        else:
+            conn.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:

@@ -1,6 +1,7 @@
 """The schema: forward migrations, each applied once, in order, in one transaction (StoreBase.migrate)."""
 from __future__ import annotations
 
+import re
 import sqlite3
 
 # Each migration is applied once, in order; never edit one that has shipped, add a new one. Each runs statement by
@@ -579,3 +580,108 @@ def sql_statements(script: str) -> list[str]:
     if buffer.strip() and not all(ln.strip().startswith("--") or not ln.strip() for ln in buffer.splitlines()):
         raise ValueError(f"incomplete SQL statement in a migration: {buffer.strip()[:80]!r}")
     return statements
+
+
+# --- the same migrations on PostgreSQL ----------------------------------------------------------------------------
+# Each SQLite migration above is also PostgreSQL's: its tables, indexes and data statements are translated by
+# `postgres_statements` (types, identity keys, timestamps as timestamptz); what has no common form — FTS5 tables and
+# triggers — is written here for PostgreSQL, by migration number, and replaces those statements.
+_PG_DASH_GROUP = ("CASE WHEN {r}.kind <> 'observation' THEN 'press' WHEN {r}.channel = 'hoi-nghi' THEN 'dialogues'"
+                  " ELSE 'collaborators' END")
+POSTGRES_FORMS: dict[int, list[str]] = {
+    1: [
+        "CREATE TABLE items_fts (rowid BIGINT PRIMARY KEY, folded TEXT NOT NULL DEFAULT '',"
+        " tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', folded)) STORED)",
+        "CREATE INDEX items_fts_tsv ON items_fts USING GIN (tsv)",
+    ],
+    5: [
+        "CREATE FUNCTION pulse_queue_item() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF TG_OP = 'INSERT' THEN INSERT INTO process_queue (item_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;"
+        " ELSE DELETE FROM process_queue WHERE item_id = OLD.id; END IF; RETURN NULL; END $$",
+        "CREATE TRIGGER items_queue_for_processing AFTER INSERT ON items FOR EACH ROW EXECUTE FUNCTION pulse_queue_item()",
+        "CREATE TRIGGER items_leave_processing_queue AFTER DELETE ON items FOR EACH ROW"
+        " EXECUTE FUNCTION pulse_queue_item()",
+        "CREATE FUNCTION pulse_relevance_gap() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF TG_OP = 'DELETE' THEN INSERT INTO relevance_gaps (item_id) VALUES (OLD.item_id) ON CONFLICT DO NOTHING;"
+        " ELSE DELETE FROM relevance_gaps WHERE item_id = NEW.item_id; END IF; RETURN NULL; END $$",
+        "CREATE TRIGGER relevance_gap AFTER DELETE ON item_relevance FOR EACH ROW EXECUTE FUNCTION pulse_relevance_gap()",
+        "CREATE TRIGGER relevance_gap_filled AFTER INSERT OR UPDATE ON item_relevance FOR EACH ROW"
+        " EXECUTE FUNCTION pulse_relevance_gap()",
+    ],
+    6: [
+        "CREATE TABLE items_search (rowid BIGINT PRIMARY KEY, title TEXT NOT NULL DEFAULT '',"
+        " body TEXT NOT NULL DEFAULT '', title_folded TEXT NOT NULL DEFAULT '', body_folded TEXT NOT NULL DEFAULT '',"
+        " original tsvector GENERATED ALWAYS AS (setweight(to_tsvector('simple', title), 'A')"
+        " || setweight(to_tsvector('simple', body), 'B')) STORED,"
+        " folded tsvector GENERATED ALWAYS AS (setweight(to_tsvector('simple', title_folded), 'A')"
+        " || setweight(to_tsvector('simple', body_folded), 'B')) STORED)",
+        "CREATE INDEX items_search_original ON items_search USING GIN (original)",
+        "CREATE INDEX items_search_folded ON items_search USING GIN (folded)",
+    ],
+    10: [
+        "CREATE FUNCTION pulse_report_frozen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " RAISE EXCEPTION 'a report that was sent is frozen'; END $$",
+        "CREATE TRIGGER unit_reports_frozen BEFORE UPDATE OF data, narrative, org_unit, period, first_day, revision"
+        " ON unit_reports FOR EACH ROW WHEN (OLD.status <> 'draft') EXECUTE FUNCTION pulse_report_frozen()",
+    ],
+    15: [
+        "CREATE FUNCTION pulse_dash_item() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF TG_OP IN ('DELETE', 'UPDATE') THEN UPDATE dash_item_days SET n = n - 1 WHERE day = OLD.day"
+        " AND org_unit = COALESCE(OLD.org_unit, '') AND grp = " + _PG_DASH_GROUP.format(r="OLD") + "; END IF;"
+        " IF TG_OP IN ('INSERT', 'UPDATE') THEN INSERT INTO dash_item_days AS d (day, grp, org_unit, n) VALUES"
+        " (NEW.day, " + _PG_DASH_GROUP.format(r="NEW") + ", COALESCE(NEW.org_unit, ''), 1)"
+        " ON CONFLICT (day, grp, org_unit) DO UPDATE SET n = d.n + 1; END IF; RETURN NULL; END $$",
+        "CREATE TRIGGER dash_item_added AFTER INSERT ON items FOR EACH ROW EXECUTE FUNCTION pulse_dash_item()",
+        "CREATE TRIGGER dash_item_removed AFTER DELETE ON items FOR EACH ROW EXECUTE FUNCTION pulse_dash_item()",
+        "CREATE TRIGGER dash_item_changed AFTER UPDATE OF day, kind, channel, org_unit ON items FOR EACH ROW"
+        " EXECUTE FUNCTION pulse_dash_item()",
+        "CREATE FUNCTION pulse_dash_stream() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF TG_OP IN ('DELETE', 'UPDATE') THEN UPDATE dash_stream_days SET n = n - 1 WHERE day = OLD.day"
+        " AND topic = OLD.topic AND sentiment = OLD.sentiment AND org_unit = COALESCE(OLD.org_unit, ''); END IF;"
+        " IF TG_OP IN ('INSERT', 'UPDATE') THEN INSERT INTO dash_stream_days AS d (day, topic, sentiment, org_unit, n)"
+        " VALUES (NEW.day, NEW.topic, NEW.sentiment, COALESCE(NEW.org_unit, ''), 1)"
+        " ON CONFLICT (day, topic, sentiment, org_unit) DO UPDATE SET n = d.n + 1; END IF; RETURN NULL; END $$",
+        "CREATE TRIGGER dash_placed AFTER INSERT ON stream_items FOR EACH ROW EXECUTE FUNCTION pulse_dash_stream()",
+        "CREATE TRIGGER dash_unplaced AFTER DELETE ON stream_items FOR EACH ROW EXECUTE FUNCTION pulse_dash_stream()",
+        "CREATE TRIGGER dash_replaced AFTER UPDATE OF day, topic, sentiment, org_unit ON stream_items FOR EACH ROW"
+        " EXECUTE FUNCTION pulse_dash_stream()",
+    ],
+    16: [
+        "CREATE FUNCTION pulse_placement_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " UPDATE placement_state SET token = NULL WHERE token IS NOT NULL; RETURN NULL; END $$",
+        "CREATE TRIGGER placement_streams AFTER INSERT OR UPDATE OR DELETE ON streams FOR EACH STATEMENT"
+        " EXECUTE FUNCTION pulse_placement_changed()",
+        "CREATE TRIGGER placement_members AFTER INSERT OR UPDATE OR DELETE ON stream_items FOR EACH STATEMENT"
+        " EXECUTE FUNCTION pulse_placement_changed()",
+        "CREATE TRIGGER placement_signatures AFTER UPDATE OF simhash ON items FOR EACH STATEMENT"
+        " EXECUTE FUNCTION pulse_placement_changed()",
+        "CREATE TRIGGER placement_items_delete AFTER DELETE ON items FOR EACH STATEMENT"
+        " EXECUTE FUNCTION pulse_placement_changed()",
+    ],
+}
+
+_PG_TYPES = [
+    (re.compile(r"\bid INTEGER PRIMARY KEY\b"), "id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
+    (re.compile(r"\b(\w+_at) TEXT\b"), r"\1 TIMESTAMPTZ"),
+    (re.compile(r"\bINTEGER\b"), "BIGINT"),
+    (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+    (re.compile(r"\bBLOB\b"), "BYTEA"),
+    (re.compile(r"\)\s*WITHOUT ROWID"), ")"),
+]
+
+
+def postgres_statements(number: int, script: str) -> list[str]:
+    """Migration `number` (1-based) as PostgreSQL statements."""
+    out = []
+    for statement in sql_statements(script):
+        statement = re.sub(r"^\s*--.*$", "", statement, flags=re.M).strip().rstrip(";")
+        head = " ".join(statement.split()[:3]).upper()
+        if head.startswith(("CREATE TRIGGER", "CREATE VIRTUAL TABLE")):
+            if number not in POSTGRES_FORMS:
+                raise ValueError(f"migration {number} has a statement without a PostgreSQL form: {head}")
+            continue
+        if head.startswith(("CREATE TABLE", "ALTER TABLE")):
+            for pattern, replacement in _PG_TYPES:
+                statement = pattern.sub(replacement, statement)
+        out.append(statement)
+    return out + POSTGRES_FORMS.get(number, [])
