@@ -685,6 +685,41 @@ def restore_(file: Path = typer.Argument(..., help="A backup made by `pulse back
     typer.echo(f"Database restored: {outcome.describe()}")
 
 
+@app.command("migrate-store")
+@plain_errors
+def migrate_store_(to: str = typer.Option(..., "--to", help="postgresql://user@host/db: an empty database (or a new "
+                                          "one) to copy this SQLite store into."),
+                   batch: int = typer.Option(5000, "--batch", min=1, help="Rows read and written at a time."),
+                   verify_only: bool = typer.Option(False, "--verify-only", help="Copy nothing: compare an earlier "
+                                                    "copy with this store, table by table.")):
+    """Copy this SQLite store into PostgreSQL in one transaction, verified by row counts and checksums per table."""
+    from service.migrate_store import migrate_store, redacted, verify
+
+    source = settings().db_path
+    live = sys.stderr.isatty()
+
+    def progress(table: str, done: int, total: int) -> None:
+        if done >= total:
+            typer.echo(("\r" if live else "") + f"  {table}: {done:,} rows", err=True)
+        elif live:
+            typer.echo(f"\r  {table}: {done:,} / {total:,} rows", err=True, nl=False)
+
+    if verify_only:
+        typer.echo(f"Comparing {source} with {redacted(to)} …", err=True)
+        report = verify(source, to, batch=batch, progress=progress)
+    else:
+        typer.echo(f"Copying {source} into {redacted(to)} …", err=True)
+        report = migrate_store(source, to, batch=batch, progress=progress)
+    for line in report.lines():
+        typer.echo(line)
+    if not report.ok:
+        what = "" if verify_only else " The copy was rolled back: the target holds no data."
+        fail(f"the copy does not match its source.{what}")
+    if not verify_only:
+        typer.echo(f"Copied {report.copied_rows:,} rows in {report.copy_seconds:.1f} s, verified in "
+                   f"{report.verify_seconds:.1f} s; {redacted(to)} is ready.")
+
+
 jobs_app = typer.Typer(help="List, show, retry and cancel jobs (every collection, processing, detection, briefing, "
                             "training and backup is one).", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")

@@ -256,6 +256,33 @@ class Connection:
         except Exception as exc:
             raise _reraise(exc) from exc
 
+    def copy_rows(self, table: str, columns: list[str], rows) -> int:
+        """Append rows to `table` with COPY … FROM STDIN, the bulk path of a whole-store copy (service/store/copy.py);
+        returns how many were written."""
+        written = 0
+        try:
+            with self._pg.cursor() as cur:
+                with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                        written += 1
+        except Exception as exc:
+            raise _reraise(exc) from exc
+        return written
+
+    def stream(self, sql: str, params: Any = None, size: int = 2000) -> Iterator[list]:
+        """The rows of a query, `size` at a time, through a server-side cursor (inside a transaction), so a large
+        table is read without holding it all in memory."""
+        text, order, _ = translate(sql)
+        self._cursors = getattr(self, "_cursors", 0) + 1
+        try:
+            with self._pg.cursor(name=f"pulse_stream_{self._cursors}") as cur:
+                cur.execute(text, _values(params, order))
+                while rows := cur.fetchmany(size):
+                    yield rows
+        except Exception as exc:
+            raise _reraise(exc) from exc
+
     def close(self) -> None:
         self._pg.close()
 

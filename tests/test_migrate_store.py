@@ -1,0 +1,198 @@
+"""`pulse migrate-store --to postgresql://…` (issue 18.5): a real SQLite store, filled through the product's own paths
+(a timeline imported and processed with the shipped models, collaborators' reports, detection's flags and a review
+decision, users, labels, a dialogue, a unit's monthly report, a pending upload), is copied into a fresh schema on the
+test PostgreSQL server; counts and checksums of every table match, and the PostgreSQL store answers the product's reads
+as the SQLite one does. A non-empty target is refused, a changed row is reported, a failed copy keeps nothing.
+
+The PostgreSQL server is the suite's (PULSE_DB_SERVER under `--backend postgresql`), or the one `.ci/postgres` starts:
+these tests never skip for want of it. The source is always SQLite, whichever backend the suite runs on."""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import uuid
+from datetime import date, datetime, time, timedelta, timezone
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from conftest import FIXTURES, _postgres_server
+from service import dialogues, trends, unitreports
+from service.cli import app
+from service.migrate_store import migrate_store, verify
+from service.pipeline import import_file, load_annotator, process
+from service.store import MIGRATIONS, Store, postgres
+from service.store import copy as store_copy
+from service.timeutil import TZ
+from web_support import OTHER, OWN, make_installation, observation
+
+REPORTS = ["Công nhân Công ty may Hưng Phát (Cao Bằng) phản ánh bị nợ lương hai tháng.",
+           "Công ty may Hưng Phát ở Cao Bằng nợ lương công nhân tháng 5 và tháng 6.",
+           "Người lao động may Hưng Phát bức xúc vì công ty nợ lương hai tháng."]
+DAY = date(2026, 2, 1)
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The PostgreSQL server's URL; the store of a path stays SQLite in this module (PULSE_DB_SERVER unset)."""
+    url = os.environ.get(postgres.SERVER_ENV) or _postgres_server()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(postgres.SERVER_ENV, raising=False)
+        yield url
+
+
+@pytest.fixture
+def schema(server):
+    """A URL for a fresh schema of the test server, dropped afterwards."""
+    name = f"migrate_{uuid.uuid4().hex[:12]}"
+    yield postgres.with_schema(server, name)
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+def _noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=TZ).astimezone(timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def source(server, tmp_path_factory):
+    """An SQLite store as a province's would look after a few days, built once for the module (tests copy it)."""
+    folder = tmp_path_factory.mktemp("source")
+    inst = make_installation(folder)
+    store = inst.store
+    assert store.backend == "sqlite"
+    import_file(store, FIXTURES / "timeline" / "news-2026-02.jsonl", kind="timeline")
+    store.add_items([observation(text, unit, f"collab-{n}", _noon(DAY))
+                     for n, (text, unit) in enumerate(zip(REPORTS, [OWN, OTHER, "cb-thanhpho"]))])
+    dialogues.record(store, unit=OWN, held_on=DAY, kind="dialogue", enterprise="Công ty may Hưng Phát", place="",
+                     participants="Ban Giám đốc, 40 công nhân",
+                     points=[dialogues.Point("Khi nào trả lương tháng 5?", "Trước 15/2.", "Trả đủ lương trước 15/2")],
+                     username="staff1", today=DAY)
+    process(store, *load_annotator(inst.settings.models_dir))
+    flags = trends.detect(store, DAY - timedelta(days=3), DAY)
+    assert flags, "the collaborators' reports raise a flag"
+    store.add_flag_event(flags[0].id, "staff1", "confirm", "Đã xác minh với công đoàn cơ sở.", new_status="confirmed")
+    items = [i["id"] for i in store.search_items("luong", limit=5)] + [1, 2]
+    store.add_label(items[0], "topic", "tien_luong", "analyst1")
+    store.add_label(items[1], "sentiment", "negative", "analyst1")
+    report_id = unitreports.open_draft(store, OWN, "month", DAY, inst.settings, "staff1", DAY + timedelta(days=3))
+    unitreports.save(store, report_id, {"summary": "Tháng 2: nợ lương ở may Hưng Phát."}, "staff1", inst.settings,
+                     DAY + timedelta(days=3))
+    store.add_pending_import(inst.users["collab1"], OWN, "bao-cao.xlsx", bytes(range(256)) * 4)
+    store.add_job("backup", {"file": "/tmp/x.db"}, "admin")
+    store.close()
+    return inst.settings.db_path
+
+
+def _reads(store: Store) -> dict:
+    """What the product reads from a store, for comparing the two backends."""
+    users = {name: store.user(name) for name in ("admin", "staff1", "analyst1", "collab1", "root")}
+    for row in users.values():
+        row.pop("password_hash", None)   # kept too, but its equality is the checksum's business
+    report = store.unit_report_revisions(OWN, "month", DAY.replace(day=1).isoformat())
+    return {
+        "items": store.count_items(),
+        "flags": store.flags(),
+        "users": users,
+        "units": store.org_units(),
+        "labels": store.latest_labels("topic"),
+        "report": report,
+        "to process": store.count_to_process(),
+        "dashboard": store.items_per_day_by_channel("2026-01-01", "2026-03-01", None),
+        "tone": store.tone_per_day("2026-01-01", "2026-03-01", None),
+        "jobs": store.jobs(),
+    }
+
+
+def _cli(source_path, *args: str):
+    return CliRunner().invoke(app, ["--db", str(source_path), "migrate-store", *args])
+
+
+def test_a_store_is_copied_verified_and_read_back_the_same(source, schema):
+    result = _cli(source, "--to", schema, "--batch", "50")
+    assert result.exit_code == 0, result.output
+    summary = result.stdout
+    with Store(source) as sqlite_store:
+        tables = store_copy.tables(sqlite_store)
+        expected = _reads(sqlite_store)
+        counts = {t: store_copy.count(sqlite_store, t) for t in tables}
+    assert f"All {len(tables)} tables match" in summary
+    for table in tables:   # one summary line per table, its counts, «ok»
+        line = next(ln for ln in summary.splitlines() if ln.split()[0] == table)
+        assert line.split()[1] == line.split()[2] == f"{counts[table]:,}" and line.endswith("ok"), line
+    assert counts["items"] == counts["annotations"] == counts["stream_items"] == 67   # 63 + 3 reports + 1 raised
+    assert counts["items_search"] == counts["items_fts"] == 67 and counts["flags"] >= 1 and counts["dialogues"] == 1
+    assert counts["pending_imports"] == counts["unit_reports"] == 1 and counts["labels"] == 2
+    assert "items: 67 rows" in result.stderr, "progress per table on stderr"
+
+    with Store(schema) as pg:
+        assert pg.backend == "postgresql" and pg.is_initialised
+        got = _reads(pg)
+        for key in expected:
+            assert got[key] == expected[key], key
+        assert expected["dashboard"] and expected["to process"] == 0
+        # the triggers are on again and the identities go on after the copied ids
+        before = sum(r["n"] for r in pg.items_per_day_by_channel("2026-02-01", "2026-02-01", None))
+        [new_id] = pg.add_items([observation("Công nhân phản ánh chậm lương tháng 1.", OWN, "collab1", _noon(DAY))])
+        assert new_id == counts["items"] + 1
+        after = sum(r["n"] for r in pg.items_per_day_by_channel("2026-02-01", "2026-02-01", None))
+        assert after == before + 1 and pg.count_to_process() == 1
+
+
+def test_a_target_holding_data_is_refused_and_left_as_it_was(source, schema):
+    assert _cli(source, "--to", schema).exit_code == 0
+    with Store(schema) as pg:
+        pg.add_label(1, "topic", "khac", "analyst1")
+        labels = pg.count_labels_with("topic", "khac")
+    again = _cli(source, "--to", schema)
+    assert again.exit_code == 1
+    assert "already holds Pulse data" in again.stderr and "items (67 rows)" in again.stderr, again.stderr
+    assert "Traceback" not in again.output
+    with Store(schema) as pg:
+        assert pg.count_items() == 67 and pg.count_labels_with("topic", "khac") == labels
+
+
+def test_verification_reports_a_changed_row_and_a_missing_one(source, schema):
+    assert migrate_store(source, schema).ok
+    assert verify(source, schema).ok
+    server, name = schema.split("?")[0], postgres.schema_of(schema)
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"UPDATE {name}.items SET title = title || '.' WHERE id = 7")
+        conn.execute(f"DELETE FROM {name}.labels WHERE id = (SELECT MAX(id) FROM {name}.labels)")
+    result = _cli(source, "--to", schema, "--verify-only")
+    assert result.exit_code == 1
+    lines = {ln.split()[0]: ln for ln in result.stdout.splitlines() if ln.strip()}
+    assert lines["items"].endswith("CHECKSUM DIFFERS")
+    assert lines["labels"].endswith("COUNT DIFFERS")
+    assert lines["annotations"].endswith("ok") and lines["users"].endswith("ok")
+    assert "2 of " in result.stdout and "does not match" in result.stderr
+
+
+def test_a_copy_that_fails_half_way_keeps_nothing_and_can_be_run_again(source, schema, tmp_path):
+    broken = tmp_path / "broken.db"
+    shutil.copy(source, broken)
+    with sqlite3.connect(broken) as conn:   # a time PostgreSQL cannot read, in a table copied late
+        conn.execute("UPDATE jobs SET finished_at = 'not a time' WHERE id = (SELECT MAX(id) FROM jobs)")
+    result = _cli(broken, "--to", schema)
+    assert result.exit_code == 1 and "rolled back" in result.stderr and "jobs" in result.stderr, result.output
+    with Store(schema) as pg:
+        assert pg.schema_version() == len(MIGRATIONS)
+        assert store_copy.holding(pg, store_copy.tables(pg)) == {}, "nothing of the failed copy is kept"
+    with sqlite3.connect(broken) as conn:
+        conn.execute("UPDATE jobs SET finished_at = NULL WHERE finished_at = 'not a time'")
+    assert _cli(broken, "--to", schema).exit_code == 0
+
+
+def test_sources_and_targets_it_cannot_use_are_refused_in_plain_words(source, schema, tmp_path):
+    not_url = _cli(source, "--to", str(tmp_path / "other.db"))
+    assert not_url.exit_code == 1 and "must be a PostgreSQL URL" in not_url.stderr
+    old = tmp_path / "old.db"
+    with Store(old) as store:
+        store.migrate(MIGRATIONS[:5])
+    outdated = _cli(old, "--to", schema)
+    assert outdated.exit_code == 1 and "schema version 5" in outdated.stderr and "init" in outdated.stderr
+    missing = _cli(tmp_path / "none.db", "--to", schema)
+    assert missing.exit_code == 1 and "no database at" in missing.stderr
+    assert not (tmp_path / "none.db").exists()
