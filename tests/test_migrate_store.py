@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -18,7 +21,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from conftest import FIXTURES, _postgres_server
+from conftest import FIXTURES, ROOT, _postgres_server
 from service import dialogues, trends, unitreports
 from service.cli import app
 from service.migrate_store import migrate_store, verify
@@ -110,8 +113,30 @@ def _cli(source_path, *args: str):
     return CliRunner().invoke(app, ["--db", str(source_path), "migrate-store", *args])
 
 
-def test_a_store_is_copied_verified_and_read_back_the_same(source, schema):
-    result = _cli(source, "--to", schema, "--batch", "50")
+@pytest.fixture(scope="module")
+def copied(source, server):
+    """The module's source copied once into a fresh schema through the command line: (its URL, the CLI's result).
+    Tests that use it read it; only the last one (the corrupted copy) changes it."""
+    name = f"migrate_{uuid.uuid4().hex[:12]}"
+    url = postgres.with_schema(server, name)
+    yield url, _cli(source, "--to", url, "--batch", "50")
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+def _writes_go_on(pg: Store, next_id: int) -> None:
+    """After a copy the target's triggers are on again (dashboard counts, processing queue) and its identities
+    go on after the copied ids."""
+    before = sum(r["n"] for r in pg.items_per_day_by_channel("2026-02-01", "2026-02-01", None))
+    queued = pg.count_to_process()
+    [new_id] = pg.add_items([observation("Công nhân phản ánh chậm lương tháng 1.", OWN, "collab1", _noon(DAY))])
+    assert new_id == next_id
+    after = sum(r["n"] for r in pg.items_per_day_by_channel("2026-02-01", "2026-02-01", None))
+    assert after == before + 1 and pg.count_to_process() == queued + 1
+
+
+def test_a_store_is_copied_verified_and_read_back_the_same(source, copied):
+    url, result = copied
     assert result.exit_code == 0, result.output
     summary = result.stdout
     with Store(source) as sqlite_store:
@@ -127,41 +152,31 @@ def test_a_store_is_copied_verified_and_read_back_the_same(source, schema):
     assert counts["pending_imports"] == counts["unit_reports"] == 1 and counts["labels"] == 2
     assert "items: 67 rows" in result.stderr, "progress per table on stderr"
 
-    with Store(schema) as pg:
+    with Store(url) as pg:
         assert pg.backend == "postgresql" and pg.is_initialised
         got = _reads(pg)
         for key in expected:
             assert got[key] == expected[key], key
-        assert expected["dashboard"] and expected["to process"] == 0
-        # the triggers are on again and the identities go on after the copied ids
-        before = sum(r["n"] for r in pg.items_per_day_by_channel("2026-02-01", "2026-02-01", None))
-        [new_id] = pg.add_items([observation("Công nhân phản ánh chậm lương tháng 1.", OWN, "collab1", _noon(DAY))])
-        assert new_id == counts["items"] + 1
-        after = sum(r["n"] for r in pg.items_per_day_by_channel("2026-02-01", "2026-02-01", None))
-        assert after == before + 1 and pg.count_to_process() == 1
+        assert expected["dashboard"] and expected["flags"] and expected["to process"] == 0
 
 
-def test_a_target_holding_data_is_refused_and_left_as_it_was(source, schema):
-    assert _cli(source, "--to", schema).exit_code == 0
-    with Store(schema) as pg:
-        pg.add_label(1, "topic", "khac", "analyst1")
-        labels = pg.count_labels_with("topic", "khac")
-    again = _cli(source, "--to", schema)
+def test_a_target_holding_data_is_refused_and_left_as_it_was(source, copied):
+    url, _ = copied
+    again = _cli(source, "--to", url)
     assert again.exit_code == 1
     assert "already holds Pulse data" in again.stderr and "items (67 rows)" in again.stderr, again.stderr
     assert "Traceback" not in again.output
-    with Store(schema) as pg:
-        assert pg.count_items() == 67 and pg.count_labels_with("topic", "khac") == labels
+    assert verify(source, url).ok, "the target is as the first copy left it"
 
 
-def test_verification_reports_a_changed_row_and_a_missing_one(source, schema):
-    assert migrate_store(source, schema).ok
-    assert verify(source, schema).ok
-    server, name = schema.split("?")[0], postgres.schema_of(schema)
+def test_verification_reports_a_changed_row_and_a_missing_one(source, copied):
+    url, _ = copied
+    assert verify(source, url).ok
+    server, name = url.split("?")[0], postgres.schema_of(url)
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"UPDATE {name}.items SET title = title || '.' WHERE id = 7")
         conn.execute(f"DELETE FROM {name}.labels WHERE id = (SELECT MAX(id) FROM {name}.labels)")
-    result = _cli(source, "--to", schema, "--verify-only")
+    result = _cli(source, "--to", url, "--verify-only")
     assert result.exit_code == 1
     lines = {ln.split()[0]: ln for ln in result.stdout.splitlines() if ln.strip()}
     assert lines["items"].endswith("CHECKSUM DIFFERS")
@@ -196,3 +211,48 @@ def test_sources_and_targets_it_cannot_use_are_refused_in_plain_words(source, sc
     missing = _cli(tmp_path / "none.db", "--to", schema)
     assert missing.exit_code == 1 and "no database at" in missing.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_killed_copy_leaves_no_data_and_the_next_run_completes(source, schema):
+    env = {**os.environ, "PULSE_DB": str(source)}
+    env.pop(postgres.SERVER_ENV, None)
+    copying = subprocess.Popen([sys.executable, "-m", "service.cli", "migrate-store", "--to", schema, "--batch", "1"],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in copying.stderr:   # the items are in; the other tables, the checks and the commit are to come
+            if line.strip() == "items: 67 rows":
+                break
+        copying.kill()
+        out, _ = copying.communicate(timeout=60)
+    finally:
+        if copying.poll() is None:
+            copying.kill()
+            copying.wait(60)
+    assert copying.returncode == -signal.SIGKILL and "Copied" not in out, "the copy was killed before it committed"
+    with Store(schema) as pg:
+        assert pg.schema_version() == len(MIGRATIONS)
+        assert store_copy.holding(pg, store_copy.tables(pg)) == {}, "nothing of the killed copy is visible"
+    again = _cli(source, "--to", schema)
+    assert again.exit_code == 0 and "All " in again.stdout, again.output
+    with Store(schema) as pg:
+        _writes_go_on(pg, next_id=68)
+
+
+def test_an_owner_without_superuser_rights_copies_with_the_tables_triggers_disabled(source, server):
+    """A production database's owner is seldom a superuser: the copy then disables the tables' own triggers inside
+    its transaction (foreign keys still checked, tables in dependency order) and enables them again."""
+    role, name = f"migrator_{uuid.uuid4().hex[:10]}", f"migrate_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER")
+        conn.execute(f"GRANT CREATE ON DATABASE postgres TO {role}")
+    target = postgres.with_schema(server.replace("://postgres@", f"://{role}@"), name)
+    try:
+        report = migrate_store(source, target, batch=20)
+        assert report.ok and report.committed and report.triggers == "disabled"
+        with Store(target) as pg:
+            _writes_go_on(pg, next_id=68)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+            conn.execute(f"REVOKE CREATE ON DATABASE postgres FROM {role}")
+            conn.execute(f"DROP ROLE {role}")
