@@ -693,14 +693,19 @@ def migrate_store_(to: str = typer.Option(..., "--to", help="postgresql://user@h
                    verify_only: bool = typer.Option(False, "--verify-only", help="Copy nothing: compare an earlier "
                                                     "copy with this store, table by table.")):
     """Copy this SQLite store into PostgreSQL in one transaction, verified by row counts and checksums per table."""
+    import time
+
     from service.migrate_store import migrate_store, redacted, verify
 
     source = settings().db_path
     live = sys.stderr.isatty()
+    started: dict[str, float] = {}
 
     def progress(table: str, done: int, total: int) -> None:
+        began = started.setdefault(table, time.monotonic())
         if done >= total:
-            typer.echo(("\r" if live else "") + f"  {table}: {done:,} rows", err=True)
+            took = f" ({time.monotonic() - began:.1f} s)" if done else ""
+            typer.echo(("\r" if live else "") + f"  {table}: {done:,} rows{took}", err=True)
         elif live:
             typer.echo(f"\r  {table}: {done:,} / {total:,} rows", err=True, nl=False)
 

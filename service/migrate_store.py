@@ -173,11 +173,14 @@ def _compare(source: Store, target: Store, plan, batch: int, progress: Progress 
     checks = []
     for table, cols, key in plan:
         kinds = [c.kind for c in cols]
+        expected = store_copy.count(source, table)
+        if progress and expected:
+            progress(f"verified {table}", 0, expected)
         source_rows, source_sum = checksum(store_copy.read_rows(source, table, cols, key, batch), kinds)
         target_rows, target_sum = checksum(store_copy.read_rows(target, table, cols, key, batch), kinds)
         checks.append(TableCheck(table, source_rows, target_rows, source_sum, target_sum))
         if progress:
-            progress(f"verified {table}", target_rows, source_rows)
+            progress(f"verified {table}", max(target_rows, source_rows), expected)
     return checks
 
 
