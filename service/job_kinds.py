@@ -52,7 +52,7 @@ def process(store, settings, result):
 
         outcome = run_process(store, annotator, versions, batch_size=int(params.get("batch_size", 256)),
                               stream_settings=settings.streams, relevance_settings=settings.relevance,
-                              progress=both)
+                              progress=both, worker=holder.id if holder else None)
         result["outcome"] = outcome
         return {"annotated": outcome.annotated, "days": len(outcome.days)}
     return work
@@ -307,3 +307,25 @@ def compare(store, settings, result):
 
 
 register("compare", compare)
+
+
+# --- a worker's share of a processing run (service/batches.py): annotate claimed batches; the EXCLUSIVE run places ---
+def annotate(store, settings, result):
+    """Claim and annotate batches of the processing queue until none is left to claim. Not exclusive: every worker
+    may run one beside the `process` or `intake` job that places what they annotate."""
+    def work(params, progress):
+        from service.batches import annotate_claimed
+        from service.jobs import worker_id
+
+        if not store.has_claimable():
+            return {"annotated": 0}
+        holder = result.get("worker")
+        annotator, versions = holder.models() if holder else _load(settings)
+        done = annotate_claimed(store, annotator, versions, holder.id if holder else worker_id(),
+                                batch_size=int(params.get("batch_size", 256)), relevance_settings=settings.relevance,
+                                progress=progress, stop=result.get("stop") or (lambda: False))
+        return {"annotated": done}
+    return work
+
+
+register("annotate", annotate)

@@ -23,7 +23,7 @@ from collectors.http import HttpClient, user_agent
 from collectors.netguard import url_refusal
 from service import boilerplate, streams
 from service.config import FetchSettings, ImportSettings, RelevanceSettings, StreamSettings
-from service.relevance import backfill_relevance, relevance_rows
+from service.relevance import backfill_relevance
 from service.registry import model_version_key
 from service.store import Store, utcnow
 
@@ -333,13 +333,20 @@ def map_units(items: list, units: list[tuple[str, str]]) -> list[str]:
 
 def process(store: Store, annotator, versions: dict[str, str], batch_size: int = 256,
             progress: Progress | None = None, stream_settings: StreamSettings | None = None,
-            relevance_settings: RelevanceSettings | None = None) -> ProcessOutcome:
+            relevance_settings: RelevanceSettings | None = None, worker: str | None = None,
+            wait_poll: float = 0.2) -> ProcessOutcome:
     """Annotate every item waiting in the store's processing queue with the active models, score its relevance,
-    place it in its stream; each batch leaves the queue in the transaction that places it.
+    place it in its stream. The caller is the one placing writer (an EXCLUSIVE job, service/jobs.py); other workers
+    may annotate claimed batches of the same queue meanwhile (service/batches.py): this run places their items too,
+    in queue order, and waits for the batches they hold.
 
-    The queue is an index read: with nothing to do this returns at once, whatever the size of the history. A change
-    of models re-annotates nothing by itself (a promotion re-annotates its window, `retrain.reannotate`). Items that
-    lack their relevance (processed before it existed) get it at the end (`backfill_relevance`)."""
+    Alone, each batch is annotated and placed in one transaction, so a run killed half-way leaves nothing annotated
+    but unplaced. The queue is an index read: with nothing to do this returns at once, whatever the size of the
+    history. A change of models re-annotates nothing by itself (a promotion re-annotates its window,
+    `retrain.reannotate`). Items that lack their relevance (processed before it existed) get it at the end."""
+    from service import batches
+    from service.jobs import worker_id
+
     model_version = model_version_key(versions)
     total = store.count_to_process()
     done = 0
@@ -352,30 +359,32 @@ def process(store: Store, annotator, versions: dict[str, str], batch_size: int =
     log.info("processing %d queued items with %s", total, model_version,
              extra={"pulse": {"step": "process", "event": "start", "queued": total, "model_version": model_version}})
     t0 = time.monotonic()
+    worker = worker or worker_id()
     # keeps the active streams in memory for the whole run, and for the next run in this process when nothing else
     # has written streams in between
     placer = streams.StreamPlacer.resume(store, stream_settings)
-    for batch in store.items_to_process(batch_size=batch_size):
-        texts = [streams.item_text(r) for r in batch]
-        annotations = annotator.annotate(texts)
-        rows = []
-        for item, ann in zip(batch, annotations):
-            row = ann.to_dict()
-            row.update(item_id=item["id"], model_version=model_version)
-            rows.append(row)
-        # annotate + place is one unit of work: a batch is annotated only if it is placed too, so a run killed
-        # half-way leaves nothing annotated-but-unplaced (the next run simply does the batch again)
-        relevance = relevance_rows(batch, annotations, relevance_settings)
-        with store.transaction():
-            store.add_annotations(rows)
-            store.add_relevance(relevance)
-            placer.assign(list(zip(batch, annotations)))
-            store.mark_processed([item["id"] for item in batch])
-        done += len(batch)
-        days.update(item["day"] for item in batch)
-        log.debug("processed a batch of %d items (%d/%d)", len(batch), done, total)
-        if progress:
-            progress(done, total)
+
+    def place() -> list[dict]:
+        return batches.place_ready(store, placer)
+
+    batches.release_dead_claims(store)
+    while True:
+        claimed, _, placed = batches.annotate_batch(store, annotator, model_version, worker, batch_size,
+                                                    relevance_settings, place=place)
+        if not claimed:
+            with store.transaction():
+                placed = place()
+            if not placed:
+                if not store.claim_holders():
+                    break   # nothing to claim, nothing ready, nobody holding a batch: the queue is done
+                time.sleep(wait_poll)   # other workers annotate batches: wait for them (or for their leases)
+                batches.release_dead_claims(store)
+                continue
+        done += len(placed)
+        days.update(item["day"] for item in placed)
+        log.debug("placed a batch of %d items (%d/%d)", len(placed), done, total)
+        if progress and placed:
+            progress(min(done, total), max(total, done))
     if store.has_relevance_gaps():
         backfill_relevance(store, relevance_settings)
         store.clear_relevance_gaps()

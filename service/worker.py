@@ -13,16 +13,18 @@ running job behind; the next round of any worker repairs it (`jobs.repair_stale`
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Callable
 
 from service import jobs
+from service.batches import enqueue_help
 from service.config import Settings
 from service.store import Store
 
 log = logging.getLogger("pulse.worker")
 
-REPAIR_EVERY = 15.0   # seconds between two looks for jobs whose worker died
+REPAIR_EVERY = float(os.environ.get("PULSE_REPAIR_EVERY", "15"))   # seconds between two looks for dead workers
 
 
 def release_memory() -> None:
@@ -103,6 +105,8 @@ class Worker:
         if time.monotonic() - self._repaired_at >= REPAIR_EVERY:
             self.repair()
         job = jobs.claim_next(self.store, self.kinds, worker=self.id)
+        if job is None and (self.kinds is None or "annotate" in self.kinds) and enqueue_help(self.store):
+            job = jobs.claim_next(self.store, self.kinds, worker=self.id)   # help the running processing job
         if job is None:
             return None
         try:

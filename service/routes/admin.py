@@ -336,7 +336,7 @@ JOB_KINDS_VI = {"collect": "Thu thập nguồn tin", "process": "Phân tích tin
                 "cycle": "Chu kỳ thu thập", "intake": "Phân tích tin cộng tác viên",
                 "label_pool": "Chấm điểm tin cần gán nhãn", "compare": "So sánh mô hình",
                 "alerts": "Thông báo và thư cảnh báo", "mail": "Gửi thư thông báo",
-                "search_backfill": "Lập chỉ mục tìm kiếm cho tin cũ"}
+                "search_backfill": "Lập chỉ mục tìm kiếm cho tin cũ", "annotate": "Phân tích tin (chia việc)"}
 JOB_STATUSES_VI = {"queued": "Đang chờ", "running": "Đang chạy", "done": "Xong", "failed": "Lỗi",
                    "cancelled": "Đã hủy"}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from service.store.alerts import AlertsRepository
 from service.store import postgres
 from service.store.base import StoreBase
+from service.store.claims import ClaimsRepository
 from service.store.common import StoredItem, content_hash, iso, item_hash, utcnow
 from service.store.dashboard import DashboardRepository
 from service.store.detection import DetectionRepository
@@ -31,7 +32,7 @@ __all__ = ["exists", "is_postgres", "Store", "StoredItem", "MIGRATIONS", "backup
            "item_hash", "iso", "restore_database", "sql_statements", "utcnow"]
 
 
-class Store(StoreBase, UsersRepository, SourcesRepository, ItemsRepository, SearchRepository, StreamsRepository, DetectionRepository, FlagsRepository, ReportsRepository, RepairRepository, LabelsRepository, JobsRepository, AlertsRepository, DashboardRepository):
+class Store(StoreBase, UsersRepository, SourcesRepository, ItemsRepository, SearchRepository, StreamsRepository, DetectionRepository, FlagsRepository, ReportsRepository, RepairRepository, LabelsRepository, JobsRepository, AlertsRepository, DashboardRepository, ClaimsRepository):
     """All reads and writes of Pulse's data."""
 
 

@@ -148,16 +148,18 @@ class JobsRepository:
     def repair_job(self, job_id: int, requeue: bool, message: str, heartbeat_at: str | None) -> bool:
         """Put back in the queue, or finish as failed with `message`, a running job whose worker died; only if its
         heartbeat is still the one seen (`heartbeat_at`), so a worker that came back in between keeps its job."""
+        # `IS ?` is SQLite's alone: the test of the heartbeat seen is written for both engines
+        seen, args = ("heartbeat_at IS NULL", []) if heartbeat_at is None else ("heartbeat_at = ?", [heartbeat_at])
         with self.transaction():
-            if requeue:
+            if requeue:   # a job deferred to the task queue gets a new task (service/taskqueue.py)
                 cur = self.db.execute(
                     "UPDATE jobs SET status = 'queued', started_at = NULL, worker = NULL, heartbeat_at = NULL,"
-                    " error = ? WHERE id = ? AND status = 'running' AND heartbeat_at IS ?",
-                    [message, job_id, heartbeat_at])
+                    f" task_id = NULL, error = ? WHERE id = ? AND status = 'running' AND {seen}",
+                    [message, job_id, *args])
             else:
                 cur = self.db.execute(
                     "UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'running'"
-                    " AND heartbeat_at IS ?", [utcnow(), message, job_id, heartbeat_at])
+                    f" AND {seen}", [utcnow(), message, job_id, *args])
             return cur.rowcount == 1
 
     def open_jobs(self, kinds: list[str]) -> list[dict]:

@@ -565,6 +565,17 @@ MIGRATIONS: list[str] = [
         BEGIN UPDATE placement_state SET token = NULL; END;
     CREATE TRIGGER placement_items_delete AFTER DELETE ON items BEGIN UPDATE placement_state SET token = NULL; END;
     """,
+    # annotation shared by several workers (service/pipeline.py annotate_claimed): a worker claims a batch of queued
+    # items with a lease, annotates them outside any transaction, then writes the annotations and marks the rows
+    # annotated (with which model version) in one; an expired lease returns the batch. Placement stays one writer
+    # and takes the annotated rows in queue order. A job deferred to the task queue keeps its task's id.
+    """
+    ALTER TABLE process_queue ADD COLUMN claimed_by TEXT;
+    ALTER TABLE process_queue ADD COLUMN lease_until TEXT;
+    ALTER TABLE process_queue ADD COLUMN annotated_with TEXT;
+    CREATE INDEX process_queue_claims ON process_queue(annotated_with, item_id);
+    ALTER TABLE jobs ADD COLUMN task_id INTEGER;
+    """,
 ]
 
 
