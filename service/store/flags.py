@@ -272,9 +272,8 @@ class FlagsRepository:
         words = re.findall(r"\w+", fold(query or ""))
         if words:
             sql = sql.replace("FROM items i", "FROM items_fts f JOIN items i ON i.id = f.rowid")
-            match, values = self._folded_match(words, phrase=False)
-            clauses.append(match)
-            params.extend(values)
+            clauses.append("items_fts MATCH ?")
+            params.append(" ".join(f'"{w}"' for w in words))
         for column, value in (("i.kind", kind), ("si.topic", topic), ("i.source", source)):
             if value:
                 clauses.append(f"{column} = ?")

@@ -88,11 +88,11 @@ class ItemsRepository:
         words = [w for w in re.findall(r"\w+", fold(query))]
         if not words:
             return []
-        match, values = self._folded_match(words, phrase=False)
+        match = " ".join(f'"{w}"' for w in words)
         return list(self.db.query(
-            f"SELECT i.* FROM items_fts f JOIN items i ON i.id = f.rowid WHERE {match}"
+            "SELECT i.* FROM items_fts f JOIN items i ON i.id = f.rowid WHERE items_fts MATCH ?"
             " ORDER BY i.published_at DESC LIMIT ?",
-            [*values, limit],
+            [match, limit],
         ))
 
     # --- annotations -----------------------------------------------------------------------------
