@@ -195,7 +195,7 @@ def watch_alerts(store: Store, who: Recipients) -> int:
     """Each watch query counts the items stored since it last spoke, in its owner's scope; at its threshold it raises
     a `watch_query` flag with those items in the board's queue, tells its owner (when they chose to be told), listing
     the newest titles, and starts counting again. Returns how many alerts were made."""
-    from service.search import SearchError, parse, to_fts
+    from service.search import SearchError, parse
 
     people = {p["id"]: p for p in who.people}
     made = 0
@@ -215,7 +215,7 @@ def watch_alerts(store: Store, who: Recipients) -> int:
         top = store.max_item_id()
         try:
             total, rows = store.search(
-                to_fts(node) if node else None, kind=params.get("kind") or None, topic=params.get("topic") or None,
+                node, kind=params.get("kind") or None, topic=params.get("topic") or None,
                 tone=params.get("tone") or None, source=params.get("source") or None,
                 channel=params.get("channel") or None, units=units, include_public=not params.get("unit"),
                 since_day=params.get("since") or None, until_day=params.get("until") or None, order="newest",

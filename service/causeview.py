@@ -21,7 +21,7 @@ from scipy import sparse
 from nlp.causes import Group, cause_statements, content_terms, demand_statements, group_statements
 from nlp.facets import DOCUMENT, ORGANISATION, facets_of
 from service.scope import Scope, scoped_flags
-from service.search import SearchError, parse, to_fts
+from service.search import SearchError, parse
 from service.store import Store
 
 MAX_ITEMS = 300            # items of a story read for its causes (the newest are dropped first)
@@ -128,7 +128,7 @@ def _found(store: Store, scope: Scope, kind: str, key: str, exclude: set[int]) -
         return []
     if node is None:
         return []
-    _, rows = store.search(to_fts(node), order="newest", limit=SEARCH_ROWS)
+    _, rows = store.search(node, order="newest", limit=SEARCH_ROWS)
     return [r for r in rows if r["id"] not in exclude and scope.sees_item(r)
             and any(f.kind == kind and f.key == key for f in facets_of(_text(r)))]
 

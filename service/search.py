@@ -6,7 +6,12 @@ is a phrase; `OR` (or `|`) between two parts takes either; `-word` or `-"a phras
 parentheses group. A phrase with any diacritics is matched with its diacritics, word for word.
 
 `parse` turns a query into a tree, `to_fts` into an FTS5 MATCH expression over `items_search` (see service/store/),
+`to_tsqueries` into PostgreSQL's form of the same query (tsquery texts over the `original` and `folded` tsvectors),
 `highlight` finds the matched words in a text for the snippet shown under each result.
+
+On PostgreSQL the index splits text into words as `ts_words` does (runs of letters and decimal digits, what ICU's
+`[:alnum:]` holds: see the PostgreSQL forms of migrations 1 and 6), so `covid-19`, `TP.HCM` or `5.000` are words side by
+side as SQLite's unicode61 tokenizer has them, not the compound tokens of PostgreSQL's own parser.
 """
 from __future__ import annotations
 
@@ -332,3 +337,135 @@ def highlight(text: str, node: Node | None, width: int = 260) -> list[tuple[str,
 def index_forms(title: str, text: str) -> tuple[str, str, str, str]:
     """The four columns of items_search for one item: title and body as typed (original form), then folded."""
     return original_form(title or ""), original_form(text or ""), folded_form(title or ""), folded_form(text or "")
+
+
+# --- PostgreSQL: the same tree as tsquery texts over items_search's `original` and `folded` tsvectors ----------------
+
+@dataclass(frozen=True)
+class TsMatch:
+    """One tsquery (a text for `to_tsquery('simple', …)`) over one of items_search's tsvectors: "original" or
+    "folded" (items_fts has only the folded one)."""
+
+    column: str
+    query: str
+
+
+TsNode = TsMatch | All | Any_ | Not
+
+
+class _WordChars(dict):
+    """Code point → itself when it is a letter or a decimal digit (ICU's [:alnum:], which splits the PostgreSQL index's
+    text into words), else a space; filled as characters are met."""
+
+    def __missing__(self, code: int) -> int | str:
+        category = unicodedata.category(chr(code))
+        value = code if category[0] == "L" or category == "Nd" else " "
+        self[code] = value
+        return value
+
+
+_WORD_CHARS = _WordChars()
+
+
+def ts_words(text: str) -> list[str]:
+    """The words of `text` as the PostgreSQL index holds them (`a_b` and `covid-19` are two words each)."""
+    return text.translate(_WORD_CHARS).split()
+
+
+def _ts_phrase(phrase: Phrase, weighted: bool) -> str | None:
+    """A phrase as a tsquery: its words in a row, the last one a prefix if asked. `weighted`: over a tsvector whose
+    title is weight A and body weight B, a phrase of several words holds within one of them (as FTS5 matches a phrase
+    within one column). None when the phrase holds no word the index keeps (as «_»): it matches nothing, as in FTS5."""
+    words = [w for word in phrase.words for w in ts_words(word)]
+    if not words:
+        return None
+
+    def row(weight: str) -> str:
+        marks = [("*" if phrase.prefix and n == len(words) - 1 else "") + weight for n in range(len(words))]
+        return " <-> ".join(f"'{w}'" + (f":{m}" if m else "") for w, m in zip(words, marks))
+
+    if len(words) == 1 or not weighted:
+        return row("")
+    return f"({row('A')} | {row('B')})"
+
+
+def _group(kind: type, parts: list[TsNode]) -> TsNode:
+    """All / Any_ of parts, the parts over one column joined into one tsquery (& and ! for All, | for Any_)."""
+    by_column: dict[str, tuple[list[str], list[str]]] = {}
+    rest: list[TsNode] = []
+    for part in parts:
+        inner = part.part if isinstance(part, Not) else part
+        if isinstance(inner, TsMatch):
+            positive, negative = by_column.setdefault(inner.column, ([], []))
+            (negative if isinstance(part, Not) else positive).append(f"({inner.query})")
+        else:
+            rest.append(part)
+    grouped: list[TsNode] = []
+    for column, (positive, negative) in by_column.items():
+        if kind is Any_:
+            grouped.append(TsMatch(column, " | ".join(positive)))
+        elif positive:
+            grouped.append(TsMatch(column, " & ".join(positive + [f"!{n}" for n in negative])))
+        else:
+            grouped.append(Not(TsMatch(column, " | ".join(negative))))
+    grouped += rest
+    return grouped[0] if len(grouped) == 1 and not isinstance(grouped[0], Not) else kind(tuple(grouped))
+
+
+def _ts_node(node: Node) -> TsNode | None:
+    if isinstance(node, Phrase):
+        query = _ts_phrase(node, weighted=True)
+        return None if query is None else TsMatch("folded" if node.folded else "original", query)
+    if isinstance(node, Any_):
+        parts = [p for p in (_ts_node(part) for part in node.parts) if p is not None]
+        return _group(Any_, parts) if parts else None
+    if isinstance(node, All):
+        parts: list[TsNode] = []
+        for part in node.parts:
+            inner = _ts_node(part.part if isinstance(part, Not) else part)
+            if inner is None and not isinstance(part, Not):
+                return None          # a part that matches nothing: the whole matches nothing
+            if inner is not None:    # excluding what matches nothing excludes nothing
+                parts.append(Not(inner) if isinstance(part, Not) else inner)
+        return _group(All, parts)
+    raise SearchError("Cần ít nhất một từ cần tìm bên cạnh từ loại trừ (-).")
+
+
+def to_tsqueries(node: Node) -> TsNode | None:
+    """PostgreSQL's form of a parsed query: TsMatch leaves (one tsquery over the `original` or the `folded` tsvector)
+    joined by All / Any_ / Not as the query joins them, the parts over one tsvector merged into one tsquery; None when
+    nothing can match. `lương -luong` needs both tsvectors: All((TsMatch("original", "('lương')"),
+    Not(TsMatch("folded", "('luong')")))), which service/store/search.py writes as SQL."""
+    return _ts_node(node)
+
+
+def to_tsquery(node: Node, weighted: bool = False) -> str | None:
+    """One tsquery for a query over a single tsvector, the folded flags ignored (the caller chose the column):
+    items_fts's folded text (detection, watch terms, the flags' item search). None when nothing can match."""
+    if isinstance(node, Phrase):
+        return _ts_phrase(node, weighted)
+    if isinstance(node, Any_):
+        parts = [q for q in (to_tsquery(p, weighted) for p in node.parts) if q is not None]
+        return " | ".join(f"({q})" for q in parts) if parts else None
+    if isinstance(node, All):
+        parts = []
+        for part in node.parts:
+            query = to_tsquery(part.part if isinstance(part, Not) else part, weighted)
+            if query is None and not isinstance(part, Not):
+                return None
+            if query is not None:
+                parts.append(f"!({query})" if isinstance(part, Not) else f"({query})")
+        return " & ".join(parts)
+    raise SearchError("Cần ít nhất một từ cần tìm bên cạnh từ loại trừ (-).")
+
+
+def ts_rank_queries(node: Node | None) -> dict[str, str]:
+    """For ranking on PostgreSQL: per tsvector ("original", "folded"), the tsquery of the phrases a result is found
+    by (any of them), as bm25 over the FTS5 expression's phrases."""
+    out: dict[str, list[str]] = {}
+    for phrase in positive_phrases(node):
+        query = _ts_phrase(phrase, weighted=False)
+        column = out.setdefault("folded" if phrase.folded else "original", [])
+        if query is not None and f"({query})" not in column:
+            column.append(f"({query})")
+    return {column: " | ".join(queries) for column, queries in out.items() if queries}

@@ -121,7 +121,7 @@ def test_orphan_observation_items_are_removed_and_the_rest_kept(timeline_store, 
     assert store.streams_with_wrong_size() == []
     assert stream_id is not None and all(store.stream_of_item(i) is None for i in orphans)
     assert store.stray_search_rows() == [] and store.integrity_check() == ["ok"]
-    assert store.db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert store.foreign_key_violations() == []
 
 
 def test_stream_sizes_that_disagree_with_their_items_are_recounted(timeline_store):

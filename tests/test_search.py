@@ -122,7 +122,7 @@ def _item(title: str, text: str, hours: int, source: str = "bao.vn") -> RawItem:
 
 def _ids(store: Store, query: str, **kw) -> list[int]:
     node = parse(query)
-    return [r["id"] for r in store.search(to_fts(node), limit=100, **kw)[1]]
+    return [r["id"] for r in store.search(node, limit=100, **kw)[1]]
 
 
 def test_store_search_matches_diacritics_phrases_and_ranks_by_bm25(tmp_path):
@@ -147,10 +147,10 @@ def test_store_search_matches_diacritics_phrases_and_ranks_by_bm25(tmp_path):
     # bm25: the item whose title and body hold «lương» most comes first; newest first on request
     assert _ids(store, "lương")[0] == ids[0]
     assert _ids(store, "lương", order="newest") == [ids[3], ids[1], ids[0]]
-    total, rows = store.search(to_fts(parse("luong")), limit=2)
+    total, rows = store.search(parse("luong"), limit=2)
     assert total == 4 and len(rows) == 2
-    assert [r["score"] for r in store.search(to_fts(parse("luong")), limit=10)[1]] == sorted(
-        r["score"] for r in store.search(to_fts(parse("luong")), limit=10)[1])
+    assert [r["score"] for r in store.search(parse("luong"), limit=10)[1]] == sorted(
+        r["score"] for r in store.search(parse("luong"), limit=10)[1])
 
 
 def test_items_stored_before_the_index_are_backfilled_by_a_job_and_the_doctor_sees_gaps(tmp_path):
@@ -189,7 +189,7 @@ def test_filters_by_source_channel_unit_tone_and_dates(tmp_path):
     store.migrate()
     a, b = store.add_items([_item("Nợ lương", "nợ lương", 1, source="a.vn"), _item("Nợ lương", "nợ lương ở đây", 30)])
     c = store.add_items([observation("Bị nợ lương ở y tế.", OWN)])[0]
-    q = to_fts(parse("luong"))
+    q = parse("luong")
     assert [r["id"] for r in store.search(q, source="a.vn")[1]] == [a]
     assert store.search(q, since_day="2026-01-11", until_day="2026-01-11")[0] == 1
     assert [r["id"] for r in store.search(q, units=[OWN], include_public=False)[1]] == [c]

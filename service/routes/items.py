@@ -13,7 +13,7 @@ from service import exports
 from service.routes.web import (KIND_NAMES, REVIEWERS, SENTIMENT_NAMES, Viewer, access, clean_text, get_store,
                                 parse_day, render, scoped_units, topic_names)
 from service.scope import scoped_flags, scoped_stream_label
-from service.search import SearchError, highlight, parse, to_fts
+from service.search import SearchError, highlight, parse
 from service.store import Store
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +50,7 @@ def search(store: Store, viewer: Viewer, q: str = "", kind: str = "", topic: str
     units = None if viewer.province else viewer.units   # the province also sees items of units not (yet) known
     if unit:
         units = [u for u in store.unit_subtree(unit) if u in viewer.units]
-    total, rows = store.search(to_fts(node) if node else None, kind=kind or None, topic=topic or None,
+    total, rows = store.search(node, kind=kind or None, topic=topic or None,
                                tone=tone or None, source=source or None, channel=channel or None, units=units,
                                include_public=not unit, since_day=_day(since), until_day=_day(until),
                                order=order if order in ORDERS else "relevance", limit=limit, offset=offset)

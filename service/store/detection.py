@@ -59,11 +59,11 @@ class DetectionRepository:
         words = re.findall(r"\w+", folded_phrase)
         if not words:
             return []
-        match = '"' + " ".join(words) + '"'
+        match, values = self._folded_match(words, phrase=True)
         return list(self.db.query(
             "SELECT si.* FROM items_fts f JOIN stream_items si ON si.item_id = f.rowid"
-            " WHERE items_fts MATCH ? AND si.day >= ? AND si.day <= ? ORDER BY si.item_id LIMIT ?",
-            [match, since_day, until_day, limit]))
+            f" WHERE {match} AND si.day >= ? AND si.day <= ? ORDER BY si.item_id LIMIT ?",
+            [*values, since_day, until_day, limit]))
 
     def item_keyphrases_any(self, item_ids: list[int]) -> list[list[str]]:
         """The keyphrases of each item's latest annotation."""
@@ -114,14 +114,14 @@ class DetectionRepository:
         relevance: candidates that service/watch.py then checks exactly."""
         if not folded_words:
             return []
-        match = '"' + " ".join(w.replace('"', "") for w in folded_words) + '"'
+        match, values = self._folded_match([w.replace('"', "") for w in folded_words], phrase=True)
         return list(self.db.query(
             "SELECT i.id AS item_id, i.title, i.text, i.day, i.kind, i.source, i.org_unit, si.stream_id, si.topic,"
             " r.workers, r.excluded"
             " FROM items_fts f JOIN items i ON i.id = f.rowid LEFT JOIN stream_items si ON si.item_id = i.id"
             " LEFT JOIN item_relevance r ON r.item_id = i.id"
-            " WHERE items_fts MATCH ? AND i.day >= ? AND i.day <= ? ORDER BY i.day, i.id LIMIT ?",
-            [match, since_day, until_day, limit]))
+            f" WHERE {match} AND i.day >= ? AND i.day <= ? ORDER BY i.day, i.id LIMIT ?",
+            [*values, since_day, until_day, limit]))
 
     # --- relevance (nlp/relevance.py, service/relevance.py) ----------------------------------------
     def add_relevance(self, rows: list[dict[str, Any]]) -> None:

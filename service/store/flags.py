@@ -272,8 +272,9 @@ class FlagsRepository:
         words = re.findall(r"\w+", fold(query or ""))
         if words:
             sql = sql.replace("FROM items i", "FROM items_fts f JOIN items i ON i.id = f.rowid")
-            clauses.append("items_fts MATCH ?")
-            params.append(" ".join(f'"{w}"' for w in words))
+            match, values = self._folded_match(words, phrase=False)
+            clauses.append(match)
+            params.extend(values)
         for column, value in (("i.kind", kind), ("si.topic", topic), ("i.source", source)):
             if value:
                 clauses.append(f"{column} = ?")

@@ -88,11 +88,11 @@ class ItemsRepository:
         words = [w for w in re.findall(r"\w+", fold(query))]
         if not words:
             return []
-        match = " ".join(f'"{w}"' for w in words)
+        match, values = self._folded_match(words, phrase=False)
         return list(self.db.query(
-            "SELECT i.* FROM items_fts f JOIN items i ON i.id = f.rowid WHERE items_fts MATCH ?"
+            f"SELECT i.* FROM items_fts f JOIN items i ON i.id = f.rowid WHERE {match}"
             " ORDER BY i.published_at DESC LIMIT ?",
-            [match, limit],
+            [*values, limit],
         ))
 
     # --- annotations -----------------------------------------------------------------------------

@@ -597,12 +597,17 @@ def sql_statements(script: str) -> list[str]:
 # Each SQLite migration above is also PostgreSQL's: its tables, indexes and data statements are translated by
 # `postgres_statements` (types, identity keys, timestamps as timestamptz); what has no common form — FTS5 tables and
 # triggers — is written here for PostgreSQL, by migration number, and replaces those statements.
+# The text of a search column split into words as SQLite's unicode61 does, not by PostgreSQL's parser (which keeps
+# `covid-19`, `tp.hcm`, `5.000`, URLs and e-mail addresses as compound tokens): runs of letters and decimal digits,
+# classified by ICU whatever the database's locale (under the "C" locale `[:alnum:]` would hold ASCII alone); the query
+# side splits words the same way (service/search.py ts_words). Needs a PostgreSQL built with ICU (Debian's is).
+_PG_WORDS = "to_tsvector('simple', regexp_replace({} COLLATE \"und-x-icu\", '[^[:alnum:]]+', ' ', 'g'))"
 _PG_DASH_GROUP = ("CASE WHEN {r}.kind <> 'observation' THEN 'press' WHEN {r}.channel = 'hoi-nghi' THEN 'dialogues'"
                   " ELSE 'collaborators' END")
 POSTGRES_FORMS: dict[int, list[str]] = {
     1: [
         "CREATE TABLE items_fts (rowid BIGINT PRIMARY KEY, folded TEXT NOT NULL DEFAULT '',"
-        " tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', folded)) STORED)",
+        " tsv tsvector GENERATED ALWAYS AS (" + _PG_WORDS.format("folded") + ") STORED)",
         "CREATE INDEX items_fts_tsv ON items_fts USING GIN (tsv)",
     ],
     5: [
@@ -622,10 +627,10 @@ POSTGRES_FORMS: dict[int, list[str]] = {
     6: [
         "CREATE TABLE items_search (rowid BIGINT PRIMARY KEY, title TEXT NOT NULL DEFAULT '',"
         " body TEXT NOT NULL DEFAULT '', title_folded TEXT NOT NULL DEFAULT '', body_folded TEXT NOT NULL DEFAULT '',"
-        " original tsvector GENERATED ALWAYS AS (setweight(to_tsvector('simple', title), 'A')"
-        " || setweight(to_tsvector('simple', body), 'B')) STORED,"
-        " folded tsvector GENERATED ALWAYS AS (setweight(to_tsvector('simple', title_folded), 'A')"
-        " || setweight(to_tsvector('simple', body_folded), 'B')) STORED)",
+        " original tsvector GENERATED ALWAYS AS (setweight(" + _PG_WORDS.format("title") + ", 'A')"
+        " || setweight(" + _PG_WORDS.format("body") + ", 'B')) STORED,"
+        " folded tsvector GENERATED ALWAYS AS (setweight(" + _PG_WORDS.format("title_folded") + ", 'A')"
+        " || setweight(" + _PG_WORDS.format("body_folded") + ", 'B')) STORED)",
         "CREATE INDEX items_search_original ON items_search USING GIN (original)",
         "CREATE INDEX items_search_folded ON items_search USING GIN (folded)",
     ],

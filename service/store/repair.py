@@ -81,10 +81,8 @@ class RepairRepository:
                 row = self.db.execute("SELECT stream_id FROM stream_items WHERE item_id = ?", [item_id]).fetchone()
                 if row:
                     streams.add(row[0])
-            for table in self.db.table_names():
-                for fk in self.db.execute(f"PRAGMA foreign_key_list([{table}])").fetchall():
-                    if fk[2] == "items":
-                        self.db.conn.executemany(f"DELETE FROM [{table}] WHERE [{fk[3]}] = ?", ids)
+            for table, column in self._references_to_items():
+                self.db.conn.executemany(f'DELETE FROM "{table}" WHERE "{column}" = ?', ids)
             self.db.conn.executemany("DELETE FROM items_fts WHERE rowid = ?", ids)
             self.db.conn.executemany("DELETE FROM items_search WHERE rowid = ?", ids)
             self.db.conn.executemany("DELETE FROM search_backfill WHERE item_id = ?", ids)
@@ -102,6 +100,18 @@ class RepairRepository:
                                      [(s,) for s in streams])
         return deleted
 
+    def _references_to_items(self) -> list[tuple[str, str]]:
+        """(table, column) of every foreign key to items, from the schema itself."""
+        if self.backend == "postgresql":
+            return [tuple(r) for r in self.db.execute(
+                "SELECT c.relname, a.attname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid"
+                " JOIN pg_class p ON p.oid = k.confrelid"
+                " JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]"
+                " WHERE k.contype = 'f' AND p.relname = 'items'"
+                " AND k.connamespace = CAST(current_schema() AS regnamespace) ORDER BY 1, 2").fetchall()]
+        return [(table, fk[3]) for table in self.db.table_names()
+                for fk in self.db.execute(f"PRAGMA foreign_key_list([{table}])").fetchall() if fk[2] == "items"]
+
     def streams_with_wrong_size(self) -> list[int]:
         return [r[0] for r in self.db.execute(
             "SELECT s.id FROM streams s WHERE s.status != 'merged' AND s.size !="
@@ -113,6 +123,33 @@ class RepairRepository:
                                      " WHERE stream_id = ?1), topic_counts = NULL, phrase_counts = NULL"
                                      " WHERE id = ?1", [(s,) for s in stream_ids])
 
+    def foreign_key_violations(self) -> list[tuple]:
+        """Rows whose reference points at no row: (table, row key, referenced table); [] when sound. SQLite's
+        `PRAGMA foreign_key_check`; on PostgreSQL each foreign key is checked by a query (its constraint is held off
+        while a whole-store copy writes, service/store/copy.py)."""
+        if self.backend == "sqlite":
+            return [tuple(r[:3]) for r in self.db.execute("PRAGMA foreign_key_check").fetchall()]
+        out = []
+        for table, column, parent, key in self.db.execute(
+                "SELECT c.relname, a.attname, p.relname, b.attname FROM pg_constraint k"
+                " JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid"
+                " JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]"
+                " JOIN pg_attribute b ON b.attrelid = k.confrelid AND b.attnum = k.confkey[1]"
+                " WHERE k.contype = 'f' AND k.connamespace = CAST(current_schema() AS regnamespace)"
+                " ORDER BY 1, 2").fetchall():
+            out += [(table, r[0], parent) for r in self.db.execute(
+                f'SELECT t."{column}" FROM "{table}" t WHERE t."{column}" IS NOT NULL AND NOT EXISTS'
+                f' (SELECT 1 FROM "{parent}" r WHERE r."{key}" = t."{column}")').fetchall()]
+        return out
+
     def integrity_check(self) -> list[str]:
         """SQLite's own check of the file; ['ok'] when sound."""
+        if self.backend == "postgresql":
+            # PostgreSQL guards its own pages (WAL, checksums); what it can leave half-made is an index a failed build
+            # marked invalid, which the planner then ignores
+            bad = [f"invalid index {r[0]}" for r in self.db.execute(
+                "SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid"
+                " WHERE c.relnamespace = CAST(current_schema() AS regnamespace) AND NOT x.indisvalid"
+                " ORDER BY 1").fetchall()]
+            return bad or ["ok"]
         return [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]

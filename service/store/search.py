@@ -3,8 +3,26 @@ from __future__ import annotations
 
 import json
 
-from service.search import index_forms
+from service.search import (All, Any_, Node, Not, Phrase, TsMatch, index_forms, to_fts, to_tsqueries, to_tsquery,
+                            ts_rank_queries)
 from service.store.common import utcnow
+
+# ts_rank's weights of the tsvectors' labels {D, C, B, A}: the title (A) weighs three times the body (B), as bm25's
+# column weights on SQLite
+_TS_WEIGHTS = "CAST('{0, 0, 0.3333, 1}' AS float4[])"
+
+
+def _ts_sql(node, params: list) -> str:
+    """A to_tsqueries tree as an SQL condition over items_search `s`, its tsquery texts appended to params."""
+    if isinstance(node, TsMatch):
+        if node.column not in ("original", "folded"):
+            raise ValueError(f"no tsvector {node.column!r} in items_search")
+        params.append(node.query)
+        return f"s.{node.column} @@ to_tsquery('simple', ?)"
+    if isinstance(node, Not):
+        return f"NOT ({_ts_sql(node.part, params)})"
+    joiner = " AND " if isinstance(node, All) else " OR "
+    return "(" + joiner.join(_ts_sql(part, params) for part in node.parts) + ")"
 
 
 class SearchRepository:
@@ -14,6 +32,15 @@ class SearchRepository:
     def _index_search(self, item_id: int, forms: tuple[str, str, str, str]) -> None:
         self.db.execute("INSERT INTO items_search (rowid, title, body, title_folded, body_folded)"
                         " VALUES (?, ?, ?, ?, ?)", [item_id, *forms])
+
+    def _folded_match(self, words: list[str], phrase: bool) -> tuple[str, list]:
+        """(condition, its values) that the folded text of items_fts `f` holds these folded words: in a row when
+        `phrase`, else each somewhere. An FTS5 MATCH on SQLite; a tsquery over the folded tsvector on PostgreSQL."""
+        if self.backend == "postgresql":
+            query = to_tsquery(Phrase(tuple(words), True) if phrase
+                               else All(tuple(Phrase((w,), True) for w in words)))
+            return ("FALSE", []) if query is None else ("f.tsv @@ to_tsquery('simple', ?)", [query])
+        return "items_fts MATCH ?", ['"' + " ".join(words) + '"' if phrase else " ".join(f'"{w}"' for w in words)]
 
     def count_search_backfill(self) -> int:
         """Items stored before items_search existed whose search rows are not written yet."""
@@ -40,21 +67,37 @@ class SearchRepository:
                 self.db.conn.executemany("DELETE FROM search_backfill WHERE item_id = ?", [(i,) for i in ids])
             written += len(forms)
 
-    def search(self, match: str | None = None, *, kind: str | None = None, topic: str | None = None,
+    def search(self, match: Node | str | None = None, *, kind: str | None = None, topic: str | None = None,
                tone: str | None = None, source: str | None = None, channel: str | None = None,
                units: list[str] | None = None, include_public: bool = True, since_day: str | None = None,
                until_day: str | None = None, order: str = "relevance", limit: int = 50,
                offset: int = 0, after_id: int | None = None) -> tuple[int, list[dict]]:
-        """(how many items match, one page of them) for an FTS5 expression over items_search and filters.
+        """(how many items match, one page of them) for a parsed query (service.search.parse) and filters.
 
-        `order`: "relevance" (bm25, the title weighing three times the body; newest first among equals) or "newest".
+        `match`: the query's tree, written as an FTS5 MATCH on SQLite (to_fts) and as tsquery conditions over the
+        `original` and `folded` tsvectors on PostgreSQL (to_tsqueries); on SQLite an FTS5 expression (a text) too.
+        `order`: "relevance" (the title weighing three times the body; newest first among equals: bm25 on SQLite,
+        ts_rank on PostgreSQL, as a score that is lower for the better match on both) or "newest".
         `units`: when given, observations only of those units; items with no unit (the press) too unless
         `include_public` is False. Rows carry the whole text (for the snippet) and their stream facts.
         """
-        clauses, params = [], []
+        clauses, params, rank_params = [], [], []
         source_sql = "items i"
         rank = "0"
-        if match:
+        if isinstance(match, (Phrase, All, Any_)) and self.backend == "sqlite":
+            match = to_fts(match)
+        if isinstance(match, str) and self.backend == "postgresql":
+            raise TypeError("on PostgreSQL search takes the parsed query (service.search.parse), not an FTS5 text")
+        if match is not None and self.backend == "postgresql":
+            source_sql = "items_search s JOIN items i ON i.id = s.rowid"
+            found = to_tsqueries(match)
+            clauses.append("FALSE" if found is None else _ts_sql(found, params))
+            ranks = []
+            for column, query in ts_rank_queries(match).items():   # column: "original" or "folded"
+                ranks.append(f"ts_rank({_TS_WEIGHTS}, s.{column}, to_tsquery('simple', ?), 1)")
+                rank_params.append(query)
+            rank = "-(" + " + ".join(ranks) + ")" if ranks else "0"
+        elif match:
             source_sql = "items_search s JOIN items i ON i.id = s.rowid"
             clauses.append("items_search MATCH ?")
             params.append(match)
@@ -85,7 +128,7 @@ class SearchRepository:
         rows = list(self.db.query(
             f"SELECT i.id, i.url, i.kind, i.title, i.text, i.source, i.org_unit, i.channel, i.author, i.published_at,"
             f" i.day, si.stream_id, si.topic, si.sentiment, {rank} AS score FROM {joins}{where}"
-            f" ORDER BY {order_sql} LIMIT ? OFFSET ?", [*params, limit, offset]))
+            f" ORDER BY {order_sql} LIMIT ? OFFSET ?", [*rank_params, *params, limit, offset]))
         return total, rows
 
     def save_search(self, user_id: int, name: str, params: dict[str, str]) -> int:
