@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from collectors.items import RawItem
@@ -182,6 +182,97 @@ def test_items_stored_before_the_index_are_backfilled_by_a_job_and_the_doctor_se
     assert _ids(store, '"nợ lương"') == [victim]
     store.delete_items([victim])
     assert _ids(store, "luong") == [] and store.stray_search_rows() == []
+
+
+def test_words_are_split_as_fts5_splits_them_on_both_backends(tmp_path):
+    """On PostgreSQL as on SQLite: `covid-19`, `TP.HCM`, `5.000`, a link or `a_b` are words side by side (not the
+    compound tokens of PostgreSQL's own parser), and a phrase holds within the title or within the body."""
+    store = Store(tmp_path / "p.db")
+    store.migrate()
+    ids = store.add_items([
+        _item("Covid-19 tại TP.HCM", "Giá 5.000 đồng; xem https://bao.vn/tin-a hoặc hỏi ban_tổ_chức.", 1),
+        _item("Nợ lương", "Tháng ba công nhân nghỉ.", 2),
+        _item("Chuyện khác", "covid 19 ở tp hcm, luống rau.", 3),
+    ])
+    assert set(_ids(store, '"covid 19"')) == {ids[0], ids[2]} == set(_ids(store, "covid-19"))
+    assert set(_ids(store, "tp.hcm")) == {ids[0], ids[2]}
+    assert _ids(store, '"5.000 đồng"') == [ids[0]] and _ids(store, "5") == [ids[0]]
+    assert _ids(store, '"bao vn tin a"') == [ids[0]] and _ids(store, "ban_tổ_chức") == [ids[0]]
+    assert _ids(store, "lương tháng") == [ids[1]]
+    assert _ids(store, '"lương tháng"') == [] and _ids(store, '"luong thang"') == []   # title | body: no phrase
+    assert _ids(store, "_") == [] and _ids(store, "lương _") == [] and _ids(store, "lương -_") == [ids[1]]
+    assert set(_ids(store, 'covid OR "nợ lương"')) == {ids[0], ids[1], ids[2]}   # folded OR with diacritics
+    assert _ids(store, "(tháng | covid) -hcm") == [ids[1]] and _ids(store, "luong -lương") == [ids[2]]
+    assert set(_ids(store, "cov*")) == {ids[0], ids[2]} and _ids(store, '"nợ lươ"*') == [ids[1]]
+
+
+@pytest.fixture(scope="module")
+def any_query_store(tmp_path_factory):
+    store = Store(tmp_path_factory.mktemp("any-query") / "p.db")
+    store.migrate()
+    store.add_items([_item("Nợ lương công nhân", "Công nhân bị nợ lương (3 tháng) — «đình công» ở TP.HCM.", 1)])
+    yield store
+    store.close()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(query=QUERY_TEXT)
+def test_any_query_is_either_a_message_or_a_search_the_store_runs(any_query_store, query):
+    """The store's own form of the query (FTS5 on SQLite, tsqueries on PostgreSQL) is always accepted."""
+    try:
+        node = parse(query)
+    except SearchError as exc:
+        assert str(exc)
+        return
+    total, rows = any_query_store.search(node, limit=5)
+    assert total >= len(rows)
+
+
+PARITY_ITEMS = [   # titles end, and bodies begin, with words the queries use: phrases across the two find nothing
+    ("Nợ lương công nhân", "Công nhân bị nợ lương ba tháng, nợ lương kéo dài."),
+    ("Giá lúa", "Nông dân nợ ngân hàng; lương thấp."),
+    ("Luống rau", "Một luống rau xanh ở TP.HCM."),
+    ("Bóng đá đình công", "Lương cầu thủ; Covid-19 trở lại."),
+    ("Dinh cơ", "Dinh thự cổ, công viên, 5.000 khách."),
+    ("Định công", "Đinh cộng: nợ tháng lương công nhân thời vụ."),
+]
+PARITY_WORDS = ["lương", "luong", "nợ", "no", "công", "cong", "nhân", "nhan", "đình", "dinh", "tháng", "thang",
+                "covid", "19", "tp", "hcm", "5", "000", "rau"]
+PARITY_PART = st.one_of(
+    st.sampled_from(PARITY_WORDS),
+    st.sampled_from(["lươ*", "cô*", "th*", "ng*", "d*", '"cong nh"*']),
+    st.lists(st.sampled_from(PARITY_WORDS), min_size=2, max_size=3).map(lambda w: '"' + " ".join(w) + '"'))
+PARITY_QUERY = st.lists(st.tuples(st.sampled_from(["", "", "-", "OR "]), PARITY_PART), min_size=1, max_size=4).map(
+    lambda parts: " ".join(op + part for op, part in parts))
+
+
+@pytest.fixture(scope="module")
+def parity_stores(tmp_path_factory):
+    """The same items in the store of the run's backend and in an SQLite store (`:memory:` is SQLite on either)."""
+    stores = (Store(tmp_path_factory.mktemp("parity") / "p.db"), Store(":memory:"))
+    for store in stores:
+        store.migrate()
+        store.add_items([_item(title, text, n) for n, (title, text) in enumerate(PARITY_ITEMS)])
+    yield stores
+    for store in stores:
+        store.close()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(query=PARITY_QUERY)
+@example(query='"nhân công"').via("a title's end and its body's start")
+@example(query='"cong luong" OR "cong dinh"').via("the same, folded")
+@example(query='covid -"tp hcm" OR nợ -"lương ba"').via("exclusions")
+def test_the_backend_finds_what_sqlite_finds(parity_stores, query):
+    """On PostgreSQL, every query finds the items SQLite's FTS5 finds (diacritics, folding, phrases, prefixes, OR,
+    exclusions). (On SQLite both stores are SQLite.)"""
+    store, sqlite_store = parity_stores
+    try:
+        node = parse(query)
+    except SearchError:
+        return
+    found, expected = store.search(node, limit=50)[1], sqlite_store.search(node, limit=50)[1]
+    assert sorted(r["id"] for r in found) == sorted(r["id"] for r in expected), query
 
 
 def test_filters_by_source_channel_unit_tone_and_dates(tmp_path):
