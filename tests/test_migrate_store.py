@@ -26,6 +26,7 @@ from service import dialogues, trends, unitreports
 from service.cli import app
 from service.migrate_store import migrate_store, verify
 from service.pipeline import import_file, load_annotator, process
+from service.search import parse
 from service.store import MIGRATIONS, Store, postgres
 from service.store import copy as store_copy
 from service.timeutil import TZ
@@ -89,6 +90,12 @@ def source(server, tmp_path_factory):
     return inst.settings.db_path
 
 
+def _search(store: Store, query: str) -> tuple[int, list[dict]]:
+    """The items page's search, newest first; its score left out (bm25 on SQLite, ts_rank on PostgreSQL)."""
+    total, rows = store.search(parse(query), order="newest")
+    return total, [{k: v for k, v in row.items() if k != "score"} for row in rows]
+
+
 def _reads(store: Store) -> dict:
     """What the product reads from a store, for comparing the two backends."""
     users = {name: store.user(name) for name in ("admin", "staff1", "analyst1", "collab1", "root")}
@@ -100,6 +107,9 @@ def _reads(store: Store) -> dict:
         "flags": store.flags(),
         "users": users,
         "units": store.org_units(),
+        "search": _search(store, "nợ lương"),
+        "folded search": _search(store, "luong"),
+        "fts search": [r["id"] for r in store.search_items("hung phat")],
         "labels": store.latest_labels("topic"),
         "report": report,
         "to process": store.count_to_process(),
@@ -158,6 +168,8 @@ def test_a_store_is_copied_verified_and_read_back_the_same(source, copied):
         for key in expected:
             assert got[key] == expected[key], key
         assert expected["dashboard"] and expected["flags"] and expected["to process"] == 0
+        assert expected["search"][0] >= 3 and expected["folded search"][0] > expected["search"][0]
+        assert len(expected["fts search"]) >= 3
 
 
 def test_a_target_holding_data_is_refused_and_left_as_it_was(source, copied):

@@ -91,7 +91,7 @@ class ItemsRepository:
         match, values = self._folded_match(words, phrase=False)
         return list(self.db.query(
             f"SELECT i.* FROM items_fts f JOIN items i ON i.id = f.rowid WHERE {match}"
-            " ORDER BY i.published_at DESC LIMIT ?",
+            " ORDER BY i.published_at DESC, i.id DESC LIMIT ?",   # ties in one order whichever the engine
             [*values, limit],
         ))
 
