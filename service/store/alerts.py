@@ -170,7 +170,7 @@ class AlertsRepository:
         with self.transaction():
             cur = self.db.execute(
                 "UPDATE saved_searches SET watch = ?, watch_threshold = ?,"
-                " watch_seen_id = CASE WHEN ? AND NOT watch THEN (SELECT COALESCE(MAX(id), 0) FROM items)"
+                " watch_seen_id = CASE WHEN ? = 1 AND watch = 0 THEN (SELECT COALESCE(MAX(id), 0) FROM items)"
                 " ELSE watch_seen_id END WHERE id = ? AND user_id = ?",
                 [int(watch), max(1, int(threshold)), int(watch), search_id, user_id])
         return cur.rowcount == 1
@@ -193,5 +193,5 @@ class AlertsRepository:
                 self.add_notifications([notification])
             if flag is not None:
                 self.save_story_flag(flag)
-            self.db.execute("UPDATE saved_searches SET watch_seen_id = MAX(watch_seen_id, ?) WHERE id = ?",
-                            [seen_id, search_id])
+            self.db.execute("UPDATE saved_searches SET watch_seen_id = CASE WHEN watch_seen_id < ?1 THEN ?1"
+                            " ELSE watch_seen_id END WHERE id = ?2", [seen_id, search_id])
