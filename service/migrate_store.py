@@ -201,7 +201,8 @@ def migrate_store(source: str | Path, target: str, batch: int = 5000, progress: 
         if dst.schema_version() > len(MIGRATIONS):
             raise MigrationError(f"{redacted(target)} holds a newer Pulse schema (version {dst.schema_version()}).")
         if dst.schema_version() > 0:   # refused before its schema is touched, checked again inside the copy
-            _refuse_if_holding(dst, store_copy.tables(dst), target)
+            pulse_tables = set(store_copy.tables(src))   # another application's tables beside them are not Pulse data
+            _refuse_if_holding(dst, [t for t in store_copy.tables(dst) if t in pulse_tables], target)
         try:
             dst.migrate()
         except sqlite3.Error as exc:
