@@ -164,6 +164,12 @@ def translate(sql: str) -> tuple[str, tuple[int, ...] | None, bool]:
             body += " RETURNING id"
             returning_id = True
         sql = body
+    if " DO UPDATE SET " in sql.upper() and found:
+        # SQLite reads a bare column in DO UPDATE as the stored row's; PostgreSQL wants it qualified
+        table = found.group(3)
+        sql = re.sub(r"\b(\w+) = \1 ([-+])", rf"\1 = {table}.\1 \2", sql)
+    sql = re.sub(r"\bNOT IN \(\s*\)", "<> ALL('{}')", sql, flags=re.I)
+    sql = re.sub(r"\bIN \(\s*\)", "= ANY('{}')", sql, flags=re.I)
     sql = _DATE_MOD.sub(r"to_char(CAST(\1 AS timestamptz) + CAST(? AS interval), 'YYYY-MM-DD')", sql)
     sql = _JSON_EXTRACT.sub(r"(CAST(\1 AS jsonb) ->> '\2')", sql)
     sql = re.sub(r"\bAS REAL\b", "AS DOUBLE PRECISION", sql)
@@ -318,12 +324,22 @@ class Database:
         return _Table(self, name)
 
 
+_SCHEMAS_MADE: set[tuple[str, str]] = set()
+
+
 def ensure_schema(url: str, schema: str) -> None:
+    """Create a path's schema once (per process; two processes racing both succeed)."""
     import psycopg
 
+    if (url, schema) in _SCHEMAS_MADE:
+        return
     base = url.split("options=")[0].rstrip("?&")
     with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        try:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        except psycopg.errors.UniqueViolation:   # created by another process at the same moment
+            pass
+    _SCHEMAS_MADE.add((url, schema))
 
 
 def _adapt(conn) -> None:
