@@ -156,15 +156,18 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
-    """The suite's schemas are dropped when it ends (each test had its own)."""
+    """The schemas of this session's store paths are dropped when it ends (each test had its own); another session
+    running on the same server keeps its own."""
     server = os.environ.get("PULSE_DB_SERVER")
     if not server or config.getoption("--backend") != "postgresql":
         return
     import psycopg
 
+    base = str(config._tmp_path_factory.getbasetemp().resolve())
     with psycopg.connect(server, autocommit=True) as conn:
         schemas = [r[0] for r in conn.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'p\\_%' AND length(nspname) = 22")]
+            "SELECT nspname FROM pg_namespace WHERE obj_description(oid, 'pg_namespace') LIKE %s",
+            [f"pulse store at {base}%"])]
         for schema in schemas:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 

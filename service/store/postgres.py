@@ -35,8 +35,13 @@ def postgres_location(location: str | Path) -> str | None:
         return str(location)
     server = os.environ.get(SERVER_ENV, "")
     if server and str(location) != ":memory:":
-        return with_schema(server, schema_for_path(location))
+        schema = schema_for_path(location)
+        _PATH_OF[schema] = str(Path(location).resolve())
+        return with_schema(server, schema)
     return None
+
+
+_PATH_OF: dict[str, str] = {}   # schema → the path it stands for (written on the schema as its comment)
 
 
 def schema_for_path(path: str | Path) -> str:
@@ -330,6 +335,7 @@ _SCHEMAS_MADE: set[tuple[str, str]] = set()
 def ensure_schema(url: str, schema: str) -> None:
     """Create a path's schema once (per process; two processes racing both succeed)."""
     import psycopg
+    import psycopg.sql
 
     if (url, schema) in _SCHEMAS_MADE:
         return
@@ -337,6 +343,9 @@ def ensure_schema(url: str, schema: str) -> None:
     with psycopg.connect(base, autocommit=True) as conn:
         try:
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            if schema in _PATH_OF:   # so a test session drops the schemas of its own paths only
+                conn.execute(psycopg.sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
+                    psycopg.sql.Identifier(schema), psycopg.sql.Literal(f"pulse store at {_PATH_OF[schema]}")))
         except psycopg.errors.UniqueViolation:   # created by another process at the same moment
             pass
     _SCHEMAS_MADE.add((url, schema))
