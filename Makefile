@@ -1,7 +1,8 @@
 # Pulse — two commands do everything on a fresh machine with Python >= 3.11 and make:
 #   make run    install, initialise the database if needed, serve on http://127.0.0.1:8000
 #               (make run HOST=0.0.0.0 PORT=8080: another address or port, passed to pulse serve --host --port)
-#   make test   install with the test tools and run the whole test suite
+#   make test   install with the test tools and run the whole test suite, on SQLite and on PostgreSQL (.ci/test; the
+#               PostgreSQL server is installed from Debian's packages and started by .ci/postgres when missing)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -30,7 +31,7 @@ run: install
 	$(BIN)/pulse --db "$(DB)" serve $(if $(HOST),--host "$(HOST)") $(if $(PORT),--port "$(PORT)")
 
 test: install-dev
-	$(BIN)/python -m pytest
+	.ci/test $(ARGS)
 
 bench: install-dev
 	$(BIN)/python bench/run.py
