@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from service.store.common import _decode_flag, utcnow
+from service.store.common import utcnow
 
 
 class AlertsRepository:
@@ -41,7 +41,7 @@ class AlertsRepository:
         rows = list(self.db.query(
             "SELECT * FROM flags WHERE updated_at >= ? AND severity >= ? AND status IN ('open', 'escalated')"
             " ORDER BY severity DESC, score DESC, id", [since, min_severity]))
-        return [_decode_flag(r) for r in rows]
+        return self._decode_flags(rows)
 
     def escalations_since(self, since: str) -> list[dict]:
         """Escalations of flags (review decisions «escalate») since `since`, with the unit of who escalated."""

@@ -68,7 +68,8 @@ def _decode_report(row: dict) -> dict:
 
 
 def _decode_flag(row: dict) -> dict:
-    for key in ("keyphrases", "item_ids", "evidence"):
+    """A flag row's JSON fields decoded; its `item_ids` are link rows (FlagsRepository._decode_flags adds them)."""
+    for key in ("keyphrases", "evidence"):
         row[key] = json.loads(row[key])
     return row
 

@@ -18,21 +18,23 @@ class FlagsRepository:
         now = utcnow()
         values = [flag["kind"], flag.get("stream_id"), flag.get("topic"), flag["score"], flag["window_start"],
                   flag["window_end"], flag["count"], flag["baseline"], flag["reason"],
-                  json.dumps(flag.get("keyphrases", []), ensure_ascii=False), json.dumps(flag.get("item_ids", [])),
+                  json.dumps(flag.get("keyphrases", []), ensure_ascii=False),
                   json.dumps(flag.get("evidence", {}), ensure_ascii=False), int(bool(flag.get("degraded")))]
         with self.transaction():
             self.db.execute(
                 "INSERT INTO flags (key, kind, stream_id, topic, score, window_start, window_end, count, baseline,"
-                " reason, keyphrases, item_ids, evidence, degraded, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " reason, keyphrases, evidence, degraded, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET kind = excluded.kind, stream_id = excluded.stream_id,"
                 " topic = excluded.topic, score = excluded.score, window_start = excluded.window_start,"
                 " window_end = excluded.window_end, count = excluded.count, baseline = excluded.baseline,"
-                " reason = excluded.reason, keyphrases = excluded.keyphrases, item_ids = excluded.item_ids,"
+                " reason = excluded.reason, keyphrases = excluded.keyphrases,"
                 " evidence = excluded.evidence, degraded = excluded.degraded, updated_at = excluded.updated_at",
                 [flag["key"], *values, now, now],
             )
-            return self.db.execute("SELECT id FROM flags WHERE key = ?", [flag["key"]]).fetchone()[0]
+            flag_id = self.db.execute("SELECT id FROM flags WHERE key = ?", [flag["key"]]).fetchone()[0]
+            self._set_flag_items(flag_id, flag.get("item_ids", []))
+            return flag_id
 
     def flags(self, status: str | None = None, since: str | None = None, until: str | None = None) -> list[dict]:
         """Flags, highest score first; `since`/`until` bound the window end (ISO strings)."""
@@ -48,13 +50,11 @@ class FlagsRepository:
             params.append(until)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         rows = list(self.db.query(f"SELECT * FROM flags{where} ORDER BY severity DESC, score DESC, id", params))
-        for row in rows:
-            _decode_flag(row)
-        return rows
+        return self._decode_flags(rows)
 
     def flag(self, flag_id: int) -> dict | None:
         rows = list(self.db.query("SELECT * FROM flags WHERE id = ?", [flag_id]))
-        return _decode_flag(rows[0]) if rows else None
+        return self._decode_flags(rows)[0] if rows else None
 
     def count_flags(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM flags").fetchone()[0]
@@ -156,7 +156,7 @@ class FlagsRepository:
         return list(self.db.query(
             "SELECT si.stream_id, s.label, COUNT(*) AS n FROM event_items ei JOIN stream_items si"
             " ON si.item_id = ei.item_id LEFT JOIN streams s ON s.id = si.stream_id WHERE ei.event_id = ?"
-            " GROUP BY si.stream_id ORDER BY n DESC, si.stream_id", [event_id]))
+            " GROUP BY si.stream_id, s.label ORDER BY n DESC, si.stream_id", [event_id]))
 
     def stream_events(self, stream_id: int) -> list[dict]:
         """The events a stream's items belong to."""
@@ -169,11 +169,11 @@ class FlagsRepository:
         """The most recent living flag of a topic's run of days (key `topic:<code>:<first day>`)."""
         rows = list(self.db.query("SELECT * FROM flags WHERE key LIKE ? ORDER BY window_end DESC, id DESC LIMIT 1",
                                   [f"topic:{topic}:%"]))
-        return _decode_flag(rows[0]) if rows else None
+        return self._decode_flags(rows)[0] if rows else None
 
     def flag_by_key(self, key: str) -> dict | None:
         rows = list(self.db.query("SELECT * FROM flags WHERE key = ?", [key]))
-        return _decode_flag(rows[0]) if rows else None
+        return self._decode_flags(rows)[0] if rows else None
 
     def save_story_flag(self, flag: dict[str, Any], reopen_factor: float = 1.5) -> tuple[int, bool]:
         """Create or update a story's one living flag; returns (id, whether it is new or reopened).
@@ -183,10 +183,10 @@ class FlagsRepository:
         """
         now = utcnow()
         cols = ("kind", "stream_id", "topic", "score", "window_start", "window_end", "count", "baseline", "reason",
-                "keyphrases", "item_ids", "evidence", "degraded", "severity", "title", "event_id")
+                "keyphrases", "evidence", "degraded", "severity", "title", "event_id")
         values = [flag["kind"], flag.get("stream_id"), flag.get("topic"), flag["score"], flag["window_start"],
                   flag["window_end"], flag["count"], flag["baseline"], flag["reason"],
-                  json.dumps(flag.get("keyphrases", []), ensure_ascii=False), json.dumps(flag.get("item_ids", [])),
+                  json.dumps(flag.get("keyphrases", []), ensure_ascii=False),
                   json.dumps(flag.get("evidence", {}), ensure_ascii=False), int(bool(flag.get("degraded"))),
                   float(flag.get("severity") or 0.0), flag.get("title") or "", flag.get("event_id")]
         with self.transaction():
@@ -196,10 +196,12 @@ class FlagsRepository:
                 cur = self.db.execute(
                     f"INSERT INTO flags (key, {', '.join(cols)}, created_at, updated_at)"
                     f" VALUES (?, {', '.join('?' * len(cols))}, ?, ?)", [flag["key"], *values, now, now])
+                self._set_flag_items(cur.lastrowid, flag.get("item_ids", []))
                 return cur.lastrowid, True
             flag_id, status, dismissed_count = row
             sets = ", ".join(f"{c} = ?" for c in cols)
             self.db.execute(f"UPDATE flags SET {sets}, updated_at = ? WHERE id = ?", [*values, now, flag_id])
+            self._set_flag_items(flag_id, flag.get("item_ids", []))
             reopened = (status == "dismissed" and dismissed_count is not None
                         and flag["count"] >= max(dismissed_count * reopen_factor, dismissed_count + 3))
             if reopened:
@@ -208,6 +210,38 @@ class FlagsRepository:
                                 [flag_id, "pulse", "reopen",
                                  f"Câu chuyện tăng trở lại: {flag['count']} tin (khi bác bỏ: {dismissed_count}).", now])
             return flag_id, reopened
+
+    # --- a flag's items: link rows in their order (issue 18.1) --------------------------------------------------
+    def _flag_items(self, flag_ids: list[int]) -> dict[int, list[int]]:
+        """flag id → its item ids in their order, for many flags in one query a chunk."""
+        out: dict[int, list[int]] = {}
+        ids = list(dict.fromkeys(flag_ids))
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for flag_id, item_id in self.db.execute(
+                    f"SELECT flag_id, item_id FROM flag_items WHERE flag_id IN ({marks}) ORDER BY flag_id, position",
+                    chunk).fetchall():
+                out.setdefault(flag_id, []).append(item_id)
+        return out
+
+    def _set_flag_items(self, flag_id: int, item_ids: list[int]) -> None:
+        """Make a flag's link rows the given items in this order (an item named twice keeps its first place); call
+        inside the transaction that writes the flag. Rows are rewritten only when the list changed."""
+        wanted = list(dict.fromkeys(int(i) for i in item_ids or []))
+        if self._flag_items([flag_id]).get(flag_id, []) == wanted:
+            return
+        self.db.execute("DELETE FROM flag_items WHERE flag_id = ?", [flag_id])
+        self.db.conn.executemany("INSERT INTO flag_items (flag_id, item_id, position) VALUES (?, ?, ?)",
+                                 [(flag_id, item_id, n) for n, item_id in enumerate(wanted)])
+
+    def _decode_flags(self, rows: list[dict]) -> list[dict]:
+        """Flag rows as callers read them: JSON fields decoded and `item_ids` (in order) from the link rows."""
+        items = self._flag_items([row["id"] for row in rows])
+        for row in rows:
+            _decode_flag(row)
+            row["item_ids"] = items.get(row["id"], [])
+        return rows
 
     # --- orientations of a story (issue 17.4, service/orientation.py) ---------------------------------------------
     def add_orientation(self, flag_id: int, username: str, org_unit: str | None, owner: str, given_on: str,

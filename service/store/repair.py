@@ -88,13 +88,7 @@ class RepairRepository:
             self.db.conn.executemany("DELETE FROM search_backfill WHERE item_id = ?", ids)
             cur = self.db.conn.executemany("DELETE FROM items WHERE id = ?", ids)
             deleted = cur.rowcount
-            for i in range(0, len(item_ids), 500):
-                chunk = item_ids[i:i + 500]
-                marks = ",".join("?" * len(chunk))
-                self.db.execute(
-                    "UPDATE flags SET item_ids = (SELECT json_group_array(j.value) FROM json_each(flags.item_ids) j"
-                    f" WHERE j.value NOT IN ({marks})) WHERE EXISTS (SELECT 1 FROM json_each(flags.item_ids) j"
-                    f" WHERE j.value IN ({marks}))", [*chunk, *chunk])
+            self.db.conn.executemany("DELETE FROM flag_items WHERE item_id = ?", ids)   # flags' lists keep their order
             self.db.conn.executemany("UPDATE streams SET size = (SELECT COUNT(*) FROM stream_items"
                                      " WHERE stream_id = ?1), topic_counts = NULL, phrase_counts = NULL WHERE id = ?1",
                                      [(s,) for s in streams])

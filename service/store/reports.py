@@ -5,7 +5,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from service.store.common import _decode_flag, _decode_report, utcnow
+from service.store.common import _decode_report, utcnow
 
 
 class ReportsRepository:
@@ -35,7 +35,7 @@ class ReportsRepository:
         rows = list(self.db.query(
             "SELECT * FROM flags WHERE window_end > ? AND window_end <= ? ORDER BY severity DESC, score DESC, id",
             [start, end]))
-        return [_decode_flag(r) for r in rows]
+        return self._decode_flags(rows)
 
     def flags_decided(self, start: str, end: str, statuses: tuple[str, ...] = ("confirmed", "escalated")) -> list[dict]:
         """Flags in a decided status whose window ends within (start, end]."""
@@ -43,7 +43,7 @@ class ReportsRepository:
         rows = list(self.db.query(
             f"SELECT * FROM flags WHERE status IN ({marks}) AND window_end > ? AND window_end <= ?"
             " ORDER BY severity DESC, score DESC, id", [*statuses, start, end]))
-        return [_decode_flag(r) for r in rows]
+        return self._decode_flags(rows)
 
     def flags_touching_units(self, units: list[str], start: str, end: str) -> list[dict]:
         """Flags of a period whose items include observations from the given org units."""
@@ -51,10 +51,11 @@ class ReportsRepository:
             return []
         marks = ",".join("?" * len(units))
         rows = list(self.db.query(
-            "SELECT DISTINCT f.* FROM flags f, json_each(f.item_ids) j JOIN stream_items si ON si.item_id = j.value"
-            f" WHERE si.org_unit IN ({marks}) AND f.window_end > ? AND f.window_start < ?"
+            "SELECT f.* FROM flags f WHERE EXISTS (SELECT 1 FROM flag_items fi JOIN stream_items si"
+            f" ON si.item_id = fi.item_id WHERE fi.flag_id = f.id AND si.org_unit IN ({marks}))"
+            " AND f.window_end > ? AND f.window_start < ?"
             " ORDER BY f.severity DESC, f.score DESC, f.id", [*units, start, end]))
-        return [_decode_flag(r) for r in rows]
+        return self._decode_flags(rows)
 
     def collaborator_activity(self, units: list[str], start: str, end: str) -> list[dict]:
         """Each collaborator of the units with the number of submissions in [start, end)."""

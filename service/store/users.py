@@ -260,8 +260,8 @@ class UsersRepository:
             chunk = item_ids[i:i + 500]
             marks = ",".join("?" * len(chunk))
             for r in self.db.query(
-                    "SELECT j.value AS item_id, f.id, f.kind, f.status FROM flags f, json_each(f.item_ids) j"
-                    f" WHERE j.value IN ({marks}) ORDER BY f.id", chunk):
+                    "SELECT fi.item_id, f.id, f.kind, f.status FROM flag_items fi JOIN flags f ON f.id = fi.flag_id"
+                    f" WHERE fi.item_id IN ({marks}) ORDER BY f.id, fi.item_id", chunk):
                 out.setdefault(r["item_id"], []).append({"id": r["id"], "kind": r["kind"], "status": r["status"]})
         return out
 
