@@ -82,3 +82,13 @@ def test_the_same_article_on_another_site_is_another_item(store):
     copy.source = "other-site"
     assert len(store.add_items([copy])) == 1
     assert store.count_items() == 2
+
+
+def test_a_sources_retry_after_is_kept_in_its_config_and_forgotten_without_touching_the_rest(store):
+    store.upsert_source("a.vn", "rss", "http://127.0.0.1/a.rss", config={"selector": "article"})
+    store.set_source_retry_after("a.vn", "2026-02-01T04:00:00+00:00")
+    assert store.source("a.vn")["config"] == {"selector": "article", "retry_after": "2026-02-01T04:00:00+00:00"}
+    store.set_source_retry_after("a.vn", None)
+    store.set_source_retry_after("a.vn", None)
+    store.set_source_retry_after("nowhere", "2026-02-01T04:00:00+00:00")   # an unknown source: nothing written
+    assert store.source("a.vn")["config"] == {"selector": "article"} and store.source("nowhere") is None

@@ -42,13 +42,19 @@ class SourcesRepository:
 
     def set_source_retry_after(self, name: str, until: str | None) -> None:
         """Remember (UTC ISO time) or forget that a source asked not to be fetched before a time (Retry-After)."""
-        with self.transaction():
+        with self.transaction():   # the config read and written back in one unit of work, on either backend
+            row = self.db.execute("SELECT config FROM sources WHERE name = ?", [name]).fetchone()
+            if row is None:
+                return
+            config = json.loads(row[0] or "{}")
+            if (config.get("retry_after") or None) == (until or None):
+                return
             if until:
-                self.db.execute("UPDATE sources SET config = json_set(COALESCE(config, '{}'), '$.retry_after', ?)"
-                                " WHERE name = ?", [until, name])
+                config["retry_after"] = until
             else:
-                self.db.execute("UPDATE sources SET config = json_remove(config, '$.retry_after')"
-                                " WHERE name = ? AND json_extract(config, '$.retry_after') IS NOT NULL", [name])
+                config.pop("retry_after", None)
+            self.db.execute("UPDATE sources SET config = ? WHERE name = ?",
+                            [json.dumps(config, ensure_ascii=False), name])
 
     def set_source_validators(self, name: str, etag: str | None, last_modified: str | None) -> None:
         with self.transaction():
