@@ -159,8 +159,14 @@ def serve(host: Optional[str] = typer.Option(None, help="Address to listen on (d
 @plain_errors
 def worker(until_idle: bool = typer.Option(False, "--until-idle", help="Run what is queued, then exit."),
            kind: Optional[list[str]] = typer.Option(None, "--kind", help="Only jobs of this kind (repeatable)."),
-           poll: float = typer.Option(2.0, "--poll", min=0.1, help="Seconds between two looks at an empty queue.")):
-    """Run queued jobs (multi-machine mode: `pulse serve` runs one worker already); SIGTERM stops it after its job."""
+           poll: float = typer.Option(2.0, "--poll", min=0.1, help="Seconds between two looks at an empty queue."),
+           task_queue: bool = typer.Option(True, "--task-queue/--no-task-queue",
+                                           help="On a PostgreSQL store, take jobs through procrastinate (the "
+                                                "multi-machine mode); without it, from the jobs table.")):
+    """Run queued jobs (multi-machine mode: `pulse serve` runs one worker already); SIGTERM stops it after its job.
+
+    On a PostgreSQL store the worker is a procrastinate worker (its tables beside Pulse's, created at start) that any
+    number of machines can run; on SQLite it claims jobs from the jobs table."""
     import signal
 
     from service.datadir import use
@@ -189,6 +195,12 @@ def worker(until_idle: bool = typer.Option(False, "--until-idle", help="Run what
 
         signal.signal(signal.SIGTERM, ask_stop)
         signal.signal(signal.SIGINT, ask_stop)
+        from service import taskqueue
+
+        if task_queue and runner.store.backend == "postgresql" and taskqueue.available():
+            typer.echo(f"Worker {runner.id} is running queued jobs through the task queue (procrastinate)")
+            taskqueue.run_worker(runner, lambda: stop["now"])
+            return
         typer.echo(f"Worker {runner.id} is running queued jobs")
         runner.run_forever(lambda: stop["now"], poll_seconds=poll)
     finally:

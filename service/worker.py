@@ -110,9 +110,16 @@ class Worker:
         if job is None:
             return None
         try:
-            return jobs.run_claimed(self.store, job, settings=self.settings, result={"worker": self})
+            return self.run_claimed(job)
         finally:
-            release_memory()
+            self.after_job()
+
+    def run_claimed(self, job: dict) -> dict:
+        """Run a job this worker holds (claimed from the table, or by its task: service/taskqueue.py)."""
+        return jobs.run_claimed(self.store, job, settings=self.settings, result={"worker": self})
+
+    def after_job(self) -> None:
+        release_memory()
 
     def drain_submissions(self, stop: Callable[[], bool] = lambda: False) -> int:
         """Process the collaborators' pending submissions, a batch (an `intake` job) at a time; how many were placed.

@@ -168,3 +168,48 @@ class JobsRepository:
         return [self._job_row(r) for r in self.db.execute(
             f"SELECT * FROM jobs WHERE status IN ('queued', 'running') AND kind IN ({marks}) ORDER BY id",
             list(kinds)).fetchall()]
+
+    # --- jobs run by the task queue of the multi-machine mode (service/taskqueue.py, PostgreSQL) -------------------
+    def claim_job_by_id(self, job_id: int, worker: str, exclusive: tuple[str, ...] = (),
+                        fresh_after: str | None = None) -> dict | None:
+        """Mark this queued job running, held by `worker`, unless it is of the `exclusive` kinds and another one of
+        them runs with a heartbeat newer than `fresh_after`; its row, or None when it was not taken."""
+        where, args = "", []
+        if exclusive:
+            marks = ", ".join("?" * len(exclusive))
+            where = (f" AND NOT (kind IN ({marks}) AND EXISTS (SELECT 1 FROM jobs r WHERE r.status = 'running'"
+                     f" AND r.kind IN ({marks}) AND r.heartbeat_at >= ?))")
+            args = [*exclusive, *exclusive, fresh_after or ""]
+        now = utcnow()
+        with self.transaction():
+            row = self.db.execute(
+                "UPDATE jobs SET status = 'running', started_at = ?, attempts = attempts + 1, worker = ?,"
+                f" heartbeat_at = ? WHERE id = ? AND status = 'queued' AND cancel_requested = 0{where} RETURNING id",
+                [now, worker, now, job_id, *args]).fetchone()
+        return self.job(row[0]) if row else None
+
+    def defer_queued_jobs(self, defer, limit: int = 100) -> list[tuple[int, int]]:
+        """Hand the queued jobs that have no task yet to the task queue: `defer(job) -> task id` for each, the id
+        kept on the job, inside one write transaction (two workers doing this at once never defer a job twice).
+        Returns (job id, task id) pairs."""
+        done = []
+        with self.transaction():
+            for row in self.db.execute("SELECT * FROM jobs WHERE status = 'queued' AND task_id IS NULL"
+                                       " AND cancel_requested = 0 ORDER BY id LIMIT ?", [limit]).fetchall():
+                job = self._job_row(row)
+                task_id = defer(job)
+                if task_id is not None:
+                    self.db.execute("UPDATE jobs SET task_id = ? WHERE id = ?", [task_id, job["id"]])
+                    done.append((job["id"], task_id))
+        return done
+
+    def ensure_task_queue_schema(self, apply) -> bool:
+        """On PostgreSQL, create the task queue's tables (procrastinate's, through `apply()`, its own schema
+        manager) in this store's schema unless they exist; one process at a time. True when they were created."""
+        if self.backend != "postgresql":
+            raise ValueError("the task queue lives in a PostgreSQL store")
+        with self.transaction():
+            if self.db.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is not None:
+                return False
+            apply()
+            return True
