@@ -676,7 +676,8 @@ def labels_export(file: Path = typer.Argument(..., help="CSV file to write.")):
 @app.command("backup")
 @plain_errors
 def backup_(file: Path = typer.Argument(..., help="New file to write the backup to.")):
-    """Back the database up into FILE (SQLite online backup: consistent while `pulse serve` runs and writes)."""
+    """Back the database up into FILE, consistent while `pulse serve` runs and writes (SQLite's online backup; a
+    PostgreSQL store: pg_dump --format=custom of its schema)."""
     from service.jobs import run_kind
 
     with open_store() as store:

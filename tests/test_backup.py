@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from service.backup import BackupError, backup, check, daily_backup, prune, restore
+from service.backup import BackupError, backup, check, check_store, daily_backup, prune, restore
 from service.config import Settings
 from service.setup import init
-from service.store import MIGRATIONS, Store, inspect_database
+from service.store import MIGRATIONS, Store, exists, is_postgres
 
 WRITER = '''
 import sys, time
@@ -52,8 +52,9 @@ def fresh_db(path: Path) -> Path:
 
 
 def count(db: Path, table: str) -> int:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    """Rows of a live store's table (an SQLite file or, with --backend postgresql, the path's PostgreSQL schema)."""
+    with Store(db) as store:
+        return store.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
 
 def test_backup_under_concurrent_writes_is_consistent_and_restores(tmp_path):
@@ -73,11 +74,13 @@ def test_backup_under_concurrent_writes_is_consistent_and_restores(tmp_path):
     print(f"backup of {before:,}-{after:,} items under writes: {outcome.seconds:.2f} s, {outcome.bytes:,} bytes")
     assert after > before >= written >= 2000, "the other process went on writing during the backup"
     copy = outcome.path
-    info = inspect_database(copy)
+    info = check(copy)
     assert info["integrity"] == ["ok"] and info["schema_version"] == len(MIGRATIONS)
+    assert info.get("pg_dump", False) == is_postgres(db), "a PostgreSQL store is backed up with pg_dump"
     items = info["counts"]["items"]
     assert before <= items <= after and items % 20 == 0, "the snapshot holds whole transactions only"
-    assert info["counts"]["items_fts"] == items, "every item in the backup has its search row"
+    search = "items_search" if is_postgres(db) else "items_fts"
+    assert info["counts"][search] == items, "every item in the backup has its search row"
     assert not Path(f"{copy}-wal").exists(), "a backup is one self-contained file"
     assert not list(copy.parent.glob(".*partial*"))
 
@@ -85,7 +88,7 @@ def test_backup_under_concurrent_writes_is_consistent_and_restores(tmp_path):
     out = pulse(restored, "restore", str(copy))
     assert out.returncode == 0, out.stderr
     assert "Database restored" in out.stdout and "integrity ok" in out.stdout
-    assert check(restored)["counts"]["items"] == items
+    assert check_store(restored)["counts"]["items"] == items
     with Store(restored) as store:
         assert store.is_initialised
         assert len(store.search_items("luong", limit=5000)) == items   # the search index came along
@@ -119,20 +122,32 @@ def test_restore_refuses_damaged_foreign_and_newer_files(tmp_path):
     foreign = tmp_path / "other.db"
     with sqlite3.connect(foreign) as conn:
         conn.execute("CREATE TABLE t (x)")
-    newer = backup(db, tmp_path / "newer.db").path
-    with sqlite3.connect(newer) as conn:
-        conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, 'x')", [len(MIGRATIONS) + 1])
+    newer = tmp_path / "newer.db"
+    if is_postgres(db):   # a store of a newer Pulse, dumped as `pulse backup` does
+        from service.store import pgfiles, postgres
+
+        ahead = fresh_db(tmp_path / "ahead.db")
+        with Store(ahead) as store:
+            store.db.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                             [len(MIGRATIONS) + 1, "2026-03-01T00:00:00+00:00"])
+        pgfiles.dump_store(postgres.postgres_location(ahead), newer)
+    else:
+        backup(db, newer)
+        with sqlite3.connect(newer) as conn:
+            conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, 'x')", [len(MIGRATIONS) + 1])
     cases = {damaged(good, tmp_path / "damaged.db"): "is damaged", text: "is not an SQLite database",
              foreign: "is not a Pulse database", newer: "newer Pulse", tmp_path / "missing.db": "does not exist"}
     for path, message in cases.items():
         target = tmp_path / "new" / f"{path.stem}.db"
         with pytest.raises(BackupError, match=message):
             restore(path, target)
-        assert not target.exists(), f"{path.name}: nothing may be written when the backup is refused"
+        assert not exists(target), f"{path.name}: nothing may be written when the backup is refused"
         out = pulse(target, "restore", str(path))
         assert out.returncode == 1 and message in out.stderr and "Traceback" not in out.stderr, out.stderr
 
 
+@pytest.mark.sqlite_only("damages the pages of the database file; a PostgreSQL store is no file, and its pg_dump "
+                         "archive, damaged, is refused by test_restore_refuses_damaged_foreign_and_newer_files")
 def test_backup_of_a_damaged_database_is_refused(tmp_path):
     db = fresh_db(tmp_path / "pulse.db")
     with Store(db) as store:   # enough pages to damage
@@ -159,8 +174,8 @@ def test_restore_never_replaces_a_database_without_force(tmp_path):
     assert count(db, "users") == users - 1, "the backup's content replaced the database"
     saved = list(tmp_path.glob("pulse.db.before-restore-*"))
     assert len(saved) == 1 and str(saved[0]) in out.stdout
-    assert count(saved[0], "users") == users, "the replaced database was kept beside it"
-    assert check(db)["integrity"] == ["ok"]
+    assert check(saved[0])["counts"]["users"] == users, "the replaced database was kept beside it"
+    assert check_store(db)["integrity"] == ["ok"]
 
 
 def test_restore_into_a_database_a_server_holds_open(tmp_path):
@@ -172,7 +187,7 @@ def test_restore_into_a_database_a_server_holds_open(tmp_path):
         restore(copy, db, force=True)
         assert live.user("moi") is None, "the open connection reads the restored data"
         live.add_user("sau-khoi-phuc", "x", "staff")
-    assert check(db)["integrity"] == ["ok"]
+    assert check_store(db)["integrity"] == ["ok"]
 
 
 def test_daily_backups_keep_the_newest(tmp_path):
@@ -210,3 +225,21 @@ def test_the_scheduler_runs_the_daily_backup_only_when_asked(tmp_path):
         jobs.shutdown(wait=False)
     scheduler.backup_job(settings)
     assert len(list((tmp_path / "backups").glob("pulse-*.db"))) == 1
+
+
+def test_a_backup_is_restored_only_into_a_store_of_its_own_engine(tmp_path, monkeypatch, request):
+    """An SQLite backup and a PostgreSQL store (or a pg_dump archive and an SQLite file) are refused with the way to
+    do it, and nothing is written."""
+    if request.config.getoption("--backend") != "postgresql":
+        pytest.skip("needs the PostgreSQL server that --backend postgresql starts")
+    server = os.environ["PULSE_DB_SERVER"]
+    dump = backup(fresh_db(tmp_path / "pg.db"), tmp_path / "pg-backup.db").path
+    monkeypatch.delenv("PULSE_DB_SERVER")          # stores named by a path are SQLite files again
+    sqlite_copy = backup(fresh_db(tmp_path / "lite.db"), tmp_path / "lite-backup.db").path
+    with pytest.raises(BackupError, match="backup of a PostgreSQL store; restore it into a PostgreSQL store"):
+        restore(dump, tmp_path / "new-lite.db")
+    assert not (tmp_path / "new-lite.db").exists()
+    monkeypatch.setenv("PULSE_DB_SERVER", server)
+    with pytest.raises(BackupError, match="backup of an SQLite store and this store is on PostgreSQL.*migrate-store"):
+        restore(sqlite_copy, tmp_path / "new-pg.db")
+    assert not exists(tmp_path / "new-pg.db")
