@@ -459,13 +459,13 @@ def to_tsquery(node: Node, weighted: bool = False) -> str | None:
     raise SearchError("Cần ít nhất một từ cần tìm bên cạnh từ loại trừ (-).")
 
 
-def ts_rank_queries(node: Node | None) -> dict[str, str]:
-    """For ranking on PostgreSQL: per tsvector ("original", "folded"), the tsquery of the phrases a result is found
-    by (any of them), as bm25 over the FTS5 expression's phrases."""
-    out: dict[str, list[str]] = {}
+def ts_phrase_queries(node: Node | None) -> list[TsMatch]:
+    """For ranking on PostgreSQL: each distinct phrase a result is found by, as a tsquery over its tsvector (what
+    bm25 sums over on SQLite)."""
+    out: list[TsMatch] = []
     for phrase in positive_phrases(node):
         query = _ts_phrase(phrase, weighted=False)
-        column = out.setdefault("folded" if phrase.folded else "original", [])
-        if query is not None and f"({query})" not in column:
-            column.append(f"({query})")
-    return {column: " | ".join(queries) for column, queries in out.items() if queries}
+        found = TsMatch("folded" if phrase.folded else "original", query) if query is not None else None
+        if found is not None and found not in out:
+            out.append(found)
+    return out

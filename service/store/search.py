@@ -2,14 +2,21 @@
 from __future__ import annotations
 
 import json
+import math
 
 from service.search import (All, Any_, Node, Not, Phrase, TsMatch, index_forms, to_fts, to_tsqueries, to_tsquery,
-                            ts_rank_queries)
+                            ts_phrase_queries)
 from service.store.common import utcnow
 
-# ts_rank's weights of the tsvectors' labels {D, C, B, A}: the title (A) weighs three times the body (B), as bm25's
-# column weights on SQLite
-_TS_WEIGHTS = "CAST('{0, 0, 0.3333, 1}' AS float4[])"
+# Relevance on PostgreSQL: bm25 as FTS5 computes it (k1 = 1.2, b = 0.75; the title weighing three times the body), over
+# the tsvectors. A phrase's frequency in a row is ts_rank_cd's weighted count of its occurrences (labels {D, C, B, A}:
+# body 1/3, title 1, times 3; exact for a word or a prefix), a row's length the bytes of its title and body against their
+# average over the rows found (FTS5: its tokens against the whole table's average), a phrase's rarity (when a query has
+# several) counted with the GIN index.
+_TS_WEIGHTS = "CAST(ARRAY[0, 0, 0.3333, 1] AS float4[])"
+_BM25_TF = "3 * ts_rank_cd(" + _TS_WEIGHTS + ", s.{column}, to_tsquery('simple', ?), 0)"
+_BM25_NORM = ("(0.3 + 0.9 * (octet_length(s.title) + octet_length(s.body) + 1)"
+              " / avg(octet_length(s.title) + octet_length(s.body) + 1) OVER ())")
 
 
 def _ts_sql(node, params: list) -> str:
@@ -32,6 +39,29 @@ class SearchRepository:
     def _index_search(self, item_id: int, forms: tuple[str, str, str, str]) -> None:
         self.db.execute("INSERT INTO items_search (rowid, title, body, title_folded, body_folded)"
                         " VALUES (?, ?, ?, ?, ?)", [item_id, *forms])
+
+    def _bm25_sql(self, phrases: list[TsMatch]) -> tuple[str, list]:
+        """PostgreSQL: the score (lower is better, as SQLite's bm25) of the phrases a query finds rows by, with its
+        values."""
+        terms, values = [], []
+        total = 0
+        if len(phrases) > 1:   # with one phrase its rarity weighs every row alike
+            estimate = self.db.execute("SELECT reltuples FROM pg_class WHERE oid = CAST('items_search' AS regclass)"
+                                       ).fetchone()[0]
+            total = estimate if estimate >= 100_000 else self.db.execute(
+                "SELECT COUNT(*) FROM items_search").fetchone()[0]
+        for phrase in phrases:
+            if phrase.column not in ("original", "folded"):
+                raise ValueError(f"no tsvector {phrase.column!r} in items_search")
+            idf = 1.0
+            if len(phrases) > 1:
+                found = self.db.execute(f"SELECT COUNT(*) FROM items_search WHERE {phrase.column}"
+                                        " @@ to_tsquery('simple', ?)", [phrase.query]).fetchone()[0]
+                idf = max(1e-6, math.log((total - found + 0.5) / (found + 0.5)))
+            tf = _BM25_TF.replace("{column}", phrase.column)
+            terms.append(f"? * {tf} * 2.2 / ({tf} + {_BM25_NORM})")
+            values += [idf, phrase.query, phrase.query]
+        return ("-(" + " + ".join(terms) + ")" if terms else "0"), values
 
     def _folded_match(self, words: list[str], phrase: bool) -> tuple[str, list]:
         """(condition, its values) that the folded text of items_fts `f` holds these folded words: in a row when
@@ -76,8 +106,8 @@ class SearchRepository:
 
         `match`: the query's tree, written as an FTS5 MATCH on SQLite (to_fts) and as tsquery conditions over the
         `original` and `folded` tsvectors on PostgreSQL (to_tsqueries); on SQLite an FTS5 expression (a text) too.
-        `order`: "relevance" (the title weighing three times the body; newest first among equals: bm25 on SQLite,
-        ts_rank on PostgreSQL, as a score that is lower for the better match on both) or "newest".
+        `order`: "relevance" (bm25, the title weighing three times the body, as a score lower for the better match;
+        newest first among equals) or "newest" (on PostgreSQL the score is then not computed: 0).
         `units`: when given, observations only of those units; items with no unit (the press) too unless
         `include_public` is False. Rows carry the whole text (for the snippet) and their stream facts.
         """
@@ -92,11 +122,8 @@ class SearchRepository:
             source_sql = "items_search s JOIN items i ON i.id = s.rowid"
             found = to_tsqueries(match)
             clauses.append("FALSE" if found is None else _ts_sql(found, params))
-            ranks = []
-            for column, query in ts_rank_queries(match).items():   # column: "original" or "folded"
-                ranks.append(f"ts_rank({_TS_WEIGHTS}, s.{column}, to_tsquery('simple', ?), 1)")
-                rank_params.append(query)
-            rank = "-(" + " + ".join(ranks) + ")" if ranks else "0"
+            if order == "relevance":
+                rank, rank_params = self._bm25_sql(ts_phrase_queries(match))
         elif match:
             source_sql = "items_search s JOIN items i ON i.id = s.rowid"
             clauses.append("items_search MATCH ?")
