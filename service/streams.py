@@ -14,6 +14,7 @@ import uuid
 from array import array
 from collections import Counter
 from dataclasses import astuple, dataclass, field
+from operator import itemgetter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable
@@ -49,19 +50,23 @@ def content_terms(segmented: str) -> Counter[str]:
 def weigh(terms: Counter[str], df: dict[str, int], n_docs: int, keep: int = VECTOR_TERMS) -> dict[str, float]:
     """Sub-linear TF × IDF, L2-normalised, the strongest `keep` terms."""
     weights = {t: (1 + math.log(c)) * (math.log((n_docs + 1) / (df.get(t, 0) + 1)) + 1) for t, c in terms.items()}
-    top = sorted(weights.items(), key=lambda kv: -kv[1])[:keep]
+    top = sorted(weights.items(), key=itemgetter(1), reverse=True)[:keep]   # ties in insertion order
     norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
     return {t: w / norm for t, w in top}
 
 
-def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+def cosine(a: dict[str, float], b: dict[str, float], na: float | None = None, nb: float | None = None) -> float:
+    """Cosine of two sparse vectors; `na` and `nb`, when given, are their norms (a stream's kept `norm`, computed
+    by the same sum, so the result is the same to the last bit)."""
     if len(a) > len(b):
-        a, b = b, a
+        a, b, na, nb = b, a, nb, na
     dot = sum(w * b.get(t, 0.0) for t, w in a.items())
     if not dot:
         return 0.0
-    na = math.sqrt(sum(w * w for w in a.values()))
-    nb = math.sqrt(sum(w * w for w in b.values()))
+    if na is None:
+        na = math.sqrt(sum(w * w for w in a.values()))
+    if nb is None:
+        nb = math.sqrt(sum(w * w for w in b.values()))
     return dot / (na * nb)
 
 
@@ -87,7 +92,8 @@ class _Stream:
         for t, w in vector.items():
             self.centroid[t] = self.centroid.get(t, 0.0) + w
         if len(self.centroid) > keep:
-            self.centroid = dict(sorted(self.centroid.items(), key=lambda kv: -kv[1])[:keep])
+            # by weight, highest first, ties in insertion order (a stable sort), as sorting on -weight would
+            self.centroid = dict(sorted(self.centroid.items(), key=itemgetter(1), reverse=True)[:keep])
         self.norm = _norm(self.centroid)
         self.first_seen = min(self.first_seen, seen_at)
         self.last_seen = max(self.last_seen, seen_at)
@@ -340,6 +346,7 @@ def assign(store: Store, annotated: list[tuple[dict[str, Any], Any]],
 
 
 _resumable: dict[tuple, "StreamPlacer"] = {}
+DUPLICATES_SLACK_DAYS = 1.0   # signatures older than the near-duplicate window by this much are dropped from memory
 
 
 class StreamPlacer:
@@ -396,16 +403,15 @@ class StreamPlacer:
             self.stream_of = {item_id: stream_id for item_id, _, _, stream_id, _ in rows}
             self._rebuild_duplicates([(sig, (item_id, story_id, published))
                                       for item_id, sig, story_id, _, published in rows], since)
-        elif len(self.duplicates) > 2 * self._recent_count(since) + 1000:
-            # drop what has fallen out of the window, so lookups stay as cheap as on the first day
+        elif self.duplicates.payloads and self.duplicates.payloads[0][2] < _shift(since, -DUPLICATES_SLACK_DAYS):
+            # drop what has fallen out of the window (at most once a day: the oldest signature, the first added, is
+            # more than a day out of it), so lookups stay as cheap as on the first day; what is dropped could never
+            # be accepted, so no lookup's answer changes
             keep = [(sig, payload) for sig, payload in zip(self.duplicates.signatures, self.duplicates.payloads)
                     if payload[2] >= since]
             self.stream_of = {payload[0]: self.stream_of[payload[0]] for _, payload in keep}
             self._rebuild_duplicates(keep, since)
         return self.duplicates
-
-    def _recent_count(self, since: str) -> int:
-        return sum(1 for payload in self.duplicates.payloads if payload[2] >= since)
 
     def _rebuild_duplicates(self, entries, since: str) -> None:
         self.duplicates = SimhashIndex(self.settings.duplicate_distance)
@@ -524,7 +530,7 @@ def _merge_similar(store: Store, index: _Index, touched: list[_Stream], settings
         since = max(_shift(stream.first_seen, -settings.window_days), floor)
         best, best_score = None, 0.0
         for other in sorted(index.similar(stream, settings.merge_threshold, since), key=lambda s: s.id):
-            score = cosine(stream.centroid, other.centroid)
+            score = cosine(stream.centroid, other.centroid, stream.norm, other.norm)
             if score > best_score:
                 best, best_score = other, score
         if best is not None and best_score >= settings.merge_threshold:
