@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
+
 from collectors.items import RawItem
 from service.store import MIGRATIONS, Store
 
@@ -17,13 +19,18 @@ def test_migrate_creates_schema_and_is_repeatable(tmp_path):
     assert store.migrate() == len(MIGRATIONS)
     assert store.migrate() == len(MIGRATIONS)
     assert store.is_initialised
-    mode = store.db.execute("PRAGMA journal_mode").fetchone()[0]
-    assert mode == "wal"
     tables = set(store.db.table_names())
     for name in ("sources", "items", "annotations", "streams", "stream_items", "flags", "flag_events", "labels",
                  "users", "org_units", "api_tokens", "watch_terms", "briefings", "model_versions", "runs",
                  "items_fts", "schema_version"):
         assert name in tables, name
+
+
+@pytest.mark.sqlite_only("write-ahead logging is SQLite's journal mode; PostgreSQL has its own WAL, always on")
+def test_a_new_sqlite_store_uses_write_ahead_logging(tmp_path):
+    store = Store(tmp_path / "p.db")
+    store.migrate()
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_same_item_twice_is_stored_once(store):

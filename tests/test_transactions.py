@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,8 +32,38 @@ def _counts(store: Store) -> tuple[int, int]:
 
 
 def _schema(store: Store) -> dict[str, str]:
+    """Every table, index and trigger of the store with its definition (a PostgreSQL table's: its columns)."""
+    if store.backend == "postgresql":
+        schema = store.db.execute("SELECT current_schema()").fetchone()[0]
+        out = {f"{name}": "CREATE TABLE " + repr(_columns(store, name)) for name in store.db.table_names()}
+        for name, sql in store.db.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()").fetchall():
+            out[name] = sql.replace(f"{schema}.", "")
+        for name, sql in store.db.execute(
+                "SELECT t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                " WHERE NOT t.tgisinternal AND c.relnamespace = CAST(current_schema() AS regnamespace)").fetchall():
+            out[f"trigger {name}"] = sql.replace(f"{schema}.", "")
+        return out
     return {r[0]: re.sub(r"\s+", " ", r[1] or "") for r in store.db.execute(
         "SELECT name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").fetchall()}
+
+
+def _columns(store: Store, table: str) -> list[tuple]:
+    """(name, type, not null) of a table's columns in their order."""
+    if store.backend == "postgresql":
+        return [(r[0], r[1], r[2] == "NO") for r in store.db.execute(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()]
+    return [(r[1], r[2], bool(r[3])) for r in store.db.execute(f"PRAGMA table_info([{table}])").fetchall()]
+
+
+def _unchecked_foreign_keys(store: Store) -> list:
+    """Rows whose foreign keys point nowhere (SQLite checks them on request; PostgreSQL refuses such a row on write,
+    so what could remain is a constraint left unvalidated)."""
+    if store.backend == "postgresql":
+        return store.db.execute("SELECT conname FROM pg_constraint WHERE contype = 'f' AND NOT convalidated"
+                                " AND connamespace = CAST(current_schema() AS regnamespace)").fetchall()
+    return store.db.execute("PRAGMA foreign_key_check").fetchall()
 
 
 def test_sqlite_utils_does_not_make_with_conn_a_transaction(tmp_path):
@@ -195,10 +228,9 @@ def test_a_database_made_by_the_first_schema_upgrades_to_the_current_one(tmp_pat
     assert set(old_schema) == set(new_schema)
     for table in [n for n in new_schema if not n.startswith("items_fts")]:
         if new_schema[table].startswith("CREATE TABLE"):
-            cols = lambda s: [(r[1], r[2], r[3]) for r in s.db.execute(f"PRAGMA table_info([{table}])").fetchall()]
-            assert cols(upgraded) == cols(fresh), table
+            assert _columns(upgraded, table) == _columns(fresh, table), table
     assert _counts(upgraded) == (2, 2) and upgraded.user("ctv") is not None
-    assert upgraded.db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert _unchecked_foreign_keys(upgraded) == []
 
 
 def test_a_failing_migration_changes_nothing(tmp_path):
@@ -210,13 +242,14 @@ def test_a_failing_migration_changes_nothing(tmp_path):
         CREATE TABLE half_made (id INTEGER PRIMARY KEY);
         ALTER TABLE items ADD COLUMN never_there TEXT;
         UPDATE items SET never_there = 'x';
-        INSERT INTO items (content_hash, kind, published_at, day, collected_at) VALUES ('h', 'nonsense', '', '', '');
+        INSERT INTO items (content_hash, kind, published_at, day, collected_at) VALUES ('h', 'nonsense',
+            '2026-02-01T00:00:00+00:00', '2026-02-01', '2026-02-01T00:00:00+00:00');
     """]
     with pytest.raises(sqlite3.IntegrityError):
         store.migrate(broken)
     assert store.schema_version() == version
     assert _schema(store) == before
-    assert "never_there" not in {c.name for c in store.db["items"].columns}
+    assert "never_there" not in {c[0] for c in _columns(store, "items")}
     assert _counts(store) == (1, 1)
     # a syntax error half-way is refused the same way
     with pytest.raises(sqlite3.OperationalError):
@@ -259,6 +292,44 @@ def test_two_processes_migrating_at_once_apply_each_migration_once(tmp_path):
         assert [r[0] for r in rows] == list(range(1, len(MIGRATIONS) + 1))
 
 
+_MIGRATE_WHEN_TOLD = """
+import sys, time
+from pathlib import Path
+from service.store import Store
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.005)
+with Store(sys.argv[1]) as store:
+    print(store.migrate())
+"""
+
+
+def test_processes_migrating_one_new_store_at_once_all_get_it(tmp_path):
+    """`pulse serve`, a `pulse process` from cron and workers on other machines may open one new store together:
+    separate processes (on PostgreSQL: separate sessions that each make the store's schema and take the write lock),
+    released at once, all end with the whole schema and each migration is applied once."""
+    path, go = tmp_path / "p.db", tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", _MIGRATE_WHEN_TOLD, str(path), str(go)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    try:
+        time.sleep(1.0)   # let them import and wait at the line
+        go.touch()
+        outs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], [o[1][-2000:] for o in outs]
+    assert [o[0].strip() for o in outs] == [str(len(MIGRATIONS))] * 4
+    with Store(path) as store:
+        rows = store.db.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+        assert [r[0] for r in rows] == list(range(1, len(MIGRATIONS) + 1))
+        assert store.is_initialised
+
+
+@pytest.mark.sqlite_only("the switch of a new SQLite file to write-ahead logging; the PostgreSQL analogue (several "
+                         "processes making and migrating one new store) is the test above")
 def test_processes_opening_a_new_database_together_all_get_it(tmp_path):
     """Switching a new database to WAL needs it to itself and SQLite answers «locked» at once instead of waiting:
     before the retry, about 1 round in 60 of four threads opening one new file failed (and hung this suite's CI);

@@ -78,7 +78,8 @@ def _reraise(exc: Exception):
         return PgIntegrityError(str(exc))
     if isinstance(exc, psycopg.errors.RaiseException):    # a trigger's refusal (RAISE in SQLite: IntegrityError)
         return PgIntegrityError(str(exc))
-    if isinstance(exc, psycopg.OperationalError):
+    if isinstance(exc, (psycopg.OperationalError, psycopg.ProgrammingError)):
+        # SQLite says OperationalError for a syntax error, a missing table or column too
         return PgOperationalError(str(exc))
     if isinstance(exc, psycopg.Error):
         return PgDatabaseError(str(exc))
