@@ -113,8 +113,10 @@ def _reads(store: Store) -> dict:
         "labels": store.latest_labels("topic"),
         "report": report,
         "to process": store.count_to_process(),
-        "dashboard": store.items_per_day_by_channel("2026-01-01", "2026-03-01", None),
-        "tone": store.tone_per_day("2026-01-01", "2026-03-01", None),
+        # grouped rows in no promised order (PostgreSQL's hash aggregate lists them as it likes)
+        "dashboard": sorted(store.items_per_day_by_channel("2026-01-01", "2026-03-01", None),
+                            key=lambda r: (r["day"], r["grp"])),
+        "tone": sorted(store.tone_per_day("2026-01-01", "2026-03-01", None), key=lambda r: (r["day"], r["sentiment"])),
         "jobs": store.jobs(),
     }
 
