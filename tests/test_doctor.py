@@ -155,3 +155,19 @@ def test_doctor_on_a_sound_store_changes_nothing(timeline_store, cli):
     result = cli("doctor")
     assert result.exit_code == 0 and "integrity check: ok" in result.output
     assert store.db.execute("SELECT COUNT(*), SUM(size) FROM streams").fetchone() == before
+
+
+def test_foreign_key_violations_are_listed_on_either_backend(tmp_path):
+    """What a copy with its constraints held off (or SQLite with foreign keys off) may leave: a row citing no item."""
+    store = Store(tmp_path / "p.db")
+    store.migrate()
+    assert store.foreign_key_violations() == []
+    held_off = ("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON") if store.backend == "sqlite" else (
+        "SET session_replication_role = replica", "SET session_replication_role = DEFAULT")
+    store.db.execute(held_off[0])
+    store.db.execute("INSERT INTO annotations (item_id, model_version, topic, topic_score, sentiment, sentiment_score,"
+                     " keyphrases, created_at) VALUES (999, 'v', 't', 1.0, 'neutral', 1.0, '[]',"
+                     " '2026-01-01T00:00:00+00:00')")
+    store.db.execute(held_off[1])
+    assert [(table, parent) for table, _, parent in store.foreign_key_violations()] == [("annotations", "items")]
+    store.close()

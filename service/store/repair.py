@@ -118,7 +118,8 @@ class RepairRepository:
                                      " WHERE id = ?1", [(s,) for s in stream_ids])
 
     def foreign_key_violations(self) -> list[tuple]:
-        """Rows whose reference points at no row: (table, row key, referenced table); [] when sound. SQLite's
+        """Rows whose reference points at no row: (table, its rowid on SQLite or its missing key on PostgreSQL,
+        referenced table); [] when sound. SQLite's
         `PRAGMA foreign_key_check`; on PostgreSQL each foreign key is checked by a query (its constraint is held off
         while a whole-store copy writes, service/store/copy.py)."""
         if self.backend == "sqlite":
