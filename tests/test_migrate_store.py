@@ -9,6 +9,7 @@ these tests never skip for want of it. The source is always SQLite, whichever ba
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -252,21 +253,27 @@ def test_a_killed_copy_leaves_no_data_and_the_next_run_completes(source, schema)
         _writes_go_on(pg, next_id=68)
 
 
+def _roles(server: str, *statements: str) -> None:
+    """Run role statements as the server's superuser, one session at a time (GRANT/REVOKE on the database from two
+    test runs at once would fail with «tuple concurrently updated»)."""
+    with psycopg.connect(server) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(7305)")
+        database = conn.execute("SELECT current_database()").fetchone()[0]
+        for statement in statements:
+            conn.execute(statement.format(database=database))
+
+
 def test_an_owner_without_superuser_rights_copies_with_the_tables_triggers_disabled(source, server):
     """A production database's owner is seldom a superuser: the copy then disables the tables' own triggers inside
     its transaction (foreign keys still checked, tables in dependency order) and enables them again."""
     role, name = f"migrator_{uuid.uuid4().hex[:10]}", f"migrate_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER")
-        conn.execute(f"GRANT CREATE ON DATABASE postgres TO {role}")
-    target = postgres.with_schema(server.replace("://postgres@", f"://{role}@"), name)
+    _roles(server, f"CREATE ROLE {role} LOGIN NOSUPERUSER", f'GRANT CREATE ON DATABASE "{{database}}" TO {role}')
+    target = postgres.with_schema(re.sub(r"://[^@/]*@", f"://{role}@", server), name)
     try:
         report = migrate_store(source, target, batch=20)
         assert report.ok and report.committed and report.triggers == "disabled"
         with Store(target) as pg:
             _writes_go_on(pg, next_id=68)
     finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-            conn.execute(f"REVOKE CREATE ON DATABASE postgres FROM {role}")
-            conn.execute(f"DROP ROLE {role}")
+        _roles(server, f"DROP SCHEMA IF EXISTS {name} CASCADE", f'REVOKE CREATE ON DATABASE "{{database}}" FROM {role}',
+               f"DROP ROLE {role}")
