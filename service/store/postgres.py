@@ -183,12 +183,23 @@ def translate(sql: str) -> tuple[str, tuple[int, ...] | None, bool]:
     return text, order, returning_id
 
 
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def _in_range(value: Any) -> Any:
+    """An integer beyond 64 bits is refused as SQLite refuses it (OverflowError, a 400 for the web), instead of being
+    sent as a numeric that silently matches nothing."""
+    if type(value) is int and not _INT64[0] <= value <= _INT64[1]:
+        raise OverflowError("Python int too large to convert to a 64-bit INTEGER")
+    return value
+
+
 def _values(params: Any, order: tuple[int, ...] | None) -> Any:
     if params is None:
         return ()
     if isinstance(params, dict):
-        return params
-    params = list(params)
+        return {k: _in_range(v) for k, v in params.items()}
+    params = [_in_range(v) for v in params]
     if order is not None:
         return [params[i] for i in order]
     return params
