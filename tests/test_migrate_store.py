@@ -148,7 +148,7 @@ def _writes_go_on(pg: Store, next_id: int) -> None:
     assert after == before + 1 and pg.count_to_process() == queued + 1
 
 
-def test_a_store_is_copied_verified_and_read_back_the_same(source, copied):
+def test_a_store_is_copied_verified_and_read_back_the_same(source, copied, tmp_path):
     url, result = copied
     assert result.exit_code == 0, result.output
     summary = result.stdout
@@ -173,6 +173,10 @@ def test_a_store_is_copied_verified_and_read_back_the_same(source, copied):
         assert expected["dashboard"] and expected["flags"] and expected["to process"] == 0
         assert expected["search"][0] >= 3 and expected["folded search"][0] > expected["search"][0]
         assert len(expected["fts search"]) >= 3
+    checks = [CliRunner().invoke(app, ["--db", str(db), "doctor", "--check"], env={"PULSE_DATA": str(tmp_path)})
+              for db in (source, url)]
+    assert checks[0].exit_code == checks[1].exit_code == 0 and "integrity check: ok" in checks[1].stdout
+    assert checks[1].stdout == checks[0].stdout, "`pulse doctor --check` finds the copy as sound as its source"
 
 
 def test_a_target_holding_data_is_refused_and_left_as_it_was(source, copied):
