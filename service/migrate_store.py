@@ -19,10 +19,10 @@ import hashlib
 import re
 import sqlite3
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
 
 from service.store import MIGRATIONS, Store, is_postgres, postgres
 from service.store import copy as store_copy

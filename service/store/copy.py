@@ -8,9 +8,9 @@ migrated *to* PostgreSQL); reading works on both backends, so the same functions
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 NOT_COPIED = {"schema_version"}   # the target's own migration history, written by its migrate()
 SEEDED = {"placement_state"}      # tables whose rows the migrations write themselves: replaced by the source's rows
