@@ -233,9 +233,12 @@ def _chat_word(match: re.Match[str]) -> str:
 # --- public ------------------------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
     """Canonical Unicode Vietnamese: NFC, entities unescaped, legacy encodings converted, one tone placement,
-    chat spellings expanded, stretched letters shortened, spaces collapsed. Never raises on a str."""
+    chat spellings expanded, stretched letters shortened, spaces collapsed. Never raises on a str.
+
+    The last few thousand answers are kept: processing normalizes each text twice (annotation, then placement)."""
     if not text:
         return ""
     text = html.unescape(text)
