@@ -6,7 +6,9 @@ file and stores collaborators' submissions, each in its own process killed at a 
 the two the moment it holds the database's write lock, i.e. inside its transaction), then kills `pulse process` at a
 random moment, mostly after its first batch has committed (or lets it finish). At the end everything is
 imported, submitted and processed once more without kills, and the store must hold every item once, annotated once,
-placed once, indexed once, every web observation with its submission, and pass SQLite's integrity check.
+placed once, indexed once, every web observation with its submission, and pass the database's integrity check
+(on PostgreSQL too: `--backend postgresql` puts the store on the test server; the write lock probed is then the
+advisory lock every unit of work takes).
 """
 from __future__ import annotations
 
@@ -97,16 +99,11 @@ def _kill_while_writing(proc: subprocess.Popen, db: Path, limit: float) -> bool 
     """SIGKILL the process the moment the database's write lock is held (by it: nothing else writes meanwhile), so
     the kill lands inside its transaction. Returns True when so killed, False when it finished first, None when it
     never wrote within `limit` seconds (then it is killed anyway)."""
-    import sqlite3
-
-    probe = sqlite3.connect(db, timeout=0, isolation_level=None)
+    probe = _LockProbe(db)
     deadline = time.monotonic() + limit
     try:
         while proc.poll() is None:
-            try:
-                probe.execute("BEGIN IMMEDIATE")
-                probe.execute("ROLLBACK")
-            except sqlite3.OperationalError:   # locked: a writer is inside its transaction right now
+            if probe.held():   # a writer is inside its transaction right now
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
                 proc.err_file.close()
@@ -119,6 +116,41 @@ def _kill_while_writing(proc: subprocess.Popen, db: Path, limit: float) -> bool 
         probe.close()
     _check_exit(proc)
     return False
+
+
+class _LockProbe:
+    """Whether some process holds the store's write lock right now: on SQLite `BEGIN IMMEDIATE` is refused at once;
+    on PostgreSQL the advisory lock every unit of work takes (service/store/base.py) cannot be taken."""
+
+    def __init__(self, db: Path):
+        from service.store import postgres
+
+        url = postgres.postgres_location(db)
+        if url is None:
+            import sqlite3
+
+            self.conn = sqlite3.connect(db, timeout=0, isolation_level=None)
+        else:
+            self.conn = postgres.Connection(url)
+        self.postgres = url is not None
+
+    def held(self) -> bool:
+        import sqlite3
+
+        if self.postgres:
+            from service.store.base import WRITE_LOCK
+
+            # taken and let go within this one statement (autocommit) when free
+            return not self.conn.execute("SELECT pg_try_advisory_xact_lock(?)", [WRITE_LOCK]).fetchone()[0]
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            return True
+        return False
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def _check_exit(proc: subprocess.Popen) -> None:
@@ -143,7 +175,13 @@ def invariants(db: Path) -> list[str]:
         problems = []
         if store.integrity_check() != ["ok"]:
             problems.append(f"integrity check: {store.integrity_check()}")
-        if store.db.execute("PRAGMA foreign_key_check").fetchall():
+        # SQLite checks foreign keys on request; PostgreSQL refuses a dangling one on write, unless a constraint was
+        # left unvalidated
+        dangling = store.db.execute(
+            "SELECT conname FROM pg_constraint WHERE contype = 'f' AND NOT convalidated"
+            " AND connamespace = CAST(current_schema() AS regnamespace)" if store.backend == "postgresql"
+            else "PRAGMA foreign_key_check").fetchall()
+        if dangling:
             problems.append("foreign key check failed")
         if n := store.count_annotated_unplaced():
             problems.append(f"{n} items annotated but not placed")
@@ -166,7 +204,10 @@ def invariants(db: Path) -> list[str]:
 def _annotations(db: Path) -> int:
     import sqlite3
 
-    conn = sqlite3.connect(db, timeout=30)
+    from service.store import postgres
+
+    url = postgres.postgres_location(db)
+    conn = sqlite3.connect(db, timeout=30) if url is None else postgres.Connection(url)
     try:
         return conn.execute("SELECT COUNT(*) FROM annotations").fetchone()[0]
     except sqlite3.OperationalError:
