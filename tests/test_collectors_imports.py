@@ -69,7 +69,8 @@ def test_a_bad_line_costs_only_itself_and_says_its_number(tmp_path):
         "line 3: org_unit must be a string, not list.",
         "line 4: the date 9999-12-31 is more than a day in the future.",
         "line 5: the date 1989-12-31 is before 1990.",
-        f"line 6: the date {(NOW + timedelta(days=3)).date().isoformat()} is more than a day in the future.",
+        f"line 6: the date {(NOW + timedelta(days=3) + timedelta(hours=7)).date().isoformat()} is more than a day in "
+        "the future.",   # the day as the file meant it, in Vietnam time (UTC+7): the next day after 17:00 UTC
         "line 7: text must be a string, not int.",
         "line 8: expected a JSON object.",
         "line 9: not valid JSON.",
