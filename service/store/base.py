@@ -13,7 +13,6 @@ from service.store.common import utcnow
 from service.store import postgres
 from service.store.migrations import MIGRATIONS, postgres_statements, sql_statements
 
-WRITE_LOCK = 0x70756C7365   # the advisory lock every PostgreSQL unit of work holds ("pulse")
 
 
 class StoreBase:
@@ -133,7 +132,7 @@ class StoreBase:
             # one writer at a time, as SQLite's BEGIN IMMEDIATE: a check and the write it decides stay together
             # (e.g. «queue a job only when none is open») whichever process or machine runs them
             conn.execute("BEGIN")
-            conn.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
+            conn.execute("SELECT pg_advisory_xact_lock(?)", [conn.write_lock])
         else:
             conn.execute("BEGIN IMMEDIATE")
         try:

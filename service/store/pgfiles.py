@@ -124,9 +124,10 @@ def restore_dump(source: str | Path, url: str, source_schema: str) -> None:
     """Replace the store at `url` (existing or not) by the archive `source`, taken from `source_schema`: one
     transaction holding the store's write lock (service/store/base.py), the target's schema dropped and made again
     from the archive; on any error nothing changes."""
-    from service.store.base import WRITE_LOCK
+    from psycopg.conninfo import conninfo_to_dict
 
     base, schema = _server_and_schema(url)
+    lock = postgres.write_lock_key(conninfo_to_dict(base).get("dbname") or "postgres", schema)
     postgres.ensure_schema(url, schema)
     comment = _schema_comment(base, schema)
     proc = subprocess.Popen([_tool("psql"), "--no-psqlrc", "--quiet", "--single-transaction", "-v", "ON_ERROR_STOP=1",
@@ -134,7 +135,7 @@ def restore_dump(source: str | Path, url: str, source_schema: str) -> None:
                             stderr=subprocess.PIPE, text=True, encoding="utf-8")
     assert proc.stdin is not None
     try:
-        proc.stdin.write(f"SELECT pg_advisory_xact_lock({WRITE_LOCK});\n"
+        proc.stdin.write(f"SELECT pg_advisory_xact_lock({lock});\n"
                          f"DROP SCHEMA IF EXISTS {schema} CASCADE;\nCREATE SCHEMA {schema};\n")
         if comment is not None:
             proc.stdin.write(f"COMMENT ON SCHEMA {schema} IS {_literal(comment)};\n")

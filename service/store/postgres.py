@@ -44,6 +44,12 @@ def postgres_location(location: str | Path) -> str | None:
 _PATH_OF: dict[str, str] = {}   # schema → the path it stands for (written on the schema as its comment)
 
 
+def write_lock_key(database: str, schema: str) -> int:
+    """The advisory lock a store's units of work hold (service/store/base.py): one per store (database and schema),
+    so stores sharing a server never wait for each other's writes."""
+    return int(hashlib.sha1(f"pulse write {database}.{schema}".encode()).hexdigest()[:15], 16)
+
+
 def schema_for_path(path: str | Path) -> str:
     return "p_" + hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:20]
 
@@ -251,6 +257,8 @@ class Connection:
         self._pg = psycopg.connect(url, autocommit=True)
         _adapt(self._pg)
         self._pg.execute("SET TIME ZONE 'UTC'")
+        database, schema = self._pg.execute("SELECT current_database(), current_schema()").fetchone()
+        self.write_lock = write_lock_key(database, schema or "public")
 
     @property
     def in_transaction(self) -> bool:
