@@ -81,8 +81,11 @@ class SimhashIndex:
             width = hi - lo
             ones = [1 << b for b in range(width)]
             twos = [(1 << a) | (1 << b) for a in range(width) for b in range(a + 1, width)]
-            self._flips.append(np.array([0] + ones + twos, dtype=np.uint64))
+            self._flips.append(np.array([0] + ones + twos, dtype=np.int64))
         self._buckets: list[dict[int, list[int]]] = [defaultdict(list) for _ in self._bands]
+        # which band values hold signatures, one byte per possible value (a few MB): the values within reach of a
+        # lookup are checked with one numpy read, whatever the number of signatures held
+        self._present = [np.zeros(mask + 1, dtype=bool) for _, mask in self._bands]
         self.signatures: list[int] = []
         self.payloads: list[Any] = []
 
@@ -95,8 +98,10 @@ class SimhashIndex:
         self.payloads.append(payload)
         if signature == 0:
             return
-        for (shift, mask), buckets in zip(self._bands, self._buckets):
-            buckets[(signature >> shift) & mask].append(position)
+        for (shift, mask), buckets, present in zip(self._bands, self._buckets, self._present):
+            value = (signature >> shift) & mask
+            buckets[value].append(position)
+            present[value] = True
 
     def nearest(self, signature: int, accept=None) -> tuple[int, int]:
         """(position, distance) of the closest signature within `max_distance` whose payload `accept`s (all when
@@ -105,10 +110,11 @@ class SimhashIndex:
             return -1, SIMHASH_BITS + 1
         best, best_distance = -1, self.max_distance + 1
         signatures = self.signatures
-        for (shift, mask), buckets, flips in zip(self._bands, self._buckets, self._flips):
-            value = (signature >> shift) & mask
-            # the band values within reach that hold signatures: one set operation in C, not a loop of lookups
-            for key in buckets.keys() & np.bitwise_xor(flips, np.uint64(value)).tolist():
+        for (shift, mask), buckets, flips, present in zip(self._bands, self._buckets, self._flips, self._present):
+            within = np.bitwise_xor(flips, (signature >> shift) & mask)
+            # the band values within reach that hold signatures (the order they are met in does not matter: the
+            # nearest accepted signature, first added on a tie, wins whatever the order)
+            for key in within[present[within]].tolist():
                 for position in buckets[key]:   # a position met twice cannot win twice
                     distance = (signatures[position] ^ signature).bit_count()
                     if distance < best_distance or (distance == best_distance and position < best):
