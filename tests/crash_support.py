@@ -138,10 +138,10 @@ class _LockProbe:
         import sqlite3
 
         if self.postgres:
-            from service.store.base import WRITE_LOCK
-
-            # taken and let go within this one statement (autocommit) when free
-            return not self.conn.execute("SELECT pg_try_advisory_xact_lock(?)", [WRITE_LOCK]).fetchone()[0]
+            # the store's own lock (service/store/postgres.py write_lock_key), taken and let go within this one
+            # statement (autocommit) when free
+            return not self.conn.execute("SELECT pg_try_advisory_xact_lock(?)",
+                                         [self.conn.write_lock]).fetchone()[0]
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             self.conn.execute("ROLLBACK")
