@@ -227,8 +227,14 @@ def _process_victim(proc: subprocess.Popen, db: Path, before: int, rng: random.R
     if proc.poll() is not None:
         _check_exit(proc)
         return False, False
+    committed = time.monotonic()
     killed = _kill_at(proc, rng.uniform(0, window))
+    if not killed:   # it wrote for less than the window: kill the next one sooner (a fast backend still gets killed)
+        _PROCESS_WRITES.append(time.monotonic() - committed)
     return killed, killed
+
+
+_PROCESS_WRITES: list[float] = []   # how long `pulse process` runs after its first commit, when it finished unkilled
 
 
 def _batch(batch_size: int | None) -> list[str]:
@@ -244,6 +250,7 @@ def crash_loop(workdir: Path, timeline_files: list[Path], kills: int, seed: int 
 
     t0 = time.monotonic()
     rng = random.Random(seed)
+    _PROCESS_WRITES.clear()
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "pulse.db"
     _run(pulse_command(db, "init"), workdir)
@@ -307,7 +314,8 @@ def crash_loop(workdir: Path, timeline_files: list[Path], kills: int, seed: int 
                 submit_estimate = time.monotonic() - started
             first = False
 
-        killed, after_commit = _process_victim(process, db, before, rng, window=2.0)
+        window = min([2.0] + [0.8 * t for t in _PROCESS_WRITES])
+        killed, after_commit = _process_victim(process, db, before, rng, window=window)
         if killed:
             report.kills["process"] += 1
             report.process_kills_after_a_commit += int(after_commit)
