@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from service.store.common import utcnow
+from service.store.items import ANNOTATION_INSERT, annotation_values
 
 _ITEM_COLUMNS = "i.id, i.title, i.text, i.published_at, i.day, i.source, i.org_unit, i.kind"
 
@@ -46,12 +47,8 @@ class ClaimsRepository:
             if not held:
                 return []
             now = utcnow()
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO annotations (item_id, model_version, topic, topic_score, news_topic,"
-                " sentiment, sentiment_score, toxicity, keyphrases, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(r["item_id"], model_version, r["topic"], r["topic_score"], r.get("news_topic"), r["sentiment"],
-                  r["sentiment_score"], r.get("toxicity"), json.dumps(r.get("keyphrases") or [], ensure_ascii=False),
-                  now) for r in rows if r["item_id"] in held])
+            self.db.conn.executemany("INSERT OR IGNORE" + ANNOTATION_INSERT,
+                                     [annotation_values(r, model_version, now) for r in rows if r["item_id"] in held])
             self.add_relevance([r for r in relevance if r["item_id"] in held])
             self.db.conn.executemany(
                 "UPDATE process_queue SET annotated_with = ?, claimed_by = NULL, lease_until = NULL"

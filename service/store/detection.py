@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterator
+from typing import Any
 
 from nlp.normalize import fold
 from service.store.common import utcnow
@@ -165,19 +165,6 @@ class DetectionRepository:
             " AND NOT EXISTS (SELECT 1 FROM item_relevance r WHERE r.item_id = i.id)").fetchone()[0]
 
     # --- what is left to process (the process_queue table, filled by a trigger on items) -----------------
-    def items_to_process(self, batch_size: int = 256) -> Iterator[list[dict]]:
-        """Batches of queued items, oldest first; each leaves the queue when `mark_processed` is called for it."""
-        last_id = 0
-        while True:
-            rows = list(self.db.query(
-                "SELECT i.id, i.title, i.text, i.published_at, i.day, i.source, i.org_unit, i.kind"
-                " FROM process_queue q JOIN items i ON i.id = q.item_id WHERE q.item_id > ? ORDER BY q.item_id LIMIT ?",
-                [last_id, batch_size]))
-            if not rows:
-                return
-            yield rows
-            last_id = rows[-1]["id"]
-
     def count_to_process(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM process_queue").fetchone()[0]
 

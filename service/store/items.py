@@ -12,6 +12,16 @@ from service.store.common import iso, item_hash, utcnow
 from service.timeutil import local_day, sql_day_modifier
 
 
+ANNOTATION_INSERT = (" INTO annotations (item_id, model_version, topic, topic_score, news_topic, sentiment,"
+                     " sentiment_score, toxicity, keyphrases, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def annotation_values(r: dict[str, Any], model_version: str, now: str) -> tuple:
+    """The values of ANNOTATION_INSERT for one item's annotation row."""
+    return (r["item_id"], model_version, r["topic"], r["topic_score"], r.get("news_topic"), r["sentiment"],
+            r["sentiment_score"], r.get("toxicity"), json.dumps(r.get("keyphrases") or [], ensure_ascii=False), now)
+
+
 class ItemsRepository:
     """Items (stored once), their annotations and the unit each belongs to."""
 
@@ -99,15 +109,8 @@ class ItemsRepository:
     def add_annotations(self, rows: list[dict[str, Any]]) -> None:
         now = utcnow()
         with self.transaction():
-            for r in rows:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO annotations (item_id, model_version, topic, topic_score, news_topic,"
-                    " sentiment, sentiment_score, toxicity, keyphrases, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [r["item_id"], r["model_version"], r["topic"], r["topic_score"], r.get("news_topic"),
-                     r["sentiment"], r["sentiment_score"], r.get("toxicity"),
-                     json.dumps(r.get("keyphrases") or [], ensure_ascii=False), now],
-                )
+            self.db.conn.executemany("INSERT OR REPLACE" + ANNOTATION_INSERT,
+                                     [annotation_values(r, r["model_version"], now) for r in rows])
 
     def annotation(self, item_id: int, model_version: str) -> dict | None:
         rows = list(self.db.query("SELECT * FROM annotations WHERE item_id = ? AND model_version = ?",

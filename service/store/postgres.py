@@ -323,7 +323,7 @@ class _Table:
         self.db, self.name = db, name
 
     def exists(self) -> bool:
-        return self.name in self.db.table_names()
+        return self.db.execute("SELECT to_regclass(?) IS NOT NULL", [self.name]).fetchone()[0]
 
 
 class Database:
