@@ -83,20 +83,25 @@ class StoreBase:
     def migrate(self, migrations: list[str] | None = None) -> int:
         """Apply every migration not yet applied; returns the schema version reached.
 
-        Each migration runs statement by statement inside one transaction with its version row (`executescript`
-        would commit on its own), so a migration that fails leaves the schema and the version as they were.
+        The pending migrations run statement by statement inside one transaction with their version rows
+        (`executescript` would commit on its own), so a migration that fails leaves the schema and the version as they
+        were. A store already at the last version is only read (no write lock): opening a store is cheap.
         """
         migrations = MIGRATIONS if migrations is None else migrations
-        for number, script in enumerate(migrations, start=1):
-            with self.transaction():
-                self.db.conn.execute("CREATE TABLE IF NOT EXISTS schema_version"
-                                     " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-                if number <= self.schema_version():   # read inside the write lock: two processes never both apply it
+        if self.schema_version() >= len(migrations):
+            return self.schema_version()
+        with self.transaction():
+            self.db.conn.execute("CREATE TABLE IF NOT EXISTS schema_version"
+                                 " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            applied = self.schema_version()   # read inside the write lock: two processes never both apply one
+            for number, script in enumerate(migrations, start=1):
+                if number <= applied:
                     continue
-                statements = (postgres_statements(number, script) if self.backend == "postgresql"
-                              else sql_statements(script))
-                for statement in statements:
-                    self.db.conn.execute(statement)
+                if self.backend == "postgresql":   # the migration's DDL in one round trip
+                    self.db.conn.execute_script(postgres_statements(number, script))
+                else:
+                    for statement in sql_statements(script):
+                        self.db.conn.execute(statement)
                 self.db.conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                                      [number, utcnow()])
         # items stored before items_search existed are indexed by the `search_backfill` job (service/job_kinds.py),

@@ -287,6 +287,16 @@ class Connection:
         except Exception as exc:
             raise _reraise(exc) from exc
 
+    def execute_script(self, statements: list[str]) -> None:
+        """Run statements written for PostgreSQL already (a migration's DDL), untranslated and without parameters,
+        in one round trip: a new store's ~260 statements cost one message each otherwise."""
+        if not statements:
+            return
+        try:
+            self._pg.execute(";\n".join(statements))
+        except Exception as exc:
+            raise _reraise(exc) from exc
+
     def copy_rows(self, table: str, columns: list[str], rows) -> int:
         """Append rows to `table` with COPY … FROM STDIN, the bulk path of a whole-store copy (service/store/copy.py);
         returns how many were written."""
