@@ -147,8 +147,10 @@ def create_app(settings: Settings, start_worker: bool = True, annotator_loader: 
     app.state.stores = StorePool(settings.db_path)
     app.state.write_lock = threading.Lock()   # serialises the request threads' busiest write (submissions)
     app.state.verifying = threading.BoundedSemaphore(2)   # password checks at once (argon2: 64 MiB, a core each)
-    app.state.login_throttle = LoginThrottle()   # failed logins slow their address down, never lock an account
-    app.state.submit_limiter = RateLimiter(limit=60, window=10 * 60)      # submissions per user
+    # failed logins slow their address down (never lock an account); submissions per user: both counted in the store,
+    # so every web process of it (on every machine) shares them
+    app.state.login_throttle = LoginThrottle(app.state.stores.get)
+    app.state.submit_limiter = RateLimiter(app.state.stores.get, limit=60, window=10 * 60, scope="submit")
     app.state.worker = SubmissionWorker(settings, annotator_loader=annotator_loader)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (auth, review, items, collaborator, admin, api):

@@ -1,15 +1,18 @@
 """Passwords and secrets: argon2 hashes, never plain text; random session and API tokens stored only as hashes;
-a sliding-window limiter that throttles password guessing and floods of submissions."""
+a sliding-window limiter of submissions and a throttle of password guessing, both counted in the store."""
 from __future__ import annotations
 
 import hashlib
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
+from typing import TYPE_CHECKING, Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+if TYPE_CHECKING:
+    from service.store import Store
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
@@ -61,46 +64,37 @@ def token_hash(token: str) -> str:
 
 
 class RateLimiter:
-    """At most `limit` events per key in any `window` seconds; thread-safe, in memory (one process)."""
+    """At most `limit` events per key in any `window` seconds, counted in the store (service/store/limits.py), so
+    every web process of one store, on every machine, shares one count. `stores` gives the calling thread's store
+    (the web app's `StorePool.get`); `scope` keeps one limiter's keys apart from another's."""
 
-    def __init__(self, limit: int, window: float):
-        self.limit, self.window = limit, window
-        self._events: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+    def __init__(self, stores: Callable[[], Store], limit: int, window: float, scope: str = "rate",
+                 clock: Callable[[], float] = time.time):
+        self.stores, self.limit, self.window, self.scope, self.clock = stores, limit, window, scope, clock
 
-    def _trim(self, key: str, now: float) -> deque[float]:
-        events = self._events[key]
-        while events and events[0] <= now - self.window:
-            events.popleft()
-        return events
+    def _key(self, key: str) -> str:
+        return f"{self.scope}:{key}"
 
     def blocked_for(self, key: str) -> float:
         """Seconds until `key` may act again (0 when it may act now)."""
-        with self._lock:
-            now = time.monotonic()
-            events = self._trim(key, now)
-            if len(events) < self.limit:
-                return 0.0
-            return max(0.0, events[0] + self.window - now)
+        now = self.clock()
+        events = self.stores().rate_events(self._key(key), now)
+        if len(events) < self.limit:
+            return 0.0
+        return max(0.0, events[0] - now)
 
     def hit(self, key: str) -> None:
-        with self._lock:
-            now = time.monotonic()
-            self._trim(key, now).append(now)
+        now = self.clock()
+        self.stores().add_rate_event(self._key(key), now, now + self.window)
 
     def allow(self, key: str) -> bool:
-        """Count one event if the key is under its limit; False (and nothing counted) when it is over."""
-        with self._lock:
-            now = time.monotonic()
-            events = self._trim(key, now)
-            if len(events) >= self.limit:
-                return False
-            events.append(now)
-            return True
+        """Count one event if the key is under its limit; False (and nothing counted) when it is over. One small
+        transaction: two processes never both pass the last free slot."""
+        now = self.clock()
+        return self.stores().take_rate_slot(self._key(key), self.limit, now, now + self.window)
 
     def reset(self, key: str) -> None:
-        with self._lock:
-            self._events.pop(key, None)
+        self.stores().clear_rate_events(self._key(key))
 
 
 class LoginThrottle:
@@ -110,17 +104,18 @@ class LoginThrottle:
     accounts). Each key has a few free failures; after them every further attempt waits `base * 2**extra` seconds
     after the last failure, up to a cap; an hour without failures forgets the key. Nothing is keyed by the username
     alone, so a flood against `admin` from one place never stops the real admin logging in from another.
+    The failures are kept in the store (service/store/limits.py), so every web process of one store sees them;
+    `stores` gives the calling thread's store (the web app's `StorePool.get`). Times come from `clock` (wall-clock
+    seconds: processes on several machines compare them).
     """
 
-    def __init__(self, free_per_account: int = 5, free_per_address: int = 20, base: float = 1.0,
-                 cap_per_account: float = 15 * 60, cap_per_address: float = 5 * 60, forget_after: float = 3600,
-                 max_keys: int = 100_000, clock=time.monotonic):
-        self.clock = clock
+    def __init__(self, stores: Callable[[], Store], free_per_account: int = 5, free_per_address: int = 20,
+                 base: float = 1.0, cap_per_account: float = 15 * 60, cap_per_address: float = 5 * 60,
+                 forget_after: float = 3600, clock: Callable[[], float] = time.time):
+        self.stores, self.clock = stores, clock
         self.free = {"pair": free_per_account, "address": free_per_address}
         self.cap = {"pair": cap_per_account, "address": cap_per_address}
-        self.base, self.forget_after, self.max_keys = base, forget_after, max_keys
-        self._failures: dict[tuple[str, str, str], tuple[int, float]] = {}   # key → (failures, last failure time)
-        self._lock = threading.Lock()
+        self.base, self.forget_after = base, forget_after
 
     @staticmethod
     def _keys(address: str, username: str) -> list[tuple[str, str, str]]:
@@ -135,57 +130,34 @@ class LoginThrottle:
     def wait(self, address: str, username: str) -> float:
         """Seconds this address must wait before trying this username again (0: it may try now)."""
         now = self.clock()
-        longest = 0.0
-        with self._lock:
-            for key in self._keys(address, username):
-                entry = self._failures.get(key)
-                if entry is None:
-                    continue
-                failures, last = entry
-                if now - last > self.forget_after:
-                    del self._failures[key]
-                    continue
-                longest = max(longest, last + self._delay(key[0], failures) - now)
-        return max(0.0, longest)
+        found = self.stores().login_failures(self._keys(address, username), now - self.forget_after)
+        return max([0.0] + [last + self._delay(key[0], failures) - now for key, (failures, last) in found.items()])
 
     def failed(self, address: str, username: str) -> None:
         now = self.clock()
-        with self._lock:
-            if len(self._failures) >= self.max_keys:   # memory stays bounded under a flood of fresh keys
-                for key in sorted(self._failures, key=lambda k: self._failures[k][1])[: self.max_keys // 10]:
-                    del self._failures[key]
-            for key in self._keys(address, username):
-                failures, last = self._failures.get(key, (0, now))
-                if now - last > self.forget_after:
-                    failures = 0
-                self._failures[key] = (failures + 1, now)
+        self.stores().add_login_failure(self._keys(address, username), now, now - self.forget_after)
 
     def succeeded(self, address: str, username: str) -> None:
         """The right password: this address's failures for this account are forgotten."""
-        with self._lock:
-            self._failures.pop(self._keys(address, username)[0], None)
+        kind, address, name = self._keys(address, username)[0]
+        self.stores().clear_login_failures(address, name, kind)
 
     def entries(self) -> list[dict]:
         """The keys that are slowed down (past their free failures, not yet forgotten), longest wait first."""
         now = self.clock()
         out = []
-        with self._lock:
-            for (kind, address, username), (failures, last) in self._failures.items():
-                if now - last <= self.forget_after and failures >= self.free[kind]:
-                    wait = max(0.0, last + self._delay(kind, failures) - now)
-                    out.append({"kind": kind, "address": address, "username": username, "failures": failures,
-                                "wait": round(wait)})
+        for row in self.stores().slowed_logins(now - self.forget_after):
+            kind, failures = row["kind"], row["failures"]
+            if failures >= self.free[kind]:
+                wait = max(0.0, row["last_failure"] + self._delay(kind, failures) - now)
+                out.append({"kind": kind, "address": row["address"], "username": row["username"],
+                            "failures": failures, "wait": round(wait)})
         return sorted(out, key=lambda e: (-e["wait"], -e["failures"]))
 
     def clear(self, address: str | None = None, username: str | None = None) -> int:
         """Forget failures: all of them, or those of an address and/or a username; returns how many keys went."""
         name = username.strip().lower() if username else None
-        with self._lock:
-            gone = [k for k in self._failures
-                    if (address is None or k[1] == address) and (name is None or k[2] == name)]
-            for key in gone:
-                del self._failures[key]
-        return len(gone)
+        return self.stores().clear_login_failures(address, name)
 
 
 # --- password strength ---------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def client_at(app, address=OWNER) -> TestClient:
 def test_a_flood_against_the_admin_slows_the_guesser_and_never_locks_the_admin_out(app):
     # the flood arrives within the first one-second wait: the throttle's clock stands still while it does, so a
     # loaded machine (or a slower store) answering 40 requests in more than a second cannot end the wait mid-flood
-    app.state.login_throttle = LoginThrottle(clock=lambda: 1000.0)
+    app.state.login_throttle = LoginThrottle(app.state.stores.get, clock=lambda: 1000.0)
     attacker = client_at(app, ATTACKER)
     codes = [login(attacker, "root", f"doan-mo-{n}").status_code for n in range(40)]
     assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}, codes
@@ -56,9 +56,9 @@ def test_guessing_many_accounts_from_one_address_slows_that_address_only(app):
     assert login(client_at(app, OFFICE), "collab1").status_code == 303
 
 
-def test_the_delay_grows_with_each_failure_and_is_forgotten_after_an_hour():
+def test_the_delay_grows_with_each_failure_and_is_forgotten_after_an_hour(store):
     now = [1000.0]
-    throttle = LoginThrottle(free_per_account=5, clock=lambda: now[0])
+    throttle = LoginThrottle(lambda: store, free_per_account=5, clock=lambda: now[0])
     waits = []
     for _ in range(10):
         throttle.failed("10.0.0.1", "admin")

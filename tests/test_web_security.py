@@ -224,7 +224,7 @@ def test_cli_prints_an_api_token_once_that_the_api_accepts(app, inst, cli):
 def test_submissions_are_rate_limited_per_user(app, inst):
     from service.auth import RateLimiter
 
-    app.state.submit_limiter = RateLimiter(limit=3, window=600)
+    app.state.submit_limiter = RateLimiter(app.state.stores.get, limit=3, window=600, scope="submit")
     collab = client_for(app, "collab1")
     codes = [submit(collab, f"Ý kiến thử giới hạn số {n}.").status_code for n in range(4)]
     assert codes == [303, 303, 303, 429]

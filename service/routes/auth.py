@@ -74,7 +74,9 @@ async def login(request: Request, username: str = Form("", max_length=100), pass
         return _login_page(request, f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {_wait_words(wait)}.", 429,
                            _safe_next(next) or "", username, retry_after=wait)
 
-    if (wait := throttle.wait(address, username)) > 0:
+    # the throttle's rows are in the store (every web process shares them): read and written in a request thread,
+    # never on the event loop
+    if (wait := await run_in_threadpool(throttle.wait, address, username)) > 0:
         return slowed(wait)
     # logins wait their turn here, not in a request thread, so a crowd logging in never holds up other pages
     gate = request.app.state.verifying
@@ -82,16 +84,16 @@ async def login(request: Request, username: str = Form("", max_length=100), pass
         await asyncio.sleep(0.01)
     try:
         # asked again once it is this login's turn: a burst of guesses sent at once is slowed like a sequence
-        if (wait := throttle.wait(address, username)) > 0:
+        if (wait := await run_in_threadpool(throttle.wait, address, username)) > 0:
             return slowed(wait)
         user = await run_in_threadpool(_check_password, request, username, password)
         if user is None:
-            throttle.failed(address, username)
+            await run_in_threadpool(throttle.failed, address, username)
     finally:
         gate.release()
     if user is None:
         return _login_page(request, "Tên đăng nhập hoặc mật khẩu không đúng.", 401, _safe_next(next) or "", username)
-    throttle.succeeded(address, username)
+    await run_in_threadpool(throttle.succeeded, address, username)
     token = new_secret()
     expires = datetime.now(timezone.utc) + timedelta(hours=SESSION_HOURS)
     await run_in_threadpool(get_store(request).create_session, token_hash(token), user["id"], new_secret(),

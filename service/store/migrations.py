@@ -598,6 +598,26 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE flags DROP COLUMN item_ids;
     """,
+    # login throttles and rate limits in the store (issue 18.4, service/store/limits.py), so every web process of one
+    # store counts the same failed logins and submissions. Times are epoch seconds (REAL, from the limiter's clock);
+    # a row is deleted once it no longer counts. rate_events has no key: a frozen test clock may repeat a time.
+    """
+    CREATE TABLE login_failures (
+        kind TEXT NOT NULL,
+        address TEXT NOT NULL,
+        username TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        last_failure REAL NOT NULL,
+        PRIMARY KEY (kind, address, username)
+    ) WITHOUT ROWID;
+    CREATE INDEX login_failures_last ON login_failures(last_failure);
+    CREATE TABLE rate_events (
+        key TEXT NOT NULL,
+        expires REAL NOT NULL
+    );
+    CREATE INDEX rate_events_key ON rate_events(key, expires);
+    CREATE INDEX rate_events_expires ON rate_events(expires);
+    """,
 ]
 
 
