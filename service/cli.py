@@ -337,11 +337,10 @@ def brief(date: Optional[str] = typer.Option(None, "--date", help="Local day of 
 @plain_errors
 def annotate(batch_size: int = typer.Option(256, "--batch-size", help="Texts annotated per call.")):
     """Read texts from stdin (one a line, or JSONL with "text") and print one JSON annotation a line."""
+    from service.modelsync import models_home
     from service.pipeline import load_annotator
 
-    from service.datadir import models_home
-
-    annotator, _ = load_annotator(models_home(settings()))
+    annotator, _ = load_annotator(models_home(_store_if_any(), settings()))
 
     def flush(texts: list[str]) -> None:
         for ann in annotator.annotate(texts):
@@ -409,24 +408,29 @@ def train(task: str = typer.Argument(..., help="topic, news_topic, sentiment or 
     if dataset is not None and not dataset.is_dir():
         fail(f"the dataset folder {dataset} does not exist.")
     home = writable_models_home(s)   # the data folder's models: the shipped ones are never written
-    version = version or registry.next_version(home, task)
     from service.jobs import run_job
 
     out: dict = {}
 
-    def work(params, progress):
-        out["summary"] = train_model(task, dataset, home / task / version, limit=limit,
-                                     log=lambda msg: typer.echo(msg, err=True))
-        registry.register(home, task, version)
-        if promote:
-            registry.promote(home, task, version)
-        return {"version": version, "seconds": out["summary"]["total_seconds"]}
-
+    from service import modelsync
     from service.store import Store
     from service.store import exists as store_exists
 
     store = Store(s.db_path) if store_exists(s.db_path) else None
-    if store is not None and store.is_initialised:   # training needs no database; with one, it is a job
+    live = store if store is not None and store.is_initialised else None
+    if live is not None:
+        modelsync.sync(live, home)   # the versions trained on other machines: the next free name is after theirs
+    version = version or registry.next_version(home, task)
+
+    def work(params, progress):
+        out["summary"] = train_model(task, dataset, home / task / version, limit=limit,
+                                     log=lambda msg: typer.echo(msg, err=True))
+        modelsync.register(live, home, task, version)   # with a store: its files and the registry stored too
+        if promote:
+            modelsync.promote(live, home, task, version)
+        return {"version": version, "seconds": out["summary"]["total_seconds"]}
+
+    if live is not None:   # training needs no database; with one, it is a job
         run_job(store, "train", {"task": task, "dataset": str(dataset) if dataset else None, "version": version,
                                  "limit": limit, "promote": promote}, work, "cli", reraise=True)
     else:
@@ -467,10 +471,9 @@ def eval_(task: str = typer.Argument(..., help="topic, news_topic, sentiment or 
 def models_list():
     """Every task's versions, the active one marked."""
     from service import registry
+    from service.modelsync import models_home
 
-    from service.datadir import models_home
-
-    home = models_home(settings())
+    home = models_home(_store_if_any(), settings())
     for task, entry in registry.read_registry(home).items():
         for version in entry.get("versions", []):
             mark = "*" if version == entry.get("active") else " "

@@ -3,7 +3,8 @@
     data/                      (`data_dir`, default: the database's folder)
       pulse.db  logs/pulse.log
       models/registry.json     the board's active versions (until it exists: the shipped classifier_models/ one)
-      models/<task>/<version>/ versions trained here; the shipped versions appear as links to classifier_models/
+      models/<task>/<version>/ versions trained by the board; the shipped versions appear as links to classifier_models/
+                               (the registry and the board's versions are the store's: service/modelsync.py copies them)
       taxonomy.toml            the board's taxonomy (until the first edit: the shipped one)
 
 The shipped models folder (`models_dir`) is only ever read. `models_home` is the folder to read models from,

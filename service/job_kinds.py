@@ -33,16 +33,16 @@ def process(store, settings, result):
     """Annotate and place what is queued. A process kind is EXCLUSIVE (service/jobs.py): one run at a time over the
     store, whatever process runs it."""
     def work(params, progress):
-        from service.datadir import models_home
+        from service.modelsync import models_home
         from service.pipeline import process as run_process
         from service.registry import active_versions
 
         annotator = None
         holder = result.get("worker")   # the job worker's models, loaded once and kept (service/worker.py)
         if store.count_to_process():
-            annotator, versions = holder.models() if holder else _load(settings)
+            annotator, versions = holder.models() if holder else _load(settings, store)
         else:   # nothing queued: the models are not even loaded
-            versions = active_versions(models_home(settings))
+            versions = active_versions(models_home(store, settings))
         hook = result.get("on_progress")
 
         def both(done, total):
@@ -141,16 +141,17 @@ def intake(store, settings, result):
         from service.intake import drain_batch
 
         holder = result.get("worker")
-        annotator, versions = holder.models() if holder else _load(settings)
+        annotator, versions = holder.models() if holder else _load(settings, store)
         return drain_batch(store, settings, annotator, versions)
     return work
 
 
-def _load(settings):
-    from service.datadir import models_home
+def _load(settings, store):
+    """The active models of the data folder, synced with the store's registry first (service/modelsync.py)."""
+    from service.modelsync import models_home
     from service.pipeline import load_annotator
 
-    return load_annotator(models_home(settings))
+    return load_annotator(models_home(store, settings))
 
 
 TRAIN_STEPS = 4   # the lines train_candidate logs: labels, seed sample, fitted; then the card written
@@ -274,10 +275,10 @@ register("search_backfill", search_backfill)
 # --- the labelling queue's scores (service/labelqueue.py): the topic model is read by the worker, not the web app ---
 def label_pool(store, settings, result):
     def work(params, progress):
-        from service.datadir import models_home
         from service.labelqueue import WORKER_POOL, score_pool, write_pool
+        from service.modelsync import models_home
 
-        scores = score_pool(store, models_home(settings), pool=int(params.get("pool") or WORKER_POOL))
+        scores = score_pool(store, models_home(store, settings), pool=int(params.get("pool") or WORKER_POOL))
         write_pool(settings, scores)
         return {"items": len(scores["items"]), "version": scores["version"]}
     return work
@@ -292,9 +293,10 @@ def compare(store, settings, result):
         import json
 
         from service import retrain
-        from service.datadir import data_dir, models_home
+        from service.datadir import data_dir
+        from service.modelsync import models_home
 
-        check = retrain.compare_with_active(store, models_home(settings), params["version"])
+        check = retrain.compare_with_active(store, models_home(store, settings), params["version"])
         path = retrain.comparison_file(data_dir(settings) / "cache", params["version"])
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -320,7 +322,7 @@ def annotate(store, settings, result):
         if not store.has_claimable():
             return {"annotated": 0}
         holder = result.get("worker")
-        annotator, versions = holder.models() if holder else _load(settings)
+        annotator, versions = holder.models() if holder else _load(settings, store)
         done = annotate_claimed(store, annotator, versions, holder.id if holder else worker_id(),
                                 batch_size=int(params.get("batch_size", 256)), relevance_settings=settings.relevance,
                                 progress=progress, stop=result.get("stop") or (lambda: False))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 TASKS = ("topic", "news_topic", "sentiment", "toxicity")
@@ -36,7 +37,7 @@ def model_version_key(versions: dict[str, str]) -> str:
 
 def write_registry(models_dir: Path, registry: dict) -> None:
     path = Path(models_dir) / "registry.json"
-    tmp = path.with_suffix(".json.tmp")
+    tmp = path.with_name(f".registry.json.{os.getpid()}.tmp")   # one per process: two writers never share a temp file
     tmp.write_text(json.dumps(registry, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
 
@@ -50,18 +51,18 @@ def next_version(models_dir: Path, task: str) -> str:
     return f"v{n}"
 
 
-def register(models_dir: Path, task: str, version: str) -> None:
-    """Record a trained version as a candidate (not active until promoted)."""
-    registry = read_registry(models_dir) if (Path(models_dir) / "registry.json").exists() else {}
+# --- changes of a registry (a dict): the same whether it is the folder's registry.json or the store's rows --------
+
+
+def add_version(registry: dict, task: str, version: str) -> None:
+    """List a trained version as a candidate of its task (not active until promoted)."""
     entry = registry.setdefault(task, {"active": None, "versions": []})
-    if version not in entry["versions"]:
+    if version not in entry.setdefault("versions", []):
         entry["versions"].append(version)
-    write_registry(models_dir, registry)
 
 
-def promote(models_dir: Path, task: str, version: str) -> str | None:
-    """Make a version active; returns the version it replaced. The previous one is kept for rollback."""
-    registry = read_registry(models_dir)
+def make_active(registry: dict, models_dir: Path, task: str, version: str) -> str | None:
+    """Make a version active; returns the version it replaced, kept in the history for a rollback."""
     entry = registry.get(task)
     if entry is None or version not in entry.get("versions", []):
         raise ModelsMissing(f"there is no {task} model version {version!r} (known: "
@@ -74,17 +75,39 @@ def promote(models_dir: Path, task: str, version: str) -> str | None:
     if previous:
         entry.setdefault("history", []).append(previous)
     entry["active"] = version
+    return previous
+
+
+def step_back(registry: dict, task: str) -> str:
+    """Make the previously active version active again; returns it."""
+    entry = registry.get(task) or {}
+    history = entry.get("history") or []
+    if not history:
+        raise ModelsMissing(f"{task} has no earlier active version to roll back to.")
+    entry["active"] = history.pop()
+    return entry["active"]
+
+
+def register(models_dir: Path, task: str, version: str) -> None:
+    """Record a trained version as a candidate (not active until promoted) in the folder's registry.json.
+    With a store, service/modelsync.py `register` also publishes it."""
+    registry = read_registry(models_dir) if (Path(models_dir) / "registry.json").exists() else {}
+    add_version(registry, task, version)
     write_registry(models_dir, registry)
+
+
+def promote(models_dir: Path, task: str, version: str) -> str | None:
+    """Make a version active; returns the version it replaced. The previous one is kept for rollback."""
+    registry = read_registry(models_dir)
+    previous = make_active(registry, models_dir, task, version)
+    if previous != version:
+        write_registry(models_dir, registry)
     return previous
 
 
 def rollback(models_dir: Path, task: str) -> str:
     """Make the previously active version active again; returns it."""
     registry = read_registry(models_dir)
-    entry = registry.get(task) or {}
-    history = entry.get("history") or []
-    if not history:
-        raise ModelsMissing(f"{task} has no earlier active version to roll back to.")
-    entry["active"] = history.pop()
+    version = step_back(registry, task)
     write_registry(models_dir, registry)
-    return entry["active"]
+    return version

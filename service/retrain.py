@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from nlp.seedsample import SEED_CORPUS, seed_leads, seed_pairs
 from nlp.taxonomy import load_taxonomy
-from service import registry
+from service import modelsync, registry
 from service.labels import item_text, split_labels, taxonomy_path
 from service.pipeline import UserError, load_annotator
 from service.registry import model_version_key
@@ -130,6 +130,7 @@ def train_candidate(store: Store, models_dir: Path, cache_dir: Path, username: s
     under nlp.train.datasets_root()), read only when the seed sample is not cached in `cache_dir` yet."""
     started = time.time()
     models_dir = Path(models_dir)
+    modelsync.sync(store, models_dir)   # the active model and the version names of every machine
     taxonomy = load_taxonomy(taxonomy_file or taxonomy_path(models_dir))
     train_rows, heldout = board_split(store)
     train_rows = [r for r in train_rows if r["label"] in taxonomy.topics]
@@ -181,7 +182,7 @@ def train_candidate(store: Store, models_dir: Path, cache_dir: Path, username: s
     (out_dir / "metrics.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     card = render_card(summary)
     (out_dir / "card.md").write_text(card, encoding="utf-8")
-    registry.register(models_dir, TASK, version)
+    modelsync.register(store, models_dir, TASK, version)   # its files and the registry, in the store too
     store.save_model_version(TASK, version, card, summary, username, now)
     return summary
 
@@ -215,7 +216,10 @@ def promote(store: Store | None, models_dir: Path, task: str, version: str, user
             since_day: str | None = None, days: int = REANNOTATE_DAYS) -> PromoteOutcome:
     """Make a version active. A topic candidate that scores lower than the active model on the held-out labels needs
     `force` (one that cannot be compared, for want of held-out labels, does not). With a store, the items of the
-    last `days` days are re-annotated and their stream facts updated."""
+    last `days` days are re-annotated and their stream facts updated, and the store's registry changes with the
+    folder's (a version trained on another machine is copied into `models_dir` first: service/modelsync.py)."""
+    if store is not None:
+        modelsync.sync(store, models_dir)
     if task == TASK and store is not None:
         entry = registry.read_registry(models_dir).get(task) or {}
         if entry.get("active") != version:
@@ -228,12 +232,13 @@ def promote(store: Store | None, models_dir: Path, task: str, version: str, user
                     f"{task} {version} scores lower than the active {check['active_version']} on the "
                     f"{check['candidate']['n']} held-out labels (macro F1 {check['candidate']['macro_f1']} against "
                     f"{check['active']['macro_f1']}); promote it with --force if you mean it.")
-    previous = registry.promote(models_dir, task, version)
+    previous = modelsync.promote(store, models_dir, task, version)
     outcome = PromoteOutcome(task, version, previous)
     if store is not None and previous != version:   # promoting the active version again changes nothing
         store.mark_model_promoted(task, version, username)
         _note_on_card(Path(models_dir) / task / version, f"Promoted by {username} at {utcnow()}"
                       f"{' (forced)' if force else ''}; replaced {previous or 'none'}.")
+        modelsync.publish_card(store, models_dir, task, version)
         _reannotate_into(outcome, store, models_dir, since_day, days)
     return outcome
 
@@ -241,8 +246,10 @@ def promote(store: Store | None, models_dir: Path, task: str, version: str, user
 def rollback(store: Store | None, models_dir: Path, task: str, username: str, since_day: str | None = None,
              days: int = REANNOTATE_DAYS) -> PromoteOutcome:
     """Make the previously active version active again and restore its annotations of recent items."""
+    if store is not None:
+        modelsync.sync(store, models_dir)
     current = (registry.read_registry(models_dir).get(task) or {}).get("active")
-    version = registry.rollback(models_dir, task)
+    version = modelsync.rollback(store, models_dir, task)
     outcome = PromoteOutcome(task, version, current)
     if store is not None:
         store.mark_model_promoted(task, version, username)

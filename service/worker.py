@@ -4,7 +4,9 @@ The web app and the scheduler only queue jobs (service/jobs.py `enqueue`); a wor
 (`claim_next`, atomic) and runs the work registered for their kind (service/job_kinds.py): collection cycles, intake
 batches of collaborators' submissions, detection, briefings, training, promotion with its bounded re-annotation,
 rollback, backups. The models are loaded once, lent to the work that needs them, and loaded again only after a
-promotion or rollback changes the active versions, so a machine holds them once.
+promotion or rollback changes the active versions, so a machine holds them once. The data folder is synced with the
+store's registry before each load or check (service/modelsync.py), so a promotion run by another machine's worker is
+seen at the start of this worker's next job.
 
 `pulse serve` runs one worker process beside the web app (service/intake.py supervises it); `pulse worker` runs one on
 its own (a second machine over the same database, or a one-off `--until-idle` run). A worker that dies leaves its
@@ -57,18 +59,19 @@ class Worker:
 
     # --- the models ---------------------------------------------------------------------------------------------
     def models(self):
-        """(annotator, versions) of the active models, loaded on first use and again after they changed."""
-        if self.annotator is not None and self.loader is None and self._changed():
+        """(annotator, versions) of the active models, loaded on first use and again after they changed (here or,
+        through the store, on another machine: the data folder is synced with the store's registry first)."""
+        home = self._home() if self.loader is None else None
+        if self.annotator is not None and home is not None and self._changed(home):
             log.info("the active models changed (%s); loading them again", self.versions)
             self.drop_models()
         if self.annotator is None:
             if self.loader is not None:
                 self.annotator, self.versions = self.loader()
             else:
-                from service.datadir import models_home
                 from service.pipeline import load_annotator
 
-                self.annotator, self.versions = load_annotator(models_home(self.settings))
+                self.annotator, self.versions = load_annotator(home)
             self.load_error = None
         return self.annotator, self.versions
 
@@ -86,12 +89,17 @@ class Worker:
         self.annotator = self.versions = None
         release_memory()
 
-    def _changed(self) -> bool:
-        from service.datadir import models_home
+    def _home(self):
+        """The folder to load models from, brought in line with the store's registry and versions."""
+        from service.modelsync import models_home
+
+        return models_home(self.store, self.settings)
+
+    def _changed(self, home) -> bool:
         from service.registry import ModelsMissing, active_versions
 
         try:
-            return active_versions(models_home(self.settings)) != self.versions
+            return active_versions(home) != self.versions
         except (ModelsMissing, OSError, ValueError):
             return False
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from service import registry, retrain
-from service.datadir import data_dir, datasets_problem, models_home, taxonomy_file, writable_taxonomy
+from service.datadir import data_dir, datasets_problem, taxonomy_file, writable_taxonomy
 from service.labels import LabelError, SENTIMENTS, board_counts, export_rows, safe_cells, set_label
 from service.routes.web import REVIEWERS, Viewer, access, clean_text, get_store, render
 from service.store import Store
@@ -112,8 +112,11 @@ DATASETS_MISSING = ("Không tìm thấy kho văn bản dùng để huấn luyệ
 
 
 def _models_dir(request: Request) -> Path:
-    """The models to read (the data folder's once it has a registry, the shipped ones before)."""
-    return models_home(request.app.state.settings)
+    """The models to read (the data folder's once it has a registry, the shipped ones before), the data folder
+    synced first with the store's registry and versions (trained or promoted on another machine: service/modelsync.py)."""
+    from service import modelsync
+
+    return modelsync.models_home(get_store(request), request.app.state.settings)
 
 
 def _taxonomy(request: Request) -> Path:

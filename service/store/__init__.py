@@ -22,6 +22,7 @@ from service.store.jobs import JobsRepository
 from service.store.labels import LabelsRepository
 from service.store.limits import LimitsRepository
 from service.store.migrations import MIGRATIONS, sql_statements
+from service.store.models import ModelsRepository
 from service.store.repair import RepairRepository
 from service.store.reports import ReportsRepository
 from service.store.search import SearchRepository
@@ -33,7 +34,7 @@ __all__ = ["exists", "is_postgres", "Store", "StoredItem", "MIGRATIONS", "backup
            "item_hash", "iso", "restore_database", "sql_statements", "utcnow"]
 
 
-class Store(StoreBase, UsersRepository, SourcesRepository, ItemsRepository, SearchRepository, StreamsRepository, DetectionRepository, FlagsRepository, ReportsRepository, RepairRepository, LabelsRepository, JobsRepository, AlertsRepository, DashboardRepository, ClaimsRepository, LimitsRepository):
+class Store(StoreBase, UsersRepository, SourcesRepository, ItemsRepository, SearchRepository, StreamsRepository, DetectionRepository, FlagsRepository, ReportsRepository, RepairRepository, LabelsRepository, JobsRepository, AlertsRepository, DashboardRepository, ClaimsRepository, LimitsRepository, ModelsRepository):
     """All reads and writes of Pulse's data."""
 
 

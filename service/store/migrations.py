@@ -618,6 +618,25 @@ MIGRATIONS: list[str] = [
     CREATE INDEX rate_events_key ON rate_events(key, expires);
     CREATE INDEX rate_events_expires ON rate_events(expires);
     """,
+    # the model registry in the store (service/modelsync.py): each task's active version, versions and rollback
+    # history, and the files of the versions trained by the board (never the shipped ones), so every worker on every
+    # machine loads the same models; each data folder's models/ is brought in line with these rows
+    """
+    CREATE TABLE model_registry (
+        task TEXT PRIMARY KEY,
+        active TEXT,
+        versions TEXT NOT NULL DEFAULT '[]',
+        history TEXT NOT NULL DEFAULT '[]',
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE model_files (
+        task TEXT NOT NULL,
+        version TEXT NOT NULL,
+        name TEXT NOT NULL,
+        content BLOB NOT NULL,
+        PRIMARY KEY (task, version, name)
+    );
+    """,
 ]
 
 

@@ -1,0 +1,134 @@
+"""Several machines on one store use the same models (service/modelsync.py): a version trained in one data folder is
+promoted through another's worker, and the first folder's worker then annotates with it; the store holds the registry
+and the board's trained versions, never the shipped ones; two machines never store two models under one name."""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from collectors.items import RawItem
+from retrain_support import SEED_SAMPLE, copy_models, label_all, seed_cache, store_gold_items
+from service import jobs, modelsync, registry, retrain
+from service.config import Settings
+from service.datadir import runtime_models, taxonomy_file, writable_models_home
+from service.pipeline import UserError
+from service.registry import active_versions, model_version_key
+from service.worker import Worker
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _queue_and_run(store, worker: Worker, texts: list[str]) -> list[int]:
+    """Store new items, queue a processing job and let `worker` run it; the new items' ids."""
+    at = datetime(2026, 3, 1, 3, 0, tzinfo=timezone.utc)
+    ids = store.add_items([RawItem(text=t, source="shared", published_at=at) for t in texts])
+    jobs.enqueue(store, "process", {}, "test")
+    done = worker.run_until_idle()
+    assert [j["status"] for j in done] == ["done"], done
+    return ids
+
+
+def _checkout(path: Path) -> Path:
+    """Every machine's checkout: the shipped v1 of the required tasks only (fewer models to load, same paths)."""
+    shipped = copy_models(path)
+    kept = {t: e for t, e in registry.read_registry(shipped).items() if t in registry.REQUIRED_TASKS}
+    for task in set(registry.read_registry(shipped)) - set(kept):
+        shutil.rmtree(shipped / task)
+    registry.write_registry(shipped, kept)
+    return shipped
+
+
+def test_a_version_trained_on_machine_a_is_promoted_from_b_and_then_annotates_on_a(store, db_path, tmp_path):
+    shipped = _checkout(tmp_path / "checkout")
+    a = Settings(db_path=db_path, models_dir=shipped, data_dir=tmp_path / "a")
+    b = Settings(db_path=db_path, models_dir=shipped, data_dir=tmp_path / "b")
+    gold = store_gold_items(store, 120)
+    worker_a = Worker(a)
+    try:
+        _queue_and_run(store, worker_a, [])                 # the gold items, annotated on A with the shipped models
+        old_key = model_version_key(worker_a.versions)
+        assert worker_a.versions["topic"] == "v1"
+
+        label_all(store, gold)                              # machine A trains (the train job's code path)
+        summary = retrain.train_candidate(store, writable_models_home(a), seed_cache(), "lan",
+                                          seed_leads_n=SEED_SAMPLE, taxonomy_file=taxonomy_file(a))
+        assert summary["version"] == "v2"
+        home_a, home_b = runtime_models(a), runtime_models(b)
+        assert store.stored_model_versions() == {("topic", "v2")}   # the board's version only, never the shipped
+        assert store.model_registry()["topic"]["versions"] == ["v1", "v2"]
+        assert not (home_b / "topic" / "v2").exists()
+
+        worker_b = Worker(b)                                # machine B promotes it, as its worker runs the web's job
+        try:
+            jobs.enqueue(store, "promote", {"task": "topic", "version": "v2", "force": True, "user": "hoa",
+                                            "since": "2026-03-01"}, "hoa")
+            done = worker_b.run_until_idle()
+            assert [(j["kind"], j["status"]) for j in done] == [("promote", "done")], done
+        finally:
+            worker_b.close()
+        trained, copied = _files(home_a / "topic" / "v2"), _files(home_b / "topic" / "v2")
+        assert copied.pop("card.md").startswith(trained.pop("card.md"))   # + the promotion's line in its history
+        assert copied == trained and set(copied) == {"model.skops", "metrics.json"}
+        assert not (home_b / "topic" / "v2").is_symlink() and (home_b / "topic" / "v1").is_symlink()
+        assert not list((home_b / "topic").glob(".*"))    # no temp folder left behind
+        assert registry.read_registry(home_b)["topic"]["active"] == "v2"
+        assert store.model_registry()["topic"]["active"] == "v2"
+
+        new_ids = _queue_and_run(store, worker_a, ["Công nhân khu công nghiệp Đề Thám bị nợ lương ba tháng",
+                                                   "Giá xăng tăng, đời sống người lao động khó khăn hơn"])
+        new_key = model_version_key(worker_a.versions)    # A's worker noticed and loaded the promoted models
+        assert worker_a.versions["topic"] == "v2" and new_key != old_key
+        assert json.loads((home_a / "registry.json").read_text()) == json.loads((home_b / "registry.json").read_text())
+        assert _files(home_a / "topic" / "v2") == _files(home_b / "topic" / "v2")   # the card's history too
+        assert b"Promoted by hoa" in (home_a / "topic" / "v2" / "card.md").read_bytes()
+        assert model_version_key(active_versions(home_a)) == new_key
+        assert set(store.annotations_for(new_ids, new_key)) == set(new_ids)
+        assert not store.annotations_for(new_ids, old_key)
+    finally:
+        worker_a.close()
+
+    retrain.rollback(store, writable_models_home(a), "topic", "lan", since_day="2026-03-02")   # and back, from A
+    assert registry.read_registry(modelsync.models_home(store, b))["topic"]["active"] == "v1"
+
+
+def _folder(path: Path) -> Path:
+    """A small models folder: v1 of topic and sentiment (the files are not loaded here)."""
+    for task in ("topic", "sentiment"):
+        (path / task / "v1").mkdir(parents=True)
+        (path / task / "v1" / "model.skops").write_bytes(b"shipped " + task.encode())
+    (path / "registry.json").write_text(json.dumps({t: {"active": "v1", "versions": ["v1"]}
+                                                    for t in ("topic", "sentiment")}), encoding="utf-8")
+    return path
+
+
+def _trained(home: Path, version: str, content: bytes) -> None:
+    (home / "topic" / version).mkdir()
+    (home / "topic" / version / "model.skops").write_bytes(content)
+    (home / "topic" / version / "card.md").write_text(f"# topic {version}\n", encoding="utf-8")
+
+
+def test_two_machines_never_store_two_models_under_one_name(store, tmp_path):
+    a, b = _folder(tmp_path / "a"), _folder(tmp_path / "b")
+    assert modelsync.sync(store, b) is False and store.model_registry() == {}   # nothing stored yet: left alone
+    _trained(a, "v2", b"trained on A")
+    modelsync.register(store, a, "topic", "v2")
+    _trained(b, "v2", b"trained on B at the same time")
+    with pytest.raises(UserError, match="another machine"):
+        modelsync.register(store, b, "topic", "v2")
+    assert store.model_files("topic", "v2") == {"card.md": b"# topic v2\n", "model.skops": b"trained on A"}
+    assert modelsync.sync(store, b) is True                 # B's own v2 is gone; the stored one takes its place
+    assert (b / "topic" / "v2" / "model.skops").read_bytes() == b"trained on A"
+    assert registry.read_registry(b) == registry.read_registry(a) == {
+        "topic": {"active": "v1", "versions": ["v1", "v2"]}, "sentiment": {"active": "v1", "versions": ["v1"]}}
+    assert modelsync.promote(store, b, "topic", "v2") == "v1"
+    assert modelsync.sync(store, a) is True and registry.read_registry(a)["topic"]["active"] == "v2"
+    assert modelsync.sync(store, a) is False                # in line: nothing written again
+    assert modelsync.rollback(store, a, "topic") == "v1"
+    assert modelsync.sync(store, b) is True and registry.read_registry(b)["topic"] == {
+        "active": "v1", "versions": ["v1", "v2"]}
