@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -28,6 +29,24 @@ log = logging.getLogger("pulse.pipeline")
 
 CLAIM_LEASE_SECONDS = float(os.environ.get("PULSE_CLAIM_LEASE", "300"))   # a batch comes back after this long
 PLACE_LIMIT = 1024   # items placed in one transaction at most
+MODEL_CHECK_SECONDS = 1.0   # a run asks its worker again for the active models at most this often (a promotion
+                            # on another machine is followed from the next batch on: service/modelsync.py)
+
+
+Models = Callable[[], tuple]   # () -> (annotator, versions): the worker's models, synced with the store's registry
+
+
+def models_check(models: Models | None) -> Callable[[tuple], tuple]:
+    """For a long run: `check((annotator, versions))` gives the models to annotate the next batch with, asking
+    `models` again when MODEL_CHECK_SECONDS have passed (it loads the new ones when the active versions changed)."""
+    state = {"at": time.monotonic()}
+
+    def check(held: tuple) -> tuple:
+        if models is None or time.monotonic() - state["at"] < MODEL_CHECK_SECONDS:
+            return held
+        state["at"] = time.monotonic()
+        return models()
+    return check
 
 
 def lease_until(seconds: float | None = None) -> str:
@@ -86,15 +105,18 @@ def place_ready(store: Store, placer: "streams.StreamPlacer", limit: int = PLACE
 def annotate_claimed(store: Store, annotator, versions: dict[str, str], worker: str, batch_size: int = 256,
                      relevance_settings: RelevanceSettings | None = None,
                      progress: Callable[[int, "int | None"], None] | None = None,
-                     stop: Callable[[], bool] = lambda: False) -> int:
+                     stop: Callable[[], bool] = lambda: False, models: Models | None = None) -> int:
     """A helper's share: claim and annotate batches until nothing is left to claim (placement is the EXCLUSIVE
-    job's); how many items this worker annotated."""
+    job's); how many items this worker annotated. With `models` (the worker's), a change of the active models
+    (a promotion on any machine) is followed from the next batch on."""
     from service.registry import model_version_key
 
-    model_version = model_version_key(versions)
+    check = models_check(models)
     release_dead_claims(store)
     done = 0
     while not stop():
+        annotator, versions = check((annotator, versions))
+        model_version = model_version_key(versions)
         claimed, written, _ = annotate_batch(store, annotator, model_version, worker, batch_size,
                                              relevance_settings)
         if not claimed:

@@ -52,7 +52,8 @@ def process(store, settings, result):
 
         outcome = run_process(store, annotator, versions, batch_size=int(params.get("batch_size", 256)),
                               stream_settings=settings.streams, relevance_settings=settings.relevance,
-                              progress=both, worker=holder.id if holder else None)
+                              progress=both, worker=holder.id if holder else None,
+                              models=holder.models if holder else None)
         result["outcome"] = outcome
         return {"annotated": outcome.annotated, "days": len(outcome.days)}
     return work
@@ -325,7 +326,8 @@ def annotate(store, settings, result):
         annotator, versions = holder.models() if holder else _load(settings, store)
         done = annotate_claimed(store, annotator, versions, holder.id if holder else worker_id(),
                                 batch_size=int(params.get("batch_size", 256)), relevance_settings=settings.relevance,
-                                progress=progress, stop=result.get("stop") or (lambda: False))
+                                progress=progress, stop=result.get("stop") or (lambda: False),
+                                models=holder.models if holder else None)
         return {"annotated": done}
     return work
 

@@ -334,7 +334,7 @@ def map_units(items: list, units: list[tuple[str, str]]) -> list[str]:
 def process(store: Store, annotator, versions: dict[str, str], batch_size: int = 256,
             progress: Progress | None = None, stream_settings: StreamSettings | None = None,
             relevance_settings: RelevanceSettings | None = None, worker: str | None = None,
-            wait_poll: float = 0.2) -> ProcessOutcome:
+            wait_poll: float = 0.2, models: Callable[[], tuple] | None = None) -> ProcessOutcome:
     """Annotate every item waiting in the store's processing queue with the active models, score its relevance,
     place it in its stream. The caller is the one placing writer (an EXCLUSIVE job, service/jobs.py); other workers
     may annotate claimed batches of the same queue meanwhile (service/batches.py): this run places their items too,
@@ -343,7 +343,9 @@ def process(store: Store, annotator, versions: dict[str, str], batch_size: int =
     Alone, each batch is annotated and placed in one transaction, so a run killed half-way leaves nothing annotated
     but unplaced. The queue is an index read: with nothing to do this returns at once, whatever the size of the
     history. A change of models re-annotates nothing by itself (a promotion re-annotates its window,
-    `retrain.reannotate`). Items that lack their relevance (processed before it existed) get it at the end."""
+    `retrain.reannotate`); with `models` (the worker's, synced with the store's registry) a run follows a promotion
+    made meanwhile, on any machine, from its next batch on (batches.models_check). Items that lack their relevance
+    (processed before it existed) get it at the end."""
     from service import batches
     from service.jobs import worker_id
 
@@ -368,7 +370,10 @@ def process(store: Store, annotator, versions: dict[str, str], batch_size: int =
         return batches.place_ready(store, placer)
 
     batches.release_dead_claims(store)
+    check = batches.models_check(models)
     while True:
+        annotator, versions = check((annotator, versions))
+        model_version = model_version_key(versions)
         claimed, _, placed = batches.annotate_batch(store, annotator, model_version, worker, batch_size,
                                                     relevance_settings, place=place)
         if not claimed:

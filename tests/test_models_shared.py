@@ -12,7 +12,7 @@ import pytest
 
 from collectors.items import RawItem
 from retrain_support import SEED_SAMPLE, copy_models, label_all, seed_cache, store_gold_items
-from service import jobs, modelsync, registry, retrain
+from service import batches, jobs, modelsync, registry, retrain
 from service.config import Settings
 from service.datadir import runtime_models, taxonomy_file, writable_models_home
 from service.pipeline import UserError
@@ -24,14 +24,11 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
-def _queue_and_run(store, worker: Worker, texts: list[str]) -> list[int]:
-    """Store new items, queue a processing job and let `worker` run it; the new items' ids."""
-    at = datetime(2026, 3, 1, 3, 0, tzinfo=timezone.utc)
-    ids = store.add_items([RawItem(text=t, source="shared", published_at=at) for t in texts])
+def _queue_and_run(store, worker: Worker) -> None:
+    """Queue a processing job and let `worker` run it."""
     jobs.enqueue(store, "process", {}, "test")
     done = worker.run_until_idle()
     assert [j["status"] for j in done] == ["done"], done
-    return ids
 
 
 def _checkout(path: Path) -> Path:
@@ -44,14 +41,16 @@ def _checkout(path: Path) -> Path:
     return shipped
 
 
-def test_a_version_trained_on_machine_a_is_promoted_from_b_and_then_annotates_on_a(store, db_path, tmp_path):
+def test_a_version_trained_on_machine_a_is_promoted_from_b_and_then_annotates_on_a(store, db_path, tmp_path,
+                                                                                     monkeypatch):
+    monkeypatch.setattr(batches, "MODEL_CHECK_SECONDS", 0.0)   # a run asks for the active models at every batch
     shipped = _checkout(tmp_path / "checkout")
     a = Settings(db_path=db_path, models_dir=shipped, data_dir=tmp_path / "a")
     b = Settings(db_path=db_path, models_dir=shipped, data_dir=tmp_path / "b")
     gold = store_gold_items(store, 120)
     worker_a = Worker(a)
     try:
-        _queue_and_run(store, worker_a, [])                 # the gold items, annotated on A with the shipped models
+        _queue_and_run(store, worker_a)                     # the gold items, annotated on A with the shipped models
         old_key = model_version_key(worker_a.versions)
         assert worker_a.versions["topic"] == "v1"
 
@@ -64,32 +63,44 @@ def test_a_version_trained_on_machine_a_is_promoted_from_b_and_then_annotates_on
         assert store.model_registry()["topic"]["versions"] == ["v1", "v2"]
         assert not (home_b / "topic" / "v2").exists()
 
-        worker_b = Worker(b)                                # machine B promotes it, as its worker runs the web's job
-        try:
-            jobs.enqueue(store, "promote", {"task": "topic", "version": "v2", "force": True, "user": "hoa",
-                                            "since": "2026-03-01"}, "hoa")
-            done = worker_b.run_until_idle()
-            assert [(j["kind"], j["status"]) for j in done] == [("promote", "done")], done
+        texts = ["Công nhân khu công nghiệp Đề Thám bị nợ lương ba tháng",
+                 "Giá xăng tăng, đời sống người lao động khó khăn hơn",
+                 "Doanh nghiệp chậm đóng bảo hiểm xã hội cho hơn 200 lao động",
+                 "Mưa lũ gây sạt lở đất, nhiều hộ dân phải di dời khẩn cấp",
+                 "Công đoàn tổ chức chuyến xe đưa công nhân về quê ăn Tết",
+                 "Tuyển sinh lớp 10 năm học mới có nhiều điểm thay đổi"]
+        at = datetime(2026, 3, 1, 3, 0, tzinfo=timezone.utc)
+        new_ids = store.add_items([RawItem(text=t, source="shared", published_at=at) for t in texts])
+        worker_b = Worker(b)
+        promoted = []
+
+        def promote_from_b(done, total):
+            """After A's first batch: machine B's worker runs the promotion the web app queued."""
+            if not promoted:
+                jobs.enqueue(store, "promote", {"task": "topic", "version": "v2", "force": True, "user": "hoa",
+                                                "since": "2026-03-02"}, "hoa")
+                promoted.extend(worker_b.run_until_idle(limit=1))
+
+        try:   # A processes the new items two at a time, as its worker runs a processing job
+            job, _ = jobs.run_kind(store, a, "process", {"batch_size": 2}, "test",
+                                   result={"worker": worker_a, "on_progress": promote_from_b})
         finally:
             worker_b.close()
+        assert job["status"] == "done" and [(j["kind"], j["status"]) for j in promoted] == [("promote", "done")]
         trained, copied = _files(home_a / "topic" / "v2"), _files(home_b / "topic" / "v2")
-        assert copied.pop("card.md").startswith(trained.pop("card.md"))   # + the promotion's line in its history
-        assert copied == trained and set(copied) == {"model.skops", "metrics.json"}
+        assert trained == copied and b"Promoted by hoa" in copied["card.md"]   # the card's new line followed too
+        assert set(copied) == {"model.skops", "metrics.json", "card.md"}
         assert not (home_b / "topic" / "v2").is_symlink() and (home_b / "topic" / "v1").is_symlink()
         assert not list((home_b / "topic").glob(".*"))    # no temp folder left behind
-        assert registry.read_registry(home_b)["topic"]["active"] == "v2"
         assert store.model_registry()["topic"]["active"] == "v2"
+        assert registry.read_registry(home_a) == registry.read_registry(home_b) == modelsync.normal(
+            store.model_registry())
 
-        new_ids = _queue_and_run(store, worker_a, ["Công nhân khu công nghiệp Đề Thám bị nợ lương ba tháng",
-                                                   "Giá xăng tăng, đời sống người lao động khó khăn hơn"])
-        new_key = model_version_key(worker_a.versions)    # A's worker noticed and loaded the promoted models
+        new_key = model_version_key(worker_a.versions)    # A's worker loaded the promoted models for its next batch
         assert worker_a.versions["topic"] == "v2" and new_key != old_key
-        assert json.loads((home_a / "registry.json").read_text()) == json.loads((home_b / "registry.json").read_text())
-        assert _files(home_a / "topic" / "v2") == _files(home_b / "topic" / "v2")   # the card's history too
-        assert b"Promoted by hoa" in (home_a / "topic" / "v2" / "card.md").read_bytes()
         assert model_version_key(active_versions(home_a)) == new_key
-        assert set(store.annotations_for(new_ids, new_key)) == set(new_ids)
-        assert not store.annotations_for(new_ids, old_key)
+        assert set(store.annotations_for(new_ids, old_key)) == set(new_ids[:2])   # before the promotion
+        assert set(store.annotations_for(new_ids, new_key)) == set(new_ids[2:])   # every batch after it
     finally:
         worker_a.close()
 
