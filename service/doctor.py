@@ -19,7 +19,8 @@ BATCH = 256
 class DoctorReport:
     """What was found (and, unless only checking, mended): counts per kind of damage."""
 
-    unplaced: int = 0              # annotated items in no stream
+    unplaced: int = 0              # annotated items in no stream and out of the processing queue
+    waiting: int = 0               # annotated items in the processing queue: the processing run places them
     missing_search_rows: int = 0   # items that search and watch terms could never find
     stray_search_rows: int = 0     # search rows whose item is gone
     orphan_observations: int = 0   # web-form observation items without their submission
@@ -39,6 +40,8 @@ class DoctorReport:
     def lines(self) -> list[str]:
         verb = "mended" if self.mended else "found"
         return [f"annotated but unplaced items: {self.unplaced} {verb}",
+                f"annotated items waiting in the processing queue: {self.waiting} (placed by the next processing"
+                " run; not a problem)",
                 f"items missing their search row: {self.missing_search_rows} {verb}",
                 f"search rows without an item: {self.stray_search_rows} {verb}",
                 f"observation items without their submission: {self.orphan_observations} "
@@ -63,6 +66,7 @@ def doctor(store: Store, check: bool = False, stream_settings: StreamSettings | 
     report.stray_search_rows = len(stray)
     if not check and stray:
         store.delete_search_rows(stray)
+    report.waiting = store.count_annotated_unplaced(queued=True)   # never placed here: one placing writer
     if check:
         report.unplaced = store.count_annotated_unplaced()
     else:

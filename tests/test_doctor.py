@@ -49,6 +49,10 @@ def test_annotated_but_unplaced_items_are_placed(timeline_store, cli):
     rows = _items(store)
     _annotate(store, rows[:40], place=True)
     _annotate(store, rows[40:], place=False)   # what a `pulse process` killed between its two commits left
+    assert _unplaced(store) == 0   # still queued: the next processing run places them, doctor does not
+    assert "annotated items waiting in the processing queue: %d" % (len(rows) - 40) in cli("doctor", "--check").output
+    # before the processing queue, such items were out of any queue: stranded
+    store.db.execute("DELETE FROM process_queue WHERE item_id >= ?", [rows[40]["id"]])
     assert _unplaced(store) == len(rows) - 40
 
     checked = cli("doctor", "--check")
@@ -139,6 +143,7 @@ def test_init_runs_the_repair(timeline_store, cli):
     store = timeline_store
     rows = _items(store)
     _annotate(store, rows[:10], place=False)
+    store.db.execute("DELETE FROM process_queue WHERE item_id <= ?", [rows[9]["id"]])   # stranded, as before the queue
     store.db.execute("DELETE FROM items_fts WHERE rowid = ?", [rows[20]["id"]])
     result = cli("init")
     assert result.exit_code == 0, result.output

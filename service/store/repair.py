@@ -12,21 +12,29 @@ class RepairRepository:
 
     # --- repair: what earlier versions (one commit per statement) left behind (service/doctor.py) ---------------
     def annotated_unplaced_items(self, limit: int = 256) -> list[dict]:
-        """Items annotated by some model set but placed in no stream, with their latest annotation (oldest first)."""
+        """Items annotated by some model set but placed in no stream and no longer in the processing queue (left
+        stranded: an item still queued waits for the processing run, which places it), with their latest annotation
+        (oldest first)."""
         rows = list(self.db.query(
             "SELECT i.id, i.title, i.text, i.published_at, i.day, i.source, i.org_unit, i.kind, a.topic, a.topic_score,"
             " a.news_topic, a.sentiment, a.sentiment_score, a.toxicity, a.keyphrases FROM items i"
             " JOIN annotations a ON a.id = (SELECT MAX(id) FROM annotations WHERE item_id = i.id)"
-            " WHERE NOT EXISTS (SELECT 1 FROM stream_items si WHERE si.item_id = i.id) ORDER BY i.id LIMIT ?",
+            " WHERE NOT EXISTS (SELECT 1 FROM stream_items si WHERE si.item_id = i.id)"
+            " AND NOT EXISTS (SELECT 1 FROM process_queue q WHERE q.item_id = i.id) ORDER BY i.id LIMIT ?",
             [limit]))
         for row in rows:
             row["keyphrases"] = json.loads(row["keyphrases"] or "[]")
         return rows
 
-    def count_annotated_unplaced(self) -> int:
+    def count_annotated_unplaced(self, queued: bool = False) -> int:
+        """Annotated items placed in no stream: those left stranded (out of the processing queue), or with `queued`
+        those waiting in the queue for the placing run (annotated by a shared worker, or by a run killed between
+        its annotation and placement; the next processing run places them)."""
         return self.db.execute(
             "SELECT COUNT(DISTINCT a.item_id) FROM annotations a"
-            " WHERE NOT EXISTS (SELECT 1 FROM stream_items si WHERE si.item_id = a.item_id)").fetchone()[0]
+            " WHERE NOT EXISTS (SELECT 1 FROM stream_items si WHERE si.item_id = a.item_id) AND "
+            + ("" if queued else "NOT ") + "EXISTS (SELECT 1 FROM process_queue q WHERE q.item_id = a.item_id)"
+        ).fetchone()[0]
 
     def items_missing_search_rows(self) -> list[int]:
         """Items missing from either search index (items waiting for the search backfill are not missing)."""
