@@ -36,17 +36,18 @@ MODEL_CHECK_SECONDS = 1.0   # a run asks its worker again for the active models 
 Models = Callable[[], tuple]   # () -> (annotator, versions): the worker's models, synced with the store's registry
 
 
-def models_check(models: Models | None) -> Callable[[tuple], tuple]:
-    """For a long run: `check((annotator, versions))` gives the models to annotate the next batch with, asking
-    `models` again when MODEL_CHECK_SECONDS have passed (it loads the new ones when the active versions changed)."""
-    state = {"at": time.monotonic()}
+def models_due(models: Models | None) -> Callable[[], bool]:
+    """For a long run: whether to ask `models` (the worker's) again before the next batch: at once the first time,
+    then when MODEL_CHECK_SECONDS have passed. The run lets go of the models it holds before asking, so a worker that
+    loads new ones (the active versions changed) never holds two copies."""
+    state = {"at": None}
 
-    def check(held: tuple) -> tuple:
-        if models is None or time.monotonic() - state["at"] < MODEL_CHECK_SECONDS:
-            return held
+    def due() -> bool:
+        if models is None or (state["at"] is not None and time.monotonic() - state["at"] < MODEL_CHECK_SECONDS):
+            return False
         state["at"] = time.monotonic()
-        return models()
-    return check
+        return True
+    return due
 
 
 def lease_until(seconds: float | None = None) -> str:
@@ -111,12 +112,15 @@ def annotate_claimed(store: Store, annotator, versions: dict[str, str], worker: 
     (a promotion on any machine) is followed from the next batch on."""
     from service.registry import model_version_key
 
-    check = models_check(models)
+    due = models_due(models)
+    model_version = model_version_key(versions)
     release_dead_claims(store)
     done = 0
     while not stop():
-        annotator, versions = check((annotator, versions))
-        model_version = model_version_key(versions)
+        if due():
+            annotator = None   # let go first (see models_due)
+            annotator, versions = models()
+            model_version = model_version_key(versions)
         claimed, written, _ = annotate_batch(store, annotator, model_version, worker, batch_size,
                                              relevance_settings)
         if not claimed:

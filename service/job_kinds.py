@@ -39,8 +39,11 @@ def process(store, settings, result):
 
         annotator = None
         holder = result.get("worker")   # the job worker's models, loaded once and kept (service/worker.py)
-        if store.count_to_process():
-            annotator, versions = holder.models() if holder else _load(settings, store)
+        queued = store.count_to_process()
+        if queued and holder:   # the run asks the worker for its models before each batch (never held here: a
+            versions = holder.models()[1]   # promotion meanwhile, on any machine, swaps them: batches.models_due)
+        elif queued:
+            annotator, versions = _load(settings, store)
         else:   # nothing queued: the models are not even loaded
             versions = active_versions(models_home(store, settings))
         hook = result.get("on_progress")
@@ -323,7 +326,7 @@ def annotate(store, settings, result):
         if not store.has_claimable():
             return {"annotated": 0}
         holder = result.get("worker")
-        annotator, versions = holder.models() if holder else _load(settings, store)
+        annotator, versions = (None, holder.models()[1]) if holder else _load(settings, store)   # as in `process`
         done = annotate_claimed(store, annotator, versions, holder.id if holder else worker_id(),
                                 batch_size=int(params.get("batch_size", 256)), relevance_settings=settings.relevance,
                                 progress=progress, stop=result.get("stop") or (lambda: False),

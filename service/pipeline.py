@@ -344,7 +344,7 @@ def process(store: Store, annotator, versions: dict[str, str], batch_size: int =
     but unplaced. The queue is an index read: with nothing to do this returns at once, whatever the size of the
     history. A change of models re-annotates nothing by itself (a promotion re-annotates its window,
     `retrain.reannotate`); with `models` (the worker's, synced with the store's registry) a run follows a promotion
-    made meanwhile, on any machine, from its next batch on (batches.models_check). Items that lack their relevance
+    made meanwhile, on any machine, from its next batch on (batches.models_due). Items that lack their relevance
     (processed before it existed) get it at the end."""
     from service import batches
     from service.jobs import worker_id
@@ -370,10 +370,12 @@ def process(store: Store, annotator, versions: dict[str, str], batch_size: int =
         return batches.place_ready(store, placer)
 
     batches.release_dead_claims(store)
-    check = batches.models_check(models)
+    due = batches.models_due(models)
     while True:
-        annotator, versions = check((annotator, versions))
-        model_version = model_version_key(versions)
+        if due():
+            annotator = None   # let go first: the worker never holds two copies (batches.models_due)
+            annotator, versions = models()
+            model_version = model_version_key(versions)
         claimed, _, placed = batches.annotate_batch(store, annotator, model_version, worker, batch_size,
                                                     relevance_settings, place=place)
         if not claimed:

@@ -3,8 +3,10 @@ promoted through another's worker, and the first folder's worker then annotates 
 and the board's trained versions, never the shipped ones; two machines never store two models under one name."""
 from __future__ import annotations
 
+import gc
 import json
 import shutil
+import weakref
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 
 from collectors.items import RawItem
 from retrain_support import SEED_SAMPLE, copy_models, label_all, seed_cache, store_gold_items
-from service import batches, jobs, modelsync, registry, retrain
+from service import batches, jobs, modelsync, pipeline, registry, retrain
 from service.config import Settings
 from service.datadir import runtime_models, taxonomy_file, writable_models_home
 from service.pipeline import UserError
@@ -81,6 +83,15 @@ def test_a_version_trained_on_machine_a_is_promoted_from_b_and_then_annotates_on
                                                 "since": "2026-03-02"}, "hoa")
                 promoted.extend(worker_b.run_until_idle(limit=1))
 
+        held = weakref.ref(worker_a.annotator)
+        load = pipeline.load_annotator
+
+        def load_after_letting_go(home):
+            gc.collect()
+            assert held() is None, "the old models are still held while the new ones load"
+            return load(home)
+
+        monkeypatch.setattr(pipeline, "load_annotator", load_after_letting_go)
         try:   # A processes the new items two at a time, as its worker runs a processing job
             job, _ = jobs.run_kind(store, a, "process", {"batch_size": 2}, "test",
                                    result={"worker": worker_a, "on_progress": promote_from_b})
@@ -97,6 +108,7 @@ def test_a_version_trained_on_machine_a_is_promoted_from_b_and_then_annotates_on
             store.model_registry())
 
         new_key = model_version_key(worker_a.versions)    # A's worker loaded the promoted models for its next batch
+        assert held() is None and worker_a.annotator is not None   # … once, after letting go of the old ones
         assert worker_a.versions["topic"] == "v2" and new_key != old_key
         assert model_version_key(active_versions(home_a)) == new_key
         assert set(store.annotations_for(new_ids, old_key)) == set(new_ids[:2])   # before the promotion
