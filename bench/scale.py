@@ -38,8 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from datetime import UTC
-
 from process_speed import day_items, load_texts  # noqa: E402
 
 from service import jobs  # noqa: E402
@@ -308,7 +306,7 @@ class ReadRows:
 
     def chunks(self):
         import hashlib
-        from datetime import datetime, timedelta, timezone
+        from datetime import UTC, datetime, timedelta
 
         from collectors.items import RawItem
 
@@ -661,6 +659,11 @@ def read_main(argv: list[str]) -> None:
             if any(c.wait() for c in children):
                 raise SystemExit("a build failed (see above)")
             log(f"both stores built in {time.monotonic() - t0:.0f} s")
+        else:   # kept stores: brought to this Pulse's schema first, as `pulse init` does after an upgrade
+            for location in (str(sqlite_path), url):
+                store = Store(location)
+                store.migrate()
+                store.close()
         built = {k: json.loads(p.read_text()) for k, p in notes.items()}
         if any(b["items"] != args.items for b in built.values()):
             raise SystemExit(f"the stores in {workdir} hold {built['sqlite']['items']:,} items, not {args.items:,}")

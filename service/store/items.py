@@ -125,6 +125,11 @@ class ItemsRepository:
         """item id → its org unit (None for public items: the press, the web)."""
         out: dict[int, str | None] = {}
         ids = list(dict.fromkeys(item_ids))
+        if self.backend == "postgresql":   # the ids as one array: one round trip per 50,000, not per 500
+            for i in range(0, len(ids), 50_000):
+                out.update(self.db.execute("SELECT id, org_unit FROM items WHERE id = ANY(?)",
+                                           [ids[i:i + 50_000]]).fetchall())
+            return out
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
             out.update(self.db.execute(f"SELECT id, org_unit FROM items WHERE id IN ({','.join('?' * len(chunk))})",

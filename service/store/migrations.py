@@ -637,6 +637,12 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (task, version, name)
     );
     """,
+    # the units of a stream's items read from the index alone (scope.py `scoped_flag` asks it of every flag a unit's
+    # reader sees): on a 2,000,000-item store the queue of a unit's staff spent 5,4 s (SQLite) / 3,3 s (PostgreSQL) in
+    # `stream_units` reading ~10,000 rows of stream_items per flag (bench/scale.py --read)
+    """
+    CREATE INDEX stream_items_stream_unit ON stream_items(stream_id, org_unit);
+    """,
 ]
 
 
