@@ -15,8 +15,8 @@ from service.store.common import utcnow
 # several) counted with the GIN index.
 _TS_WEIGHTS = "CAST(ARRAY[0, 0, 0.3333, 1] AS float4[])"
 _BM25_TF = "3 * ts_rank_cd(" + _TS_WEIGHTS + ", s.{column}, to_tsquery('simple', ?), 0)"
-_BM25_NORM = ("(0.3 + 0.9 * (octet_length(s.title) + octet_length(s.body) + 1)"
-              " / avg(octet_length(s.title) + octet_length(s.body) + 1) OVER ())")
+_BM25_LENGTH = "octet_length(s.title) + octet_length(s.body) + 1"
+_BM25_NORM = "(0.3 + 0.9 * x.len / avg(x.len) OVER ())"   # over the rows found, their lengths `len` (_bm25_parts)
 
 
 def _ts_sql(node, params: list) -> str:
@@ -40,28 +40,45 @@ class SearchRepository:
         self.db.execute("INSERT INTO items_search (rowid, title, body, title_folded, body_folded)"
                         " VALUES (?, ?, ?, ?, ?)", [item_id, *forms])
 
-    def _bm25_sql(self, phrases: list[TsMatch]) -> tuple[str, list]:
-        """PostgreSQL: the score (lower is better, as SQLite's bm25) of the phrases a query finds rows by, with its
-        values."""
-        terms, values = [], []
+    def _bm25_parts(self, phrases: list[TsMatch]) -> tuple[list[str], list, str, list]:
+        """PostgreSQL: the score (lower is better, as SQLite's bm25) of the phrases a query finds rows by, in two steps:
+        (the per-row columns over items_search `s` — each phrase's frequency `tf<k>`, computed once, and the row's
+        length `len` —, their values, the score over those columns as `x.…` with the lengths' average as a window,
+        its values)."""
+        columns, column_values = [], []
+        score, score_values = [], []
         total = 0
-        if len(phrases) > 1:   # with one phrase its rarity weighs every row alike
+        if len(phrases) > 1:
             estimate = self.db.execute("SELECT reltuples FROM pg_class WHERE oid = CAST('items_search' AS regclass)"
                                        ).fetchone()[0]
             total = estimate if estimate >= 100_000 else self.db.execute(
                 "SELECT COUNT(*) FROM items_search").fetchone()[0]
-        for phrase in phrases:
+        for k, phrase in enumerate(phrases):
             if phrase.column not in ("original", "folded"):
                 raise ValueError(f"no tsvector {phrase.column!r} in items_search")
             idf = 1.0
             if len(phrases) > 1:
-                found = self.db.execute(f"SELECT COUNT(*) FROM items_search WHERE {phrase.column}"
-                                        " @@ to_tsquery('simple', ?)", [phrase.query]).fetchone()[0]
+                found = self._phrase_rows(phrase, large=total >= 100_000)
                 idf = max(1e-6, math.log((total - found + 0.5) / (found + 0.5)))
-            tf = _BM25_TF.replace("{column}", phrase.column)
-            terms.append(f"? * {tf} * 2.2 / ({tf} + {_BM25_NORM})")
-            values += [idf, phrase.query, phrase.query]
-        return ("-(" + " + ".join(terms) + ")" if terms else "0"), values
+            columns.append(_BM25_TF.replace("{column}", phrase.column) + f" AS tf{k}")
+            column_values.append(phrase.query)
+            score.append(f"? * x.tf{k} * 2.2 / (x.tf{k} + {_BM25_NORM})")
+            score_values.append(idf)
+        columns.append(f"{_BM25_LENGTH} AS len")
+        return columns, column_values, ("-(" + " + ".join(score) + ")" if score else "0"), score_values
+
+    def _phrase_rows(self, phrase: TsMatch, large: bool) -> float:
+        """How many rows of items_search hold a phrase (its rarity in the score). On a large table a common phrase's
+        count is the planner's estimate (from the tsvector's statistics of most common lexemes; within a few per cent):
+        counting it exactly reads every row that holds it (2,000,000 items: 1,2-1,5 s for a word in 224,000 rows,
+        bench/scale.py --read). A phrase estimated rarer than 10,000 rows is counted exactly (a cheap count)."""
+        where = f"FROM items_search WHERE {phrase.column} @@ to_tsquery('simple', ?)"
+        if large:
+            plan = self.db.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 {where}", [phrase.query]).fetchone()[0]
+            rows = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
+            if rows >= 10_000:
+                return float(rows)
+        return self.db.execute(f"SELECT COUNT(*) {where}", [phrase.query]).fetchone()[0]
 
     def _folded_match(self, words: list[str], phrase: bool) -> tuple[str, list]:
         """(condition, its values) that the folded text of items_fts `f` holds these folded words: in a row when
@@ -114,6 +131,7 @@ class SearchRepository:
         clauses, params, rank_params = [], [], []
         source_sql = "items i"
         rank = "0"
+        ranked_in_two_steps = False
         if isinstance(match, (Phrase, All, Any_)) and self.backend == "sqlite":
             match = to_fts(match)
         if isinstance(match, str) and self.backend == "postgresql":
@@ -122,8 +140,10 @@ class SearchRepository:
             source_sql = "items_search s JOIN items i ON i.id = s.rowid"
             found = to_tsqueries(match)
             clauses.append("FALSE" if found is None else _ts_sql(found, params))
-            if order == "relevance":
-                rank, rank_params = self._bm25_sql(ts_phrase_queries(match))
+            # relevance: the rows found are scored over narrow rows (id, time, each phrase's frequency computed once,
+            # length), and only the page's rows are then read whole; scoring the joined rows whole made PostgreSQL
+            # carry every found row's texts through the window (spilling to disk) and rank each phrase twice
+            ranked_in_two_steps = order == "relevance"
         elif match:
             source_sql = "items_search s JOIN items i ON i.id = s.rowid"
             clauses.append("items_search MATCH ?")
@@ -152,6 +172,19 @@ class SearchRepository:
         total = self.db.execute(f"SELECT COUNT(*) FROM {joins}{where}", params).fetchone()[0]
         order_sql = ("score, i.published_at DESC, i.id DESC" if order == "relevance" and match
                      else "i.published_at DESC, i.id DESC")
+        if ranked_in_two_steps:
+            columns, column_values, score, score_values = self._bm25_parts(ts_phrase_queries(match))
+            rows = list(self.db.query(
+                "SELECT i.id, i.url, i.kind, i.title, i.text, i.source, i.org_unit, i.channel, i.author,"
+                " i.published_at, i.day, si.stream_id, si.topic, si.sentiment, r.score AS score FROM"
+                f" (SELECT x.id, x.published_at, {score} AS score FROM"
+                # OFFSET 0 keeps PostgreSQL from folding x into the query above (the narrow rows are its point)
+                f" (SELECT i.id, i.published_at, {', '.join(columns)} FROM {joins}{where} OFFSET 0) x"
+                " ORDER BY score, x.published_at DESC, x.id DESC LIMIT ? OFFSET ?) r"
+                " JOIN items i ON i.id = r.id LEFT JOIN stream_items si ON si.item_id = i.id"
+                " ORDER BY r.score, r.published_at DESC, r.id DESC",
+                [*score_values, *column_values, *params, limit, offset]))
+            return total, rows
         rows = list(self.db.query(
             f"SELECT i.id, i.url, i.kind, i.title, i.text, i.source, i.org_unit, i.channel, i.author, i.published_at,"
             f" i.day, si.stream_id, si.topic, si.sentiment, {rank} AS score FROM {joins}{where}"
