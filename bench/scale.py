@@ -223,8 +223,9 @@ def main() -> None:
 READ_DOC = """The read paths (review queue, search, dashboard, daily briefing) on one large store held twice: an SQLite file
 and a PostgreSQL schema (`bench_read`) with the same rows, each asked as a reader gets it.
 
-    python bench/scale.py --read --items 5000000 --keep-dir /work/bench_stores/read   # the figures in the README
+    python bench/scale.py --read --items 2000000 --keep-dir /work/bench_stores/read   # the figures in the README
     python bench/scale.py --read --items 100000                                        # the builder's own measure
+    python bench/scale.py --read                     # the issue's 5,000,000 (about 1.5 h and 31 GB on this machine)
 
 The store: real baomoi headlines and leads (bench/trends.py `load_baomoi`, the ten topics, every distinct text; a
 text comes back with a numbered title and URL once all are used) spread evenly over the 365 local days up to
@@ -248,7 +249,20 @@ inserts), the row triggers held off (`session_replication_role = replica`, as `p
 dashboard counts then filled by the statement of the migration that made them; identity counters moved past the
 ids and the tables ANALYZEd (what autovacuum does after a load). Streams' sizes and times are written through
 `update_streams`. After the build the two stores are compared: every table's row count, the dashboard counts, the
-flags (kind, topic, day, score) and the items' checksums over a sample.
+flags (kind, topic, score) and the items' checksums over a sample. (The detectors' `spread` flags can name another of
+two streams with the same counts on each engine: which one is met first is the order rows come back in. Items carry
+no annotations, hence no keyphrases, as bench/trends.py's stores.)
+
+Measured 2026-12-01 (figures in README «Several machines»): 100,000 items built in 266 s (both stores side by side,
+load 6-7: SQLite rows 117 s, PostgreSQL rows 152 s + indexes 25 s, detection 10 s / 20 s; 0.23 / 0.40 GB);
+2,000,000 items in 1,989 s (load 4-10: SQLite rows 1,209 s, detection 159 s; PostgreSQL rows 1,414 s, indexes 5 min,
+ANALYZE 10 s, detection 158 s; 4.69 / 7.69 GB). The 5,000,000 of the issue was not built: by those rates about
+1.5 h and ~31 GB. At 2,000,000, two runs after one warm-up each (load 4-6), median ms SQLite / PostgreSQL: review
+queue, province 568-1,417 / 917-958, a unit's staff 3,417-5,152 / 5,924-7,768; dashboard, province 628-664 / 429-605,
+a unit's staff 533-788 / 625-1,030; search for a word 4,082-4,745 / 2,184-2,428, a phrase 4,497-5,088 /
+2,592-3,764, a prefix 3,437-3,900 / 2,576-2,750, without diacritics 3,425-5,339 / 3,950-4,065; daily briefing
+2,222-2,781 / 2,583-3,328 (before the store's fixes of the same day: a unit's queue 6,681 / 16,796, search without
+diacritics 3,453 / 6,949).
 Not in CI. Stores go under /work/bench_stores (deleted at the end, the schema dropped, unless --keep-dir)."""
 READ_SCHEMA = "bench_read"
 READ_DAYS = 365
@@ -684,7 +698,9 @@ def read_main(argv: list[str]) -> None:
             for k in facts["sqlite"]:
                 if not same[k]:
                     a, b = facts["sqlite"][k], facts["postgresql"][k]
-                    print(f"  {k}: sqlite {str(a)[:400]}\n  {k}: postgresql {str(b)[:400]}")
+                    if isinstance(a, list):   # only what differs
+                        a, b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
+                    print(f"  {k}, SQLite only: {str(a)[:600]}\n  {k}, PostgreSQL only: {str(b)[:600]}")
         for kind in stores:
             b = built[kind]
             print(f"{kind}: {rows[kind]:,} items, {facts[kind]['counts'].get('flags', 0)} flags, "
