@@ -57,21 +57,43 @@ def top_keyphrases(store: Store, item_ids: list[int], k: int = 8) -> list[str]:
     return [phrase for phrase, _ in counter.most_common(k)]
 
 
+class _Lists:
+    """The lists every flag of one page reads the same (the board's watch terms, the org units): asked of the store
+    once for the page, not once for each flag and signal (a unit's queue of a few hundred flags asked ~1.000 times)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._terms: list[str] | None = None
+        self._units: list[dict] | None = None
+
+    def watch_terms(self) -> list[str]:
+        if self._terms is None:
+            self._terms = [t["term"] for t in self.store.watch_terms()]
+        return self._terms
+
+    def org_units(self) -> list[dict]:
+        if self._units is None:
+            self._units = self.store.org_units()
+        return self._units
+
+
 def scoped_flags(store: Store, scope: Scope, flags: list[dict], topic_names: dict[str, str] | None = None) -> list[dict]:
     """The flags the scope sees, in their order, each as `scoped_flag` gives it (one look-up of units for all)."""
     flags = [f for f in flags if scope.sees_flag(f)]
     if scope.province:
         return flags
     units = store.item_units([i for f in flags for i in f.get("item_ids") or []])
-    return [scoped_flag(store, scope, f, topic_names, units) for f in flags]
+    lists = _Lists(store)
+    return [scoped_flag(store, scope, f, topic_names, units, lists) for f in flags]
 
 
 def scoped_flag(store: Store, scope: Scope, flag: dict, topic_names: dict[str, str] | None = None,
-                units: dict[int, str | None] | None = None) -> dict:
+                units: dict[int, str | None] | None = None, lists: _Lists | None = None) -> dict:
     """The flag as the scope may read it: unchanged when every item is in scope, else rebuilt from its visible items
     (marked `partial`, with `total_count` the province's count)."""
     if scope.province:
         return flag
+    lists = lists or _Lists(store)
     ids = list(flag.get("item_ids") or [])
     evidence = dict(flag.get("evidence") or {})
     units_seen = evidence.get("units") or {}
@@ -98,7 +120,7 @@ def scoped_flag(store: Store, scope: Scope, flag: dict, topic_names: dict[str, s
     evidence["sentiment"] = dict(Counter(f["sentiment"] for f in facts))
     evidence["representative"] = [i for i in evidence.get("representative") or [] if i in set(shown)]
     if "independent_sources" in evidence:
-        all_units = {u["code"] for u in store.org_units()}
+        all_units = {u["code"] for u in lists.org_units()}
         evidence["independent_sources"] = [s for s in evidence["independent_sources"]
                                            if s not in all_units or s in scope.units]
     evidence["stream_label"] = label
@@ -113,10 +135,10 @@ def scoped_flag(store: Store, scope: Scope, flag: dict, topic_names: dict[str, s
     out["title"] = evidence["title"] = titles[0] if titles else (opening or label)
     evidence["earliest"] = [i for i in evidence.get("earliest") or [] if i in set(shown)]
     evidence["signals"] = [{**x, "reason": scoped_reason(store, scope, {**flag, "reason": x.get("reason", "")}, label,
-                                                         topic_names)} for x in evidence.get("signals") or []]
+                                                         topic_names, lists)} for x in evidence.get("signals") or []]
     out["evidence"] = evidence
     out["stream_label"] = label
-    out["reason"] = scoped_reason(store, scope, flag, label, topic_names)
+    out["reason"] = scoped_reason(store, scope, flag, label, topic_names, lists)
     if len(shown) < len(ids):    # the reason's figures are the province's: say how many of them the reader may see
         out["reason"] += (f" Trong phạm vi đơn vị được xem: {number(len(shown))} trên {number(len(ids))} tin của câu"
                           " chuyện; các tin còn lại thuộc đơn vị khác.")
@@ -126,22 +148,24 @@ def scoped_flag(store: Store, scope: Scope, flag: dict, topic_names: dict[str, s
 _QUOTED = re.compile(r"«([^»]*)»")
 
 
-def scoped_reason(store: Store, scope: Scope, flag: dict, label: str, topic_names: dict[str, str] | None) -> str:
+def scoped_reason(store: Store, scope: Scope, flag: dict, label: str, topic_names: dict[str, str] | None,
+                  lists: _Lists | None = None) -> str:
     """The flag's reason without another unit's words: a quoted stream label (made from every unit's keyphrases)
     becomes the label of the visible items, and the units out of scope are not named."""
+    lists = lists or _Lists(store)
     keep = set((topic_names or {}).values()) | set((topic_names or {}).keys())
     term = (flag.get("evidence") or {}).get("term")
     if term:
         keep.add(term)
     # the Board's watched terms are no unit's words: a story's «từ khóa Ban theo dõi» sentence keeps its term
-    keep.update(t["term"] for t in store.watch_terms())
+    keep.update(lists.watch_terms())
 
     def requote(match: re.Match) -> str:
         inner = match.group(1)
         return match.group(0) if inner in keep else f"«{label or 'luồng dư luận'}»"
 
     reason = _QUOTED.sub(requote, flag.get("reason") or "")
-    for unit in sorted(store.org_units(), key=lambda u: -len(u["code"])):
+    for unit in sorted(lists.org_units(), key=lambda u: -len(u["code"])):
         if unit["code"] in scope.units:
             continue
         for name in (unit["name"], unit["code"]):
