@@ -13,8 +13,8 @@ worker's start and model loading is in it), items/s after the first annotation (
 by counts: items, annotations
 of the active model version (none missing, none twice), items placed (once each), the queue left empty.
 
-    python bench/scale.py --items 20000                       # the figures in the README
-    python bench/scale.py                                     # 200,000 items (long on 2 cores)
+    python bench/scale.py --items 200000 --workers 4 --keep   # the README's 200,000-item runs (then --workers 1)
+    python bench/scale.py --items 8000                        # the README's 1/2/4 table on a small backlog
     python bench/scale.py --server postgresql://postgres@127.0.0.1:55432/postgres --workers 1 2
 
 Not in CI. Every schema it makes is dropped at the end (`--keep` keeps them, and a kept backlog of the same size
