@@ -217,24 +217,35 @@ def _annotations(db: Path) -> int:
 
 
 def _process_victim(proc: subprocess.Popen, db: Path, before: int, rng: random.Random,
-                    window: float) -> tuple[bool, bool]:
+                    window: float, started: float) -> tuple[bool, bool]:
     """Kill `pulse process` at a random moment: mostly after its first batch has committed (inside the stretch where
     it writes), sometimes while it is still starting. Returns (killed, killed after a commit)."""
     if rng.random() < 0.15:
         return _kill_at(proc, rng.uniform(0, 8.0)), False
+    if _PROCESS_RUNS and rng.random() < 0.5:
+        # by the clock: near the end of a run as long as the shortest unkilled one, where it writes — a run that
+        # writes all its batches between two looks at the store (a fast backend) is still killed after a commit
+        delay = max(0.0, started + min(_PROCESS_RUNS) * rng.uniform(0.75, 0.98) - time.monotonic())
+        killed = _kill_at(proc, delay)
+        if not killed:
+            _PROCESS_RUNS.append(time.monotonic() - started)
+        return killed, killed and _annotations(db) > before
     while proc.poll() is None and _annotations(db) == before:
         time.sleep(0.02)
     if proc.poll() is not None:
         _check_exit(proc)
+        _PROCESS_RUNS.append(time.monotonic() - started)
         return False, False
     committed = time.monotonic()
     killed = _kill_at(proc, rng.uniform(0, window))
     if not killed:   # it wrote for less than the window: kill the next one sooner (a fast backend still gets killed)
         _PROCESS_WRITES.append(time.monotonic() - committed)
+        _PROCESS_RUNS.append(time.monotonic() - started)
     return killed, killed
 
 
 _PROCESS_WRITES: list[float] = []   # how long `pulse process` runs after its first commit, when it finished unkilled
+_PROCESS_RUNS: list[float] = []     # how long `pulse process` ran from its start, when it finished unkilled
 
 
 def _batch(batch_size: int | None) -> list[str]:
@@ -251,6 +262,7 @@ def crash_loop(workdir: Path, timeline_files: list[Path], kills: int, seed: int 
     t0 = time.monotonic()
     rng = random.Random(seed)
     _PROCESS_WRITES.clear()
+    _PROCESS_RUNS.clear()
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "pulse.db"
     _run(pulse_command(db, "init"), workdir)
@@ -260,10 +272,12 @@ def crash_loop(workdir: Path, timeline_files: list[Path], kills: int, seed: int 
     import_estimate = submit_estimate = 2.0
     round_no = next_file = 0
     counted = lambda: report.kills["import"] + report.kills["process"]   # noqa: E731 - the acceptance counts these
-    while counted() < kills:
+    # more rounds (up to 3× the kills) until `pulse process` was killed after a commit at least once
+    while counted() < kills or (report.process_kills_after_a_commit == 0 and round_no < 3 * kills):
         round_no += 1
         before = _annotations(db)
         process = _start(pulse_command(db, "process", *_batch(batch_size)), workdir)
+        process_started = time.monotonic()
         # while `pulse process` loads its models (it writes nothing before its first batch), other victims: an import
         # of the next file, killed at a random moment (mostly near its end, where it writes; the estimate is the
         # length of the last import that finished), then collaborators' submissions, killed at a random moment;
@@ -315,7 +329,7 @@ def crash_loop(workdir: Path, timeline_files: list[Path], kills: int, seed: int 
             first = False
 
         window = min([2.0] + [0.8 * t for t in _PROCESS_WRITES])
-        killed, after_commit = _process_victim(process, db, before, rng, window=window)
+        killed, after_commit = _process_victim(process, db, before, rng, window=window, started=process_started)
         if killed:
             report.kills["process"] += 1
             report.process_kills_after_a_commit += int(after_commit)
