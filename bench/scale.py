@@ -46,6 +46,8 @@ from service.setup import init  # noqa: E402
 from service.store import Store  # noqa: E402
 from service.store.postgres import with_schema  # noqa: E402
 
+# the throw-away server `.ci/postgres` starts (`$PULSE_BENCH_POSTGRES` names another)
+DEFAULT_SERVER = os.environ.get("PULSE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:55432/postgres")
 PER_DAY = 5000
 BATCH = 256
 
@@ -189,8 +191,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=200_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--server", default=os.environ.get("PULSE_BENCH_POSTGRES",
-                                                           "postgresql://postgres@127.0.0.1:55432/postgres"))
+    parser.add_argument("--server", default=DEFAULT_SERVER)
     parser.add_argument("--keep", action="store_true", help="keep the schemas the runs made")
     args = parser.parse_args()
     texts = load_texts()
@@ -223,7 +224,7 @@ def main() -> None:
 READ_DOC = """The read paths (review queue, search, dashboard, daily briefing) on one large store held twice: an SQLite file
 and a PostgreSQL schema (`bench_read`) with the same rows, each asked as a reader gets it.
 
-    python bench/scale.py --read --items 2000000 --keep-dir /work/bench_stores/read   # the figures in the README
+    python bench/scale.py --read --items 2000000 --keep-dir DIR   # the figures in the README
     python bench/scale.py --read --items 100000                                        # the builder's own measure
     python bench/scale.py --read                     # the issue's 5,000,000 (about 1.5 h and 31 GB on this machine)
 
@@ -263,7 +264,7 @@ a unit's staff 533-788 / 625-1,030; search for a word 4,082-4,745 / 2,184-2,428,
 2,592-3,764, a prefix 3,437-3,900 / 2,576-2,750, without diacritics 3,425-5,339 / 3,950-4,065; daily briefing
 2,222-2,781 / 2,583-3,328 (before the store's fixes of the same day: a unit's queue 6,681 / 16,796, search without
 diacritics 3,453 / 6,949).
-Not in CI. Stores go under /work/bench_stores (deleted at the end, the schema dropped, unless --keep-dir)."""
+Not in CI. Stores go under the system's temp folder ($TMPDIR; deleted at the end, the schema dropped, unless --keep-dir)."""
 READ_SCHEMA = "bench_read"
 READ_DAYS = 365
 READ_CHUNK = 50_000
@@ -632,8 +633,7 @@ def read_main(argv: list[str]) -> None:
     parser.add_argument("--read", action="store_true")
     parser.add_argument("--items", type=int, default=5_000_000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--server", default=os.environ.get("PULSE_BENCH_POSTGRES",
-                                                           "postgresql://postgres@127.0.0.1:55432/postgres"))
+    parser.add_argument("--server", default=DEFAULT_SERVER)
     parser.add_argument("--keep-dir", type=Path, help="build the stores here and keep them (the SQLite file and a"
                         " note; the PostgreSQL schema bench_read stays), or reuse them when they are there")
     parser.add_argument("--schema", default=READ_SCHEMA, help="the PostgreSQL schema of the store (default %(default)s)")
@@ -653,9 +653,7 @@ def read_main(argv: list[str]) -> None:
         (args.dir / f"built-{args.build_only}.json").write_text(json.dumps({**result, "last_day": last.isoformat(),
                                                                             "items": args.items}))
         return
-    base = ROOT.parent / "bench_stores"
-    base.mkdir(exist_ok=True)
-    workdir = args.keep_dir or Path(tempfile.mkdtemp(prefix="read-", dir=base))
+    workdir = args.keep_dir or Path(tempfile.mkdtemp(prefix="pulse-read-"))   # the system's temp folder ($TMPDIR)
     workdir.mkdir(parents=True, exist_ok=True)
     sqlite_path = workdir / "read.db"
     notes = {k: workdir / f"built-{k}.json" for k in ("sqlite", "postgresql")}
